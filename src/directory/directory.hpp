@@ -1,0 +1,62 @@
+// Domains, accounts, aliases and credentials. The embedded backend is <data>/directory.db
+// (SQLite); admin commands write it while the server runs, and every lookup reads it afresh, so
+// the server sees changes without a restart. Thread-safe. Must never store a password in clear,
+// and never let alias expansion loop or grow without bound.
+#pragma once
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.hpp"
+
+namespace tern::directory {
+
+struct Alias {
+    std::string source;                // "alias@example.org" or catch-all "@example.org"
+    std::vector<std::string> targets;  // local accounts or remote addresses
+};
+
+// The outcome of looking up a recipient address (RFC 5321 §3.6 aliases and forwarding).
+struct Resolution {
+    enum class Kind { NotLocal, Unknown, Ok } kind = Kind::NotLocal;
+    std::vector<std::string> accounts;  // local accounts to deliver into (deduplicated)
+    std::vector<std::string> remote;    // remote addresses the alias forwards to
+};
+
+class Directory {
+public:
+    virtual ~Directory() = default;
+
+    virtual Result<void> add_domain(std::string_view domain) = 0;
+    virtual Result<void> remove_domain(std::string_view domain) = 0;
+    virtual Result<std::vector<std::string>> list_domains() = 0;
+    virtual Result<bool> is_local_domain(std::string_view domain) = 0;
+
+    // `address` must be in a local domain. The password is hashed with yescrypt (crypt(3)).
+    virtual Result<void> add_user(std::string_view address, std::string_view password) = 0;
+    virtual Result<void> remove_user(std::string_view address) = 0;
+    virtual Result<void> set_password(std::string_view address, std::string_view password) = 0;
+    virtual Result<std::vector<std::string>> list_users() = 0;
+    virtual Result<bool> user_exists(std::string_view address) = 0;
+    // Constant work whether or not the user exists (a dummy hash is checked for unknown users).
+    virtual Result<bool> verify_password(std::string_view address, std::string_view password) = 0;
+
+    virtual Result<void> add_alias(std::string_view source, const std::vector<std::string>& targets) = 0;
+    // Removes the given targets, or the whole alias when `targets` is empty.
+    virtual Result<void> remove_alias(std::string_view source, const std::vector<std::string>& targets) = 0;
+    virtual Result<std::vector<Alias>> list_aliases() = 0;
+
+    // Resolves a recipient: exact user, then exact alias, then plus-addressing (user+tag -> user,
+    // RFC 5233 subaddress), then catch-all "@domain". Aliases expand recursively up to a bounded
+    // depth and fan-out. Addresses compare case-insensitively.
+    virtual Result<Resolution> resolve(std::string_view address) = 0;
+};
+
+// Canonical form used as account key: local part and domain lower-cased (ASCII).
+std::string canonical_address(std::string_view address);
+
+Result<std::unique_ptr<Directory>> open_sqlite_directory(const std::filesystem::path& data_dir);
+
+}  // namespace tern::directory

@@ -1,0 +1,75 @@
+// The durable mail queue (spool): accepted messages and per-recipient delivery state, kept in
+// append-only segment files of versioned, self-delimiting, checksummed records
+// (docs/ARCHITECTURE.md "Spool format"). Concurrent submissions share one fdatasync (group
+// commit). Must never report a submission committed before its record is on disk (RFC 5321 §6.1),
+// and never trust a record that is incomplete or fails its checksum.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+#include "queue/envelope.hpp"
+
+namespace tern::queue {
+
+using QueueId = std::uint64_t;
+
+// Per-recipient state. Pending = not yet attempted / retry due at next_attempt.
+struct RecipientState {
+    enum class Status : std::uint8_t { Pending = 0, Delivered = 1, Failed = 2, Deferred = 3 };
+    Status status = Status::Pending;
+    std::int64_t next_attempt = 0;  // unix seconds; 0 = as soon as possible
+    std::uint32_t attempts = 0;
+    std::string last_reply;         // last diagnostic, e.g. "550 5.1.1 no such user" (attempt log)
+    bool operator==(const RecipientState&) const = default;
+};
+
+struct QueuedMessage {
+    QueueId id = 0;
+    Envelope envelope;
+    std::vector<RecipientState> states;  // parallel to envelope.recipients
+    std::uint64_t size = 0;              // message octets
+    bool final() const;                  // every recipient Delivered or Failed
+};
+
+struct SpoolOptions {
+    std::filesystem::path dir;                          // e.g. <data>/spool
+    std::uint64_t segment_bytes = 64ull * 1024 * 1024;  // start a new segment past this size
+    bool fsync = true;                                  // tests of the in-memory path may turn it off; never in production
+};
+
+class Spool {
+public:
+    using CommitCallback = std::function<void(Result<QueueId>)>;
+
+    // Opens (creating if needed) the spool directory and replays every segment: a torn or
+    // corrupt tail record is discarded; messages with a non-final recipient are recovered.
+    static Result<std::unique_ptr<Spool>> open(SpoolOptions options);
+    virtual ~Spool() = default;
+
+    // Messages found on open that still have work to do (call once after open).
+    virtual std::vector<QueuedMessage> recovered() = 0;
+
+    // Appends the message and envelope. `done` runs on the spool's writer thread after the
+    // record is fsynced (group commit: many submissions share one fdatasync), or with an error.
+    virtual void submit(Envelope envelope, std::string message, CommitCallback done) = 0;
+
+    // Records a recipient's new state. Durable no later than the next group commit or flush();
+    // losing it in a crash may only cause a duplicate delivery, never a loss.
+    virtual void update(QueueId id, std::size_t recipient, const RecipientState& state) = 0;
+
+    // Blocks until every record appended so far is on disk.
+    virtual Result<void> flush() = 0;
+
+    // Reads the message body back (pread from its segment).
+    virtual Result<std::string> read_message(QueueId id) = 0;
+
+    // Stops the writer thread after committing what is pending.
+    virtual void close() = 0;
+};
+
+}  // namespace tern::queue

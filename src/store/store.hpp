@@ -1,0 +1,99 @@
+// The mail store interface: accounts, folders (mailboxes) and messages with IMAP semantics from
+// the start (RFC 9051 §2.3.1: UIDVALIDITY, strictly ascending UIDs, flags, internal date, size,
+// RFC 7162 mod-sequence). Backends: embedded (SQLite WAL) and in-memory (tests); designed so a
+// PostgreSQL backend can follow. Must never reuse a UID within one UIDVALIDITY, and never report
+// an append done before it is durable.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.hpp"
+
+namespace tern::store {
+
+// RFC 6154 special-use roles.
+enum class SpecialUse { None, Sent, Drafts, Trash, Junk, Archive };
+
+struct MailboxInfo {
+    std::string name;                // "INBOX", "Sent", "Projects/2026" ('/' separates levels)
+    SpecialUse special_use = SpecialUse::None;
+    std::uint32_t uidvalidity = 0;
+    std::uint32_t uidnext = 1;
+    std::uint64_t highest_modseq = 0;
+    std::uint32_t messages = 0;
+};
+
+struct MessageInfo {
+    std::uint32_t uid = 0;
+    std::uint64_t modseq = 0;
+    std::vector<std::string> flags;  // system flags ("\\Seen") and keywords, sorted
+    std::int64_t internal_date = 0;  // unix seconds (RFC 9051 §2.3.3)
+    std::uint64_t size = 0;          // RFC822.SIZE: octets with CRLF line ends
+    std::string envelope_from;       // sender of the final delivery (mbox "From " line), may be empty
+};
+
+struct NewMessage {
+    std::string account;             // canonical address "user@example.org"
+    std::string mailbox = "INBOX";
+    std::string data;                // the message, CRLF line ends
+    std::int64_t internal_date = 0;
+    std::string envelope_from;
+    std::vector<std::string> flags;
+    // Idempotence key for redelivery after a crash (e.g. "q:<queue id>:<rcpt index>"): an append
+    // whose key was already stored is reported as a duplicate and not stored again. May be empty.
+    std::string dedupe_key;
+};
+
+struct Appended {
+    std::uint32_t uidvalidity = 0;
+    std::uint32_t uid = 0;
+    bool duplicate = false;          // the dedupe key had been stored already
+};
+
+// The default folders every account gets (INBOX + RFC 6154 roles).
+struct DefaultFolder { const char* name; SpecialUse use; };
+inline constexpr DefaultFolder kDefaultFolders[] = {
+    {"INBOX", SpecialUse::None},  {"Sent", SpecialUse::Sent},   {"Drafts", SpecialUse::Drafts},
+    {"Trash", SpecialUse::Trash}, {"Junk", SpecialUse::Junk},   {"Archive", SpecialUse::Archive},
+};
+
+class MailStore {
+public:
+    virtual ~MailStore() = default;
+
+    // Creates the account and its default folders; succeeds if it already exists.
+    virtual Result<void> create_account(std::string_view account) = 0;
+    virtual Result<void> delete_account(std::string_view account) = 0;
+    virtual Result<bool> has_account(std::string_view account) = 0;
+
+    virtual Result<std::vector<MailboxInfo>> list_mailboxes(std::string_view account) = 0;
+    virtual Result<MailboxInfo> mailbox(std::string_view account, std::string_view name) = 0;
+    virtual Result<void> create_mailbox(std::string_view account, std::string_view name, SpecialUse use) = 0;
+
+    // Appends every message in one durable transaction (one fsync for the batch). A message for
+    // an account or mailbox that does not exist fails the whole batch. Results parallel `batch`.
+    virtual Result<std::vector<Appended>> append(std::span<const NewMessage> batch) = 0;
+
+    // Messages in UID order.
+    virtual Result<std::vector<MessageInfo>> list_messages(std::string_view account, std::string_view mailbox) = 0;
+    virtual Result<std::string> read_message(std::string_view account, std::string_view mailbox, std::uint32_t uid) = 0;
+
+    // Replaces the flags of one message; bumps its modseq and the mailbox's highest modseq.
+    virtual Result<void> set_flags(std::string_view account, std::string_view mailbox, std::uint32_t uid,
+                                   std::vector<std::string> flags) = 0;
+    // Removes messages (and their bodies) for good.
+    virtual Result<void> expunge(std::string_view account, std::string_view mailbox,
+                                 std::span<const std::uint32_t> uids) = 0;
+};
+
+std::unique_ptr<MailStore> make_memory_store();
+// <dir>/store.db (SQLite, WAL, synchronous=FULL); created if missing.
+Result<std::unique_ptr<MailStore>> open_sqlite_store(const std::filesystem::path& dir);
+
+}  // namespace tern::store
