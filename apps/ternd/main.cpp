@@ -1,1 +1,145 @@
-int main() { return 0; }
+// ternd: the Tern mail server daemon and its admin commands (CLI11). Parses the command line
+// and hands over to src/server; no mail logic here. Must never take a password from argv: it is
+// read from standard input.
+#include <termios.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "config/config.hpp"
+#include "server/server.hpp"
+
+namespace {
+
+// One line from stdin; echo is turned off when stdin is a terminal.
+std::string read_password() {
+    bool tty = ::isatty(STDIN_FILENO);
+    termios old{};
+    if (tty) {
+        std::cerr << "Password: " << std::flush;
+        ::tcgetattr(STDIN_FILENO, &old);
+        termios quiet = old;
+        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+        ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+    }
+    std::string line;
+    std::getline(std::cin, line);
+    if (tty) {
+        ::tcsetattr(STDIN_FILENO, TCSANOW, &old);
+        std::cerr << "\n";
+    }
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    return line;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    namespace admin = tern::server::admin;
+    CLI::App app{"Tern mail server: SMTP, queue, local delivery, POP3 and IMAP"};
+    app.set_version_flag("--version", std::string("ternd ") + TERN_VERSION);
+    app.require_subcommand(1);
+    app.fallthrough();
+    std::string data = "tern-data";
+    app.add_option("--data", data, "Data directory (created on first start)")->capture_default_str();
+    int rc = 0;
+
+    // serve
+    auto* serve = app.add_subcommand("serve", "Run the server (SMTP, submission, ...)");
+    std::string config_file, hostname;
+    std::vector<std::string> listens;
+    bool trace = false;
+    serve->add_option("--config", config_file, "TOML configuration file (flags override it)")->check(CLI::ExistingFile);
+    serve->add_option("--listen", listens, "PROTO=ADDR:PORT; PROTO: smtp submission submissions pop3 pop3s imap imaps");
+    serve->add_option("--hostname", hostname, "Host name for greetings and Received: headers");
+    serve->add_flag("--trace", trace, "Log every session's dialogue (C:/S: lines, secrets masked)");
+    serve->callback([&] {
+        tern::config::Config cfg;
+        if (!config_file.empty()) {
+            auto loaded = tern::config::load_file(config_file, cfg);
+            if (!loaded) {
+                std::cerr << "ternd: " << loaded.error().message << "\n";
+                rc = 2;
+                return;
+            }
+            cfg = *loaded;
+        }
+        if (app.get_option("--data")->count() > 0 || config_file.empty()) cfg.data_dir = data;
+        if (!hostname.empty()) cfg.hostname = hostname;
+        if (trace) cfg.trace = true;
+        if (!listens.empty()) {
+            cfg.listeners.clear();
+            for (auto& l : listens) {
+                auto parsed = tern::config::parse_listener(l);
+                if (!parsed) {
+                    std::cerr << "ternd: " << parsed.error().message << "\n";
+                    rc = 2;
+                    return;
+                }
+                cfg.listeners.push_back(*parsed);
+            }
+        }
+        rc = tern::server::serve(cfg);
+    });
+
+    // domain
+    auto* domain = app.add_subcommand("domain", "Manage local domains")->require_subcommand(1);
+    std::string name;
+    domain->add_subcommand("add", "Add a local domain")->callback([&] { rc = admin::domain_add(data, name); })
+        ->add_option("DOMAIN", name)->required();
+    domain->add_subcommand("remove", "Remove a local domain (no users or aliases may remain)")
+        ->callback([&] { rc = admin::domain_remove(data, name); })->add_option("DOMAIN", name)->required();
+    domain->add_subcommand("list", "List local domains")->callback([&] { rc = admin::domain_list(data); });
+
+    // user
+    auto* user = app.add_subcommand("user", "Manage accounts")->require_subcommand(1);
+    user->add_subcommand("add", "Add an account; the password is read from stdin")
+        ->callback([&] { rc = admin::user_add(data, name, read_password()); })->add_option("ADDRESS", name)->required();
+    user->add_subcommand("remove", "Remove an account and its mail")
+        ->callback([&] { rc = admin::user_remove(data, name); })->add_option("ADDRESS", name)->required();
+    user->add_subcommand("passwd", "Change a password; the new one is read from stdin")
+        ->callback([&] { rc = admin::user_passwd(data, name, read_password()); })->add_option("ADDRESS", name)->required();
+    user->add_subcommand("list", "List accounts")->callback([&] { rc = admin::user_list(data); });
+
+    // alias
+    auto* alias = app.add_subcommand("alias", "Manage aliases (catch-all: @domain)")->require_subcommand(1);
+    std::vector<std::string> targets;
+    auto* alias_add = alias->add_subcommand("add", "Add an alias: ALIAS TARGET...");
+    alias_add->add_option("ALIAS", name)->required();
+    alias_add->add_option("TARGET", targets)->required();
+    alias_add->callback([&] { rc = admin::alias_add(data, name, targets); });
+    auto* alias_remove = alias->add_subcommand("remove", "Remove an alias, or some of its targets");
+    alias_remove->add_option("ALIAS", name)->required();
+    alias_remove->add_option("TARGET", targets);
+    alias_remove->callback([&] { rc = admin::alias_remove(data, name, targets); });
+    alias->add_subcommand("list", "List aliases")->callback([&] { rc = admin::alias_list(data); });
+
+    // import / export
+    std::string file, to, folder = "INBOX";
+    auto* import = app.add_subcommand("import", "Import mail")->require_subcommand(1);
+    auto* import_mbox = import->add_subcommand("mbox", "Import an mbox file (mboxrd)");
+    import_mbox->add_option("FILE", file)->required()->check(CLI::ExistingFile);
+    import_mbox->add_option("--to", to, "Account to import into")->required();
+    import_mbox->add_option("--folder", folder, "Folder (created if missing)")->capture_default_str();
+    import_mbox->callback([&] { rc = admin::import_mbox(data, file, to, folder); });
+    auto* exp = app.add_subcommand("export", "Export mail")->require_subcommand(1);
+    auto* export_mbox = exp->add_subcommand("mbox", "Write a folder to stdout as mbox (mboxrd)");
+    export_mbox->add_option("ADDRESS", name)->required();
+    export_mbox->add_option("--folder", folder, "Folder")->capture_default_str();
+    export_mbox->callback([&] { rc = admin::export_mbox(data, name, folder); });
+
+    // mailbox
+    auto* mailbox = app.add_subcommand("mailbox", "Inspect folders")->require_subcommand(1);
+    mailbox->add_subcommand("list", "List an account's folders: NAME MESSAGES UIDVALIDITY UIDNEXT")
+        ->callback([&] { rc = admin::mailbox_list(data, name); })->add_option("ADDRESS", name)->required();
+
+    // config
+    auto* config = app.add_subcommand("config", "Configuration")->require_subcommand(1);
+    config->add_subcommand("reference", "Print every configuration key as Markdown")->callback([&] {
+        std::cout << tern::config::reference();
+    });
+
+    CLI11_PARSE(app, argc, argv);
+    return rc;
+}

@@ -50,7 +50,8 @@ public:
 
     // Resolves a recipient: exact user, then exact alias, then plus-addressing (user+tag -> user,
     // RFC 5233 subaddress), then catch-all "@domain". Aliases expand recursively up to a bounded
-    // depth and fan-out. Addresses compare case-insensitively.
+    // depth and fan-out. Addresses compare case-insensitively. Exceeding the depth (8) or fan-out
+    // (1000 targets) is an error (ELOOP / E2BIG), not Unknown: it is a misconfiguration.
     virtual Result<Resolution> resolve(std::string_view address) = 0;
 };
 

@@ -56,6 +56,7 @@ public:
 
     // Appends the message and envelope. `done` runs on the spool's writer thread after the
     // record is fsynced (group commit: many submissions share one fdatasync), or with an error.
+    // `done` must be quick and must not call flush() or compact() (they fail with EDEADLK there).
     virtual void submit(Envelope envelope, std::string message, CommitCallback done) = 0;
 
     // Records a recipient's new state. Durable no later than the next group commit or flush();
@@ -67,6 +68,14 @@ public:
 
     // Reads the message body back (pread from its segment).
     virtual Result<std::string> read_message(QueueId id) = 0;
+
+    // Copies every live message whose records sit in an older segment into the active segment (a new
+    // Message record with the same id and its current states), syncs, then unlinks the old segments
+    // that no longer hold live data. Keeps a few long-deferred messages from pinning old segments.
+    virtual Result<void> compact() = 0;
+
+    // Group commits that wrote data so far (each is one fdatasync when options.fsync); for tests.
+    virtual std::uint64_t sync_count() const = 0;
 
     // Stops the writer thread after committing what is pending.
     virtual void close() = 0;

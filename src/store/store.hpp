@@ -53,7 +53,7 @@ struct NewMessage {
 struct Appended {
     std::uint32_t uidvalidity = 0;
     std::uint32_t uid = 0;
-    bool duplicate = false;          // the dedupe key had been stored already
+    bool duplicate = false;          // the dedupe key had been stored already (uidvalidity/uid: the original)
 };
 
 // The default folders every account gets (INBOX + RFC 6154 roles).
@@ -63,6 +63,9 @@ inline constexpr DefaultFolder kDefaultFolders[] = {
     {"Trash", SpecialUse::Trash}, {"Junk", SpecialUse::Junk},   {"Archive", SpecialUse::Archive},
 };
 
+// Errors carry errno-style codes: ENOENT (no such account, mailbox or message), EEXIST (mailbox
+// exists), EINVAL (bad mailbox name or flag), ENOSPC (UID space exhausted), EIO (storage).
+// Mailbox names: "INBOX" matches case-insensitively, all other names case-sensitively (RFC 9051 §5.1).
 class MailStore {
 public:
     virtual ~MailStore() = default;
@@ -74,6 +77,7 @@ public:
 
     virtual Result<std::vector<MailboxInfo>> list_mailboxes(std::string_view account) = 0;
     virtual Result<MailboxInfo> mailbox(std::string_view account, std::string_view name) = 0;
+    // Fails with EEXIST if it exists; creates missing superior levels ("a" for "a/b", RFC 9051 §6.3.4).
     virtual Result<void> create_mailbox(std::string_view account, std::string_view name, SpecialUse use) = 0;
 
     // Appends every message in one durable transaction (one fsync for the batch). A message for
@@ -87,7 +91,8 @@ public:
     // Replaces the flags of one message; bumps its modseq and the mailbox's highest modseq.
     virtual Result<void> set_flags(std::string_view account, std::string_view mailbox, std::uint32_t uid,
                                    std::vector<std::string> flags) = 0;
-    // Removes messages (and their bodies) for good.
+    // Removes messages (and their bodies) for good; UIDs not present are ignored. Bumps the mailbox's
+    // highest modseq when anything was removed.
     virtual Result<void> expunge(std::string_view account, std::string_view mailbox,
                                  std::span<const std::uint32_t> uids) = 0;
 };

@@ -40,8 +40,10 @@ struct RcptParams {
 
 struct Command {
     Verb verb{};
-    std::string arg;           // raw text after the verb and one space (HELO/EHLO domain, VRFY/HELP arg, AUTH args)
-    Path path;                 // MAIL FROM / RCPT TO path
+    std::string arg;           // raw text after the verb, surrounding SPs trimmed (HELO/EHLO domain, VRFY/HELP
+                               // arg, AUTH args; for MAIL/RCPT the whole "FROM:<...> params" text)
+    Path path;                 // MAIL FROM / RCPT TO path; bare RCPT TO:<postmaster> gives
+                               // Mailbox{"postmaster", ""} (RFC 5321 §4.5.1)
     MailParams mail;           // MAIL parameters
     RcptParams rcpt;           // RCPT parameters
     std::uint64_t chunk_size = 0;  // BDAT size
@@ -55,7 +57,11 @@ struct ReplyError {
     std::string text;
 };
 
-// Parses one command line (without its CRLF). `smtputf8_allowed`: accept UTF-8 in paths.
+// Parses one command line (without its CRLF). `smtputf8_allowed`: accept UTF-8 in paths (pass false
+// unless SMTPUTF8 is advertised; for RCPT pass whether the transaction's MAIL carried SMTPUTF8).
+// A UTF-8 MAIL FROM path without the SMTPUTF8 parameter is refused with 553 5.6.7 (RFC 6531 §3.4).
+// Errors: 500 5.5.2 unknown verb or CR/LF/NUL in the line; 501 5.5.4 syntax; 501 5.1.7 bad sender;
+// 501 5.1.3 bad or null recipient; 555 5.5.4 unknown MAIL/RCPT parameter.
 std::expected<Command, ReplyError> parse_command(std::string_view line, bool smtputf8_allowed = true);
 
 // RFC 3461 §4 xtext decoding ("+XX" hex escapes). nullopt on malformed input.

@@ -20,13 +20,16 @@ public:
     };
     // Feeds the next bytes. The content goes into the internal buffer (unstuffed, CRLF line ends
     // kept) until max_size is exceeded; after that bytes are counted and dropped, but the reader
-    // keeps looking for the end so the session stays in sync.
+    // keeps looking for the end so the session stays in sync. The start of DATA is a line start;
+    // a leading dot is removed only on lines that start after a real CRLF and only when it is
+    // followed by something other than CR or LF ("\r\n.\n" keeps its dot and sets bare_newline).
     Step feed(std::string_view in);
 
     bool too_big() const { return size_ > max_size_; }
     bool bare_newline() const { return bare_newline_; }  // a CR not followed by LF, or LF not after CR
     std::uint64_t size() const { return size_; }         // unstuffed content octets seen so far
-    std::string take() { return std::move(data_); }      // the message (valid once done)
+    std::string take() { return std::move(data_); }      // the message (valid once done; only the
+                                                         // first max_size octets when too_big())
 
 private:
     std::uint64_t max_size_;

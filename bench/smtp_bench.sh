@@ -1,0 +1,413 @@
+#!/usr/bin/env bash
+# smtp_bench.sh - compare Tern's SMTP intake + local delivery with Postfix
+# (and with smtp-sink as a protocol-only upper bound) on this machine.
+#
+#   bench/smtp_bench.sh [-m N] [-r RUNS] [-s SESSIONS] [-l BYTES]
+#                       [-t "postfix tern sink"] [-T TIMEOUT] [-k] [-n]
+#
+# Every setting can also come from the environment (flags win):
+#   N=5000 RUNS=3 SESSIONS=10 SIZE=4096 TARGETS="postfix tern sink"
+#   TIMEOUT=300 (seconds, per phase) TERND=./build/ternd
+#   BENCH_TMPDIR=/var/tmp  KEEP=0  NO_INSTALL=0  POLL=0.1  SAMPLE=0.5
+#
+# See bench/README.md for what the figures mean.
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+N=${N:-5000}
+RUNS=${RUNS:-3}
+SESSIONS=${SESSIONS:-10}
+SIZE=${SIZE:-4096}
+TARGETS=${TARGETS:-"postfix tern sink"}
+TIMEOUT=${TIMEOUT:-300}
+TERND=${TERND:-./build/ternd}
+BENCH_TMPDIR=${BENCH_TMPDIR:-/var/tmp}
+KEEP=${KEEP:-0}
+NO_INSTALL=${NO_INSTALL:-0}
+POLL=${POLL:-0.1}       # delivery-count poll interval (s)
+SAMPLE=${SAMPLE:-0.5}   # RSS/PSS sampling interval (s); each sample costs ~10-20 ms CPU
+PROCLIMIT=${PROCLIMIT:-200}
+FROM=a@bench.test
+RCPT=user@bench.test
+
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+while getopts "m:r:s:l:t:T:knh" opt; do
+  case $opt in
+    m) N=$OPTARG ;; r) RUNS=$OPTARG ;; s) SESSIONS=$OPTARG ;; l) SIZE=$OPTARG ;;
+    t) TARGETS=$OPTARG ;; T) TIMEOUT=$OPTARG ;; k) KEEP=1 ;; n) NO_INSTALL=1 ;;
+    h) usage 0 ;; *) usage 2 ;;
+  esac
+done
+TARGETS=${TARGETS//,/ }
+for v in N RUNS SESSIONS SIZE TIMEOUT; do
+  [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "smtp_bench: $v must be a positive integer" >&2; exit 2; }
+done
+[[ $TERND == /* ]] || TERND="$PWD/$TERND"
+
+log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+die() { log "FATAL: $*"; exit 1; }
+now() { date +%s.%N; }
+[[ $(id -u) == 0 ]] || die "must run as root (installs packages, runs Postfix)"
+
+# ---------------------------------------------------------------- cleanup --
+declare -a KILL_PIDS=() PF_CONFS=()
+WORK=""
+cleanup() {
+  local rc=$? p c
+  trap - EXIT INT TERM
+  for c in "${PF_CONFS[@]}"; do pf_stop "$c"; done
+  for p in "${KILL_PIDS[@]}"; do kill_wait "$p" 5; done
+  if [[ -n $WORK && -d $WORK ]]; then
+    if [[ $KEEP == 1 ]]; then log "keeping $WORK"; else rm -rf "$WORK"; fi
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# kill_wait PID SECS: SIGTERM, wait up to SECS, then SIGKILL.
+kill_wait() {
+  local pid=$1 secs=${2:-10} i
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null
+  for ((i = 0; i < secs * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$pid" 2>/dev/null && { kill -KILL "$pid" 2>/dev/null; sleep 0.1; }
+  wait "$pid" 2>/dev/null
+  return 0
+}
+forget_pid() {
+  local p=$1 i
+  for i in "${!KILL_PIDS[@]}"; do [[ ${KILL_PIDS[$i]} == "$p" ]] && unset 'KILL_PIDS[i]'; done
+}
+
+# ----------------------------------------------------------------- helpers --
+# Postfix commands print nothing useful without a syslog socket unless they
+# have a terminal: run them under script(1) and keep the output.
+pty() { script -qec "$*" /dev/null </dev/null | tr -d '\r'; }
+
+port_listening() { [[ -n $(ss -Hltn "sport = :$1" 2>/dev/null) ]]; }
+free_port() {
+  local p i
+  for ((i = 0; i < 200; i++)); do
+    p=$((20000 + RANDOM % 40000))
+    port_listening "$p" || { echo "$p"; return 0; }
+  done
+  die "no free port found"
+}
+# wait_port PORT SECS [PID]: wait until something listens on 127.0.0.1:PORT.
+wait_port() {
+  local port=$1 secs=$2 pid=${3:-} i
+  for ((i = 0; i < secs * 10; i++)); do
+    port_listening "$port" && return 0
+    [[ -n $pid ]] && ! kill -0 "$pid" 2>/dev/null && return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+# PIDs of ROOT and all its descendants.
+tree_pids() {
+  ps -e -o pid=,ppid= | awk -v r="$1" '
+    { par[$1] = $2 }
+    END { for (p in par) { q = p; n = 0
+            while (q != "" && q != 0 && q != r && n++ < 64) q = par[q]
+            if (q == r) print p } }'
+}
+# "RSS PSS" (kB) summed over ROOT and its descendants.  RSS counts shared
+# pages (libc, Postfix's shared libraries...) once per process; PSS divides
+# each shared page among the processes mapping it.
+tree_mem_kb() {
+  local p files=()
+  for p in $(tree_pids "$1"); do files+=("/proc/$p/smaps_rollup"); done
+  ((${#files[@]})) || { echo "0 0"; return; }
+  cat "${files[@]}" 2>/dev/null |
+    awk '/^Rss:/ { r += $2 } /^Pss:/ { p += $2 } END { print r + 0, p + 0 }'
+}
+# rss_sampler ROOT OUT: writes the running max "RSS PSS" (kB) of the process
+# tree to OUT until ROOT exits or the sampler is killed.
+rss_sampler() {
+  local root=$1 out=$2 mr=0 mp=0 r p
+  echo "0 0" >"$out"
+  while kill -0 "$root" 2>/dev/null; do
+    read -r r p < <(tree_mem_kb "$root")
+    if ((r > mr || p > mp)); then
+      ((r > mr)) && mr=$r; ((p > mp)) && mp=$p
+      echo "$mr $mp" >"$out"
+    fi
+    sleep "$SAMPLE"
+  done
+}
+start_sampler() {
+  SAMPLER_ROOT=$1 SAMPLER_OUT=$2
+  rss_sampler "$1" "$2" & SAMPLER=$!; KILL_PIDS+=("$SAMPLER")
+}
+# Stops the sampler and takes one last sample (short runs may otherwise only
+# have seen the idle server).
+stop_sampler() {
+  local mr mp r p
+  kill_wait "$SAMPLER" 2; forget_pid "$SAMPLER"
+  read -r mr mp <"$SAMPLER_OUT"
+  read -r r p < <(tree_mem_kb "$SAMPLER_ROOT")
+  ((r > mr)) && mr=$r; ((p > mp)) && mp=$p
+  echo "$mr $mp" >"$SAMPLER_OUT"
+}
+hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# run_load PORT LOGFILE: smtp-source; sets ACCEPT_S (wall seconds), returns rc.
+run_load() {
+  local port=$1 lf=$2 t0 t1 rc
+  t0=$(now)
+  # In the background + wait, so that a SIGTERM to this script is handled
+  # at once (bash defers traps while a foreground child runs).
+  timeout "$TIMEOUT" "$SMTP_SOURCE" -s "$SESSIONS" -m "$N" -l "$SIZE" \
+    -f "$FROM" -t "$RCPT" "127.0.0.1:$port" >"$lf" 2>&1 &
+  local spid=$!
+  KILL_PIDS+=("$spid")
+  wait "$spid"
+  rc=$?
+  forget_pid "$spid"
+  t1=$(now)
+  LOAD_T0=$t0
+  ACCEPT_S=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b - a}')
+  if ((rc != 0)); then
+    log "smtp-source failed (rc=$rc):"; tail -5 "$lf" >&2
+  fi
+  return $rc
+}
+# wait_delivered COUNT_FN: poll COUNT_FN until it reports >= N; sets
+# DELIVER_S (seconds since the load started) or "NA" on timeout.
+wait_delivered() {
+  local fn=$1 c=0 deadline
+  deadline=$(awk -v t="$(now)" -v d="$TIMEOUT" 'BEGIN{printf "%d", t + d}')
+  DELIVER_S=NA
+  while :; do
+    c=$($fn); c=${c:-0}
+    if ((c >= N)); then
+      DELIVER_S=$(awk -v a="$LOAD_T0" -v b="$(now)" 'BEGIN{printf "%.3f", b - a}')
+      return 0
+    fi
+    (($(date +%s) >= deadline)) && break
+    sleep "$POLL"
+  done
+  log "timeout: only $c of $N messages delivered after ${TIMEOUT}s"
+  return 1
+}
+rate() { awk -v n="$N" -v s="$1" 'BEGIN{ if (s > 0) printf "%.1f", n / s; else print "NA" }'; }
+kb2mb() { awk -v k="$1" 'BEGIN{ if (k > 0) printf "%.1f", k / 1024; else print "NA" }'; }
+
+record() { # server run accept_rate deliver_s rss_mb pss_mb
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS"
+  log "$(printf '%-9s run %s: %s msg/s accepted, all delivered after %s s, peak RSS %s MB (PSS %s MB)' "$@")"
+}
+
+# ----------------------------------------------------------------- install --
+ensure_postfix() {
+  if [[ $NO_INSTALL != 1 ]] && ! { command -v postfix && command -v postconf; } >/dev/null 2>&1; then
+    log "installing postfix (debconf: No configuration)"
+    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+    DEBIAN_FRONTEND=noninteractive apt-get install -y postfix >"$WORK/apt.log" 2>&1 || {
+      log "apt-get install failed, retrying after apt-get update"
+      apt-get update >>"$WORK/apt.log" 2>&1
+      DEBIAN_FRONTEND=noninteractive apt-get install -y postfix >>"$WORK/apt.log" 2>&1 ||
+        { tail -20 "$WORK/apt.log" >&2; die "cannot install postfix"; }
+    }
+  fi
+  command -v postfix >/dev/null || die "postfix not installed"
+  # The package must not leave a system instance running (port 25).
+  if [[ -f /etc/postfix/main.cf ]] && pty postfix status 2>/dev/null | grep -q 'is running'; then
+    log "stopping the system Postfix instance (default config)"
+    pty postfix stop >&2
+  fi
+  port_listening 25 && log "warning: something listens on port 25 (not ours)"
+  SMTP_SOURCE=$(command -v smtp-source || echo /usr/sbin/smtp-source)
+  SMTP_SINK=$(command -v smtp-sink || echo /usr/sbin/smtp-sink)
+  [[ -x $SMTP_SOURCE && -x $SMTP_SINK ]] || die "smtp-source/smtp-sink not found"
+  getent passwd postfix >/dev/null || die "no postfix user"
+}
+
+# ----------------------------------------------------------------- postfix --
+pf_stop() {
+  local conf=$1 q pid i
+  [[ -f $conf/main.cf ]] || return 0
+  q=$(postconf -c "$conf" -h queue_directory 2>/dev/null)
+  pty postfix -c "$conf" stop >/dev/null 2>&1
+  pid=$(tr -dc 0-9 <"$q/pid/master.pid" 2>/dev/null)
+  if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+    pty postfix -c "$conf" abort >/dev/null 2>&1
+    for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null
+  fi
+  local i2
+  for i2 in "${!PF_CONFS[@]}"; do [[ ${PF_CONFS[$i2]} == "$conf" ]] && unset 'PF_CONFS[i2]'; done
+  return 0
+}
+
+PF_NEW=""
+pf_count() {
+  local d=$PF_NEW
+  [[ -d $d ]] || { echo 0; return; }
+  find "$d" -maxdepth 1 -type f -printf . | wc -c
+}
+
+bench_postfix() {
+  local run=$1 d="$WORK/postfix-$1" port master vuid vgid
+  port=$(free_port)
+  vuid=$(id -u nobody); vgid=$(id -g nobody)
+  mkdir -p "$d"/{etc,spool,data,log,mail}
+  chmod 755 "$d"
+  chown postfix:postfix "$d/data"
+  chown "$vuid:$vgid" "$d/mail"
+  sed -e "s|@CONF@|$d/etc|g; s|@QUEUE@|$d/spool|g; s|@DATA@|$d/data|g" \
+      -e "s|@LOGDIR@|$d/log|g; s|@PROCLIMIT@|$PROCLIMIT|g; s|@MAILDIR_BASE@|$d/mail|g" \
+      -e "s|@UID@|$vuid|g; s|@GID@|$vgid|g" "$here/postfix/main.cf.in" >"$d/etc/main.cf"
+  sed -e "s|@PORT@|$port|g" "$here/postfix/master.cf.in" >"$d/etc/master.cf"
+  PF_NEW="$d/mail/bench.test/user/new"
+
+  pty postfix -c "$d/etc" check >"$d/check.out" 2>&1
+  if [[ -s $d/check.out ]]; then log "postfix check says:"; cat "$d/check.out" >&2; fi
+  PF_CONFS+=("$d/etc")
+  pty postfix -c "$d/etc" start >"$d/start.out" 2>&1 ||
+    { cat "$d/start.out" "$d/log/maillog" >&2; die "postfix start failed"; }
+  if ! wait_port "$port" 30; then
+    cat "$d/start.out" >&2; tail -20 "$d/log/maillog" >&2; die "postfix smtpd not listening on $port"
+  fi
+  master=$(tr -dc 0-9 <"$d/spool/pid/master.pid")
+  start_sampler "$master" "$d/rss.max"
+
+  local ok=1 acc=NA
+  DELIVER_S=NA
+  run_load "$port" "$d/source.log" && acc=$(rate "$ACCEPT_S") || ok=0
+  ((ok)) && { wait_delivered pf_count || ok=0; }
+  stop_sampler
+  local rss pss; read -r rss pss <"$d/rss.max"
+  if ((!ok)); then
+    log "postfix log tail:"; grep -Ev 'status=sent|removed$' "$d/log/maillog" | tail -15 >&2
+  fi
+  pf_stop "$d/etc"
+  record postfix "$run" "$acc" "$DELIVER_S" "$(kb2mb "$rss")" "$(kb2mb "$pss")"
+  [[ $KEEP == 1 ]] || rm -rf "$d"
+}
+
+# -------------------------------------------------------------------- tern --
+TERN_DATA=""
+tern_count() {
+  "$TERND" --data "$TERN_DATA" mailbox list "$RCPT" 2>/dev/null |
+    awk -F'\t' '$1 == "INBOX" { print $2; exit }'
+}
+
+tern_usable() {
+  [[ -x $TERND ]] || { log "tern: $TERND not found/executable: skipping Tern"; return 1; }
+  return 0
+}
+
+bench_tern() {
+  local run=$1 d="$WORK/tern-$1" port pid
+  port=$(free_port)
+  mkdir -p "$d"
+  TERN_DATA="$d/data"
+  if ! "$TERND" --data "$TERN_DATA" domain add bench.test >"$d/setup.log" 2>&1 ||
+     ! "$TERND" --data "$TERN_DATA" user add "$RCPT" <<<pw >>"$d/setup.log" 2>&1; then
+    log "tern: setup failed:"; cat "$d/setup.log" >&2
+    record tern "$run" NA NA NA NA; return 1
+  fi
+  "$TERND" serve --data "$TERN_DATA" --listen "smtp=127.0.0.1:$port" >"$d/serve.log" 2>&1 &
+  pid=$!; KILL_PIDS+=("$pid")
+  if ! wait_port "$port" 30 "$pid"; then
+    log "tern: server not listening on $port:"; tail -20 "$d/serve.log" >&2
+    kill_wait "$pid" 5; forget_pid "$pid"
+    record tern "$run" NA NA NA NA; return 1
+  fi
+  start_sampler "$pid" "$d/rss.max"
+
+  local ok=1 acc=NA
+  DELIVER_S=NA
+  run_load "$port" "$d/source.log" && acc=$(rate "$ACCEPT_S") || ok=0
+  ((ok)) && { wait_delivered tern_count || ok=0; }
+  stop_sampler
+  local hwm tree rss pss
+  hwm=$(hwm_kb "$pid"); read -r tree pss <"$d/rss.max"
+  rss=$(( ${hwm:-0} > ${tree:-0} ? ${hwm:-0} : ${tree:-0} ))
+  kill -0 "$pid" 2>/dev/null || { log "tern: server died during the run:"; tail -20 "$d/serve.log" >&2; ok=0; }
+  kill_wait "$pid" 15; forget_pid "$pid"
+  ((ok)) || { log "tern: serve.log tail:"; tail -15 "$d/serve.log" >&2; }
+  record tern "$run" "$acc" "$DELIVER_S" "$(kb2mb "$rss")" "$(kb2mb "$pss")"
+  [[ $KEEP == 1 ]] || rm -rf "$d"
+}
+
+# --------------------------------------------------------------- smtp-sink --
+bench_sink() {
+  local run=$1 d="$WORK/sink-$1" port pid
+  port=$(free_port)
+  mkdir -p "$d"
+  # -u is mandatory when started as root; smtp-sink discards every message.
+  "$SMTP_SINK" -u nobody "127.0.0.1:$port" 1000 >"$d/sink.log" 2>&1 &
+  pid=$!; KILL_PIDS+=("$pid")
+  wait_port "$port" 10 "$pid" || { cat "$d/sink.log" >&2; die "smtp-sink did not start"; }
+  start_sampler "$pid" "$d/rss.max"
+  local ok=1
+  run_load "$port" "$d/source.log" || ok=0
+  stop_sampler
+  local hwm tree rss pss
+  hwm=$(hwm_kb "$pid"); read -r tree pss <"$d/rss.max"
+  rss=$(( ${hwm:-0} > ${tree:-0} ? ${hwm:-0} : ${tree:-0} ))
+  kill_wait "$pid" 5; forget_pid "$pid"
+  record smtp-sink "$run" "$( ((ok)) && rate "$ACCEPT_S" || echo NA)" "-" "$(kb2mb "$rss")" "$(kb2mb "$pss")"
+  [[ $KEEP == 1 ]] || rm -rf "$d"
+}
+
+# -------------------------------------------------------------------- main --
+mkdir -p "$BENCH_TMPDIR"
+WORK=$(mktemp -d "$BENCH_TMPDIR/tern-smtp-bench.XXXXXX") || die "mktemp failed"
+chmod 755 "$WORK"   # Postfix daemons (uid postfix / nobody) must traverse it
+RESULTS="$WORK/results.tsv"
+: >"$RESULTS"
+
+ensure_postfix
+want() { [[ " $TARGETS " == *" $1 "* ]]; }
+want tern && { tern_usable || TARGETS=${TARGETS//tern/}; }
+
+log "N=$N sessions=$SESSIONS size=$SIZE runs=$RUNS targets=[$TARGETS] $(nproc) cpus, load avg $(cut -d' ' -f1-3 /proc/loadavg)"
+log "$(postconf -d -h mail_version | sed 's/^/postfix /'); work dir $WORK"
+for ((r = 1; r <= RUNS; r++)); do
+  # Interleave the servers so background load on the shared machine hits
+  # all of them alike.
+  want postfix && bench_postfix "$r"
+  want tern && bench_tern "$r"
+  want sink && bench_sink "$r"
+done
+log "done; load avg $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ------------------------------------------------------------------ report --
+median() { # server column -> median of numeric values, or NA
+  awk -F'\t' -v s="$1" -v c="$2" '$1 == s && $c ~ /^[0-9.]+$/ { print $c }' "$RESULTS" |
+    sort -g | awk '{ v[NR] = $1 } END {
+      if (NR == 0) { print "NA"; exit }
+      if (NR % 2) m = v[(NR + 1) / 2]; else m = (v[NR / 2] + v[NR / 2 + 1]) / 2
+      printf "%.2f", m }'
+}
+okruns() { awk -F'\t' -v s="$1" '$1 == s && $3 ~ /^[0-9.]+$/ && $4 ~ /^([0-9.]+|-)$/' "$RESULTS" | wc -l; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else print "NA" }'; }
+
+echo
+echo "SMTP intake + local delivery: $N msgs x ${SIZE} B, $SESSIONS sessions, medians of $RUNS runs"
+printf '%-10s %5s %14s %18s %13s %13s\n' server ok accept_msg/s all_delivered_s peak_RSS_MB peak_PSS_MB
+for s in postfix tern smtp-sink; do
+  t=$s; [[ $s == smtp-sink ]] && t=sink
+  want "$t" || continue
+  printf '%-10s %5s %14s %18s %13s %13s\n' "$s" "$(okruns "$s")/$RUNS" \
+    "$(median "$s" 3)" "$( [[ $s == smtp-sink ]] && echo - || median "$s" 4)" \
+    "$(median "$s" 5)" "$(median "$s" 6)"
+done
+if want tern; then
+  echo
+  echo "Tern/Postfix   accept rate:    $(ratio "$(median tern 3)" "$(median postfix 3)")  (>1: Tern accepts faster)"
+  echo "Tern/Postfix   delivery time:  $(ratio "$(median tern 4)" "$(median postfix 4)")  (<1: Tern delivers all sooner)"
+  echo "Tern/smtp-sink accept rate:    $(ratio "$(median tern 3)" "$(median smtp-sink 3)")  (fraction of the protocol-only bound)"
+  echo "Tern/Postfix   peak RSS:       $(ratio "$(median tern 5)" "$(median postfix 5)")  (PSS: $(ratio "$(median tern 6)" "$(median postfix 6)"))"
+fi
+echo
+tabulate() { if command -v column >/dev/null; then column -t -s $'\t'; else cat; fi; }
+echo "per run:"; tabulate < <(printf 'server\trun\taccept_msg/s\tdelivered_s\tpeak_RSS_MB\tpeak_PSS_MB\n'; cat "$RESULTS")

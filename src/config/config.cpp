@@ -1,0 +1,190 @@
+// The configuration schema and its TOML loader. Each key is declared once in kSchema with its
+// type, default text and meaning; parsing, validation and the reference doc all read that table.
+// Must never accept a value out of its range or a key it does not know.
+#include "config/config.hpp"
+
+#include <charconv>
+#include <functional>
+#include <sstream>
+#include <toml++/toml.h>
+
+namespace tern::config {
+namespace {
+
+struct Key {
+    const char* name;     // "limits.message_size"
+    const char* type;     // for the reference
+    const char* def;      // default, as text
+    const char* meaning;
+    std::function<Result<void>(Config&, const toml::node&)> apply;
+};
+
+Result<void> set_uint(std::uint64_t& field, const toml::node& n, std::uint64_t min, std::uint64_t max,
+                      const char* name) {
+    auto v = n.value<std::int64_t>();
+    if (!v || *v < 0 || static_cast<std::uint64_t>(*v) < min || static_cast<std::uint64_t>(*v) > max)
+        return fail(std::string(name) + ": expected an integer from " + std::to_string(min) + " to " +
+                    std::to_string(max));
+    field = static_cast<std::uint64_t>(*v);
+    return {};
+}
+
+template <std::uint64_t Config::*Field, std::uint64_t Min, std::uint64_t Max>
+Key uint_key(const char* name, const char* def, const char* meaning) {
+    return Key{name, "integer", def, meaning, [name](Config& c, const toml::node& n) {
+                   return set_uint(c.*Field, n, Min, Max, name);
+               }};
+}
+
+const std::vector<Key>& schema() {
+    static const std::vector<Key> keys = {
+        {"server.data_dir", "string", "\"tern-data\"", "Directory holding the spool, store and directory databases.",
+         [](Config& c, const toml::node& n) -> Result<void> {
+             auto v = n.value<std::string>();
+             if (!v || v->empty()) return fail("server.data_dir: expected a non-empty string");
+             c.data_dir = *v;
+             return {};
+         }},
+        {"server.hostname", "string", "the machine's host name",
+         "Name used in the SMTP greeting, EHLO reply and Received: headers.",
+         [](Config& c, const toml::node& n) -> Result<void> {
+             auto v = n.value<std::string>();
+             if (!v || v->empty() || v->find_first_of(" \r\n\t") != std::string::npos)
+                 return fail("server.hostname: expected a host name");
+             c.hostname = *v;
+             return {};
+         }},
+        {"server.listen", "array of strings",
+         "[\"smtp=127.0.0.1:2525\", \"submission=127.0.0.1:2587\", \"pop3=127.0.0.1:2110\", \"imap=127.0.0.1:2143\"]",
+         "Listeners as PROTO=ADDR:PORT; PROTO is smtp, submission, submissions, pop3, pop3s, imap or imaps.",
+         [](Config& c, const toml::node& n) -> Result<void> {
+             auto* arr = n.as_array();
+             if (!arr) return fail("server.listen: expected an array of strings");
+             std::vector<Listener> out;
+             for (auto& item : *arr) {
+                 auto s = item.value<std::string>();
+                 if (!s) return fail("server.listen: expected an array of strings");
+                 auto l = parse_listener(*s);
+                 if (!l) return std::unexpected(l.error());
+                 out.push_back(*l);
+             }
+             c.listeners = std::move(out);
+             return {};
+         }},
+        uint_key<&Config::command_line, 512, 65536>("limits.command_line", "512",
+            "Longest SMTP command line in octets, CRLF included (RFC 5321 §4.5.3.1.4: at least 512)."),
+        uint_key<&Config::message_size, 1024, (1ull << 30)>("limits.message_size", "52428800",
+            "Largest message in octets, advertised with SIZE (RFC 1870); larger ones get 552."),
+        uint_key<&Config::recipients, 1, 100000>("limits.recipients", "100",
+            "Recipients per message; extras get 452 (RFC 5321 §4.5.3.1.8 asks for at least 100)."),
+        uint_key<&Config::bad_commands, 1, 1000>("limits.bad_commands", "20",
+            "Erroneous commands per session before 421 and disconnect."),
+        uint_key<&Config::idle_timeout, 300, 86400>("limits.idle_timeout", "300",
+            "Seconds a session may stay idle (RFC 5321 §4.5.3.2.7: at least 5 minutes)."),
+        uint_key<&Config::connections, 1, 1000000>("limits.connections", "1000",
+            "Concurrent connections in total; further ones get 421 and are closed."),
+        uint_key<&Config::connections_per_ip, 1, 1000000>("limits.connections_per_ip", "50",
+            "Concurrent connections from one client IP address."),
+        {"log.level", "string", "\"info\"", "debug, info, warn or error.",
+         [](Config& c, const toml::node& n) -> Result<void> {
+             auto v = n.value<std::string>();
+             if (!v || (*v != "debug" && *v != "info" && *v != "warn" && *v != "error"))
+                 return fail("log.level: expected debug, info, warn or error");
+             c.log_level = *v;
+             return {};
+         }},
+        {"log.trace", "boolean", "false",
+         "Log every session's dialogue (C:/S: lines), passwords and AUTH payloads masked.",
+         [](Config& c, const toml::node& n) -> Result<void> {
+             auto v = n.value<bool>();
+             if (!v) return fail("log.trace: expected true or false");
+             c.trace = *v;
+             return {};
+         }},
+    };
+    return keys;
+}
+
+const Key* find_key(std::string_view name) {
+    for (auto& k : schema())
+        if (name == k.name) return &k;
+    return nullptr;
+}
+
+Result<Config> apply_table(const toml::table& root, Config c) {
+    for (auto& [section, node] : root) {
+        auto* table = node.as_table();
+        if (!table) return fail("unknown key '" + std::string(section.str()) + "' (expected a [section])");
+        for (auto& [key, value] : *table) {
+            std::string full = std::string(section.str()) + "." + std::string(key.str());
+            const Key* k = find_key(full);
+            if (!k) return fail("unknown configuration key '" + full + "'");
+            if (auto r = k->apply(c, value); !r) return std::unexpected(r.error());
+        }
+    }
+    return c;
+}
+
+}  // namespace
+
+std::vector<Listener> default_listeners() {
+    return {{"smtp", "127.0.0.1", 2525}, {"submission", "127.0.0.1", 2587}, {"pop3", "127.0.0.1", 2110},
+            {"imap", "127.0.0.1", 2143}};
+}
+
+bool known_protocol(std::string_view p) {
+    for (auto k : {"smtp", "submission", "submissions", "pop3", "pop3s", "imap", "imaps"})
+        if (p == k) return true;
+    return false;
+}
+
+Result<Listener> parse_listener(std::string_view spec) {
+    auto eq = spec.find('=');
+    auto colon = spec.rfind(':');
+    if (eq == std::string_view::npos || colon == std::string_view::npos || colon < eq)
+        return fail("listener '" + std::string(spec) + "': expected PROTO=ADDR:PORT");
+    Listener l;
+    l.proto = std::string(spec.substr(0, eq));
+    if (!known_protocol(l.proto)) return fail("listener '" + std::string(spec) + "': unknown protocol '" + l.proto + "'");
+    std::string_view addr = spec.substr(eq + 1, colon - eq - 1);
+    if (addr.size() >= 2 && addr.front() == '[' && addr.back() == ']') addr = addr.substr(1, addr.size() - 2);
+    if (addr.empty()) return fail("listener '" + std::string(spec) + "': missing address");
+    l.address = std::string(addr);
+    std::string_view port = spec.substr(colon + 1);
+    unsigned value = 0;
+    auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (ec != std::errc{} || p != port.data() + port.size() || value == 0 || value > 65535)
+        return fail("listener '" + std::string(spec) + "': bad port");
+    l.port = static_cast<std::uint16_t>(value);
+    return l;
+}
+
+// Debian's toml++ is built with exceptions; they are caught here and never leave this module.
+Result<Config> load_string(std::string_view text, Config base) {
+    try {
+        return apply_table(toml::parse(text), std::move(base));
+    } catch (const toml::parse_error& e) {
+        std::ostringstream msg;
+        msg << "configuration: line " << e.source().begin.line << ": " << e.description();
+        return fail(msg.str());
+    }
+}
+
+Result<Config> load_file(const std::filesystem::path& file, Config base) {
+    try {
+        return apply_table(toml::parse_file(file.string()), std::move(base));
+    } catch (const toml::parse_error& e) {
+        std::ostringstream msg;
+        msg << file.string() << ":" << e.source().begin.line << ": " << e.description();
+        return fail(msg.str());
+    }
+}
+
+std::string reference() {
+    std::ostringstream out;
+    out << "| key | type | default | meaning |\n|---|---|---|---|\n";
+    for (auto& k : schema()) out << "| `" << k.name << "` | " << k.type << " | `" << k.def << "` | " << k.meaning << " |\n";
+    return out.str();
+}
+
+}  // namespace tern::config

@@ -1,0 +1,54 @@
+// Server configuration: one schema table (config.cpp) feeds TOML parsing, validation, defaults
+// and the generated reference (docs/CONFIGURATION.md, `ternd config reference`). Sessions get an
+// immutable snapshot, never a global. Must never silently ignore an unknown key.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.hpp"
+
+namespace tern::config {
+
+struct Listener {
+    std::string proto;    // smtp, submission, submissions, pop3, pop3s, imap, imaps
+    std::string address;  // "127.0.0.1", "::1"
+    std::uint16_t port = 0;
+    bool operator==(const Listener&) const = default;
+};
+
+struct Config {
+    std::filesystem::path data_dir = "tern-data";
+    std::string hostname;                   // empty: the machine's host name
+    std::vector<Listener> listeners;        // empty: default_listeners()
+
+    // SMTP limits (RFC 5321 §4.5.3).
+    std::uint64_t command_line = 512;
+    std::uint64_t message_size = 50ull << 20;
+    std::uint64_t recipients = 100;
+    std::uint64_t bad_commands = 20;
+    std::uint64_t idle_timeout = 300;       // seconds; RFC 5321 §4.5.3.2.7 asks for >= 5 minutes
+    std::uint64_t connections = 1000;
+    std::uint64_t connections_per_ip = 50;
+
+    std::string log_level = "info";
+    bool trace = false;
+};
+
+// The defaults of a first start: loopback, unprivileged ports.
+std::vector<Listener> default_listeners();
+
+// "smtp=127.0.0.1:2525", "imap=[::1]:2143".
+Result<Listener> parse_listener(std::string_view spec);
+bool known_protocol(std::string_view proto);
+
+// Applies a TOML file on top of `base` (usually the defaults). Unknown keys are errors.
+Result<Config> load_file(const std::filesystem::path& file, Config base = {});
+Result<Config> load_string(std::string_view toml_text, Config base = {});
+
+// Markdown reference of every key: name, type, default, meaning.
+std::string reference();
+
+}  // namespace tern::config

@@ -1,0 +1,39 @@
+// The local delivery agent: resolves recipients through the directory (aliases, plus-addressing,
+// catch-all) and appends messages to the store, many per transaction. Must never deliver outside
+// the resolved accounts, and never report success before the store commit returned.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "directory/directory.hpp"
+#include "queue/spool.hpp"
+#include "store/store.hpp"
+
+namespace tern::delivery {
+
+// One recipient of one queued message, as the scheduler hands it over.
+struct Job {
+    queue::QueueId id = 0;
+    std::size_t recipient = 0;             // index into the envelope's recipients
+    const queue::Envelope* envelope = nullptr;
+    const std::string* message = nullptr;  // the queued message (Received: included)
+};
+
+struct Outcome {
+    enum class Kind { Delivered, Failed, Deferred } kind = Kind::Deferred;
+    std::string reply;                     // e.g. "550 5.1.1 user unknown"
+};
+
+class LocalDelivery {
+public:
+    LocalDelivery(directory::Directory& dir, store::MailStore& store) : dir_(dir), store_(store) {}
+    // Delivers every job it can in one store transaction; the result parallels `jobs`.
+    std::vector<Outcome> deliver(const std::vector<Job>& jobs, std::int64_t now);
+
+private:
+    directory::Directory& dir_;
+    store::MailStore& store_;
+};
+
+}  // namespace tern::delivery

@@ -1,0 +1,153 @@
+// Scheduler thread: batches due messages for local delivery and records outcomes in the spool.
+// Must never drop a message: anything not final goes back to the waiting list with a due time.
+#include "delivery/scheduler.hpp"
+
+#include <chrono>
+
+#include "base/log.hpp"
+
+namespace tern::delivery {
+
+using queue::RecipientState;
+
+Scheduler::Scheduler(queue::Spool& spool, LocalDelivery& local, SchedulerOptions options,
+                     std::function<std::int64_t()> now)
+    : spool_(spool), local_(local), options_(options), now_(std::move(now)) {
+    if (!now_)
+        now_ = [] {
+            return std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                .count();
+        };
+}
+
+Scheduler::~Scheduler() { stop(); }
+
+void Scheduler::start(std::vector<queue::QueuedMessage> recovered) {
+    {
+        std::lock_guard lock(mutex_);
+        std::int64_t now = now_();
+        for (auto& m : recovered) {
+            // The earliest retry time of its pending recipients.
+            std::int64_t due = INT64_MAX;
+            for (auto& s : m.states)
+                if (s.status == RecipientState::Status::Pending || s.status == RecipientState::Status::Deferred)
+                    due = std::min(due, s.next_attempt);
+            if (due == INT64_MAX) continue;
+            Entry e{std::move(m), nullptr, due};
+            if (due <= now) ready_.push_back(std::move(e));
+            else waiting_.emplace(due, std::move(e));
+        }
+        if (!recovered.empty()) log::info("queue: ", ready_.size() + waiting_.size(), " messages recovered from the spool");
+    }
+    thread_ = std::thread([this] { run(); });
+}
+
+void Scheduler::enqueue(queue::QueuedMessage message, std::shared_ptr<const std::string> body) {
+    {
+        std::lock_guard lock(mutex_);
+        ready_.push_back(Entry{std::move(message), std::move(body), 0});
+    }
+    wake_.notify_one();
+}
+
+void Scheduler::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_ && !thread_.joinable()) return;
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+std::size_t Scheduler::queued() const {
+    std::lock_guard lock(mutex_);
+    return ready_.size() + waiting_.size();
+}
+
+void Scheduler::run() {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+        std::int64_t now = now_();
+        while (!waiting_.empty() && waiting_.begin()->first <= now) {
+            ready_.push_back(std::move(waiting_.begin()->second));
+            waiting_.erase(waiting_.begin());
+        }
+        if (ready_.empty()) {
+            if (waiting_.empty()) wake_.wait(lock);
+            else wake_.wait_for(lock, std::chrono::seconds(std::max<std::int64_t>(1, waiting_.begin()->first - now)));
+            continue;
+        }
+        std::vector<Entry> batch;
+        std::size_t n = std::min(ready_.size(), options_.batch_messages);
+        batch.reserve(n);
+        for (std::size_t i = 0; i < n; ++i) batch.push_back(std::move(ready_[i]));
+        ready_.erase(ready_.begin(), ready_.begin() + static_cast<std::ptrdiff_t>(n));
+        lock.unlock();
+        deliver_batch(batch);
+        lock.lock();
+        for (auto& e : batch)
+            if (!e.message.final()) {
+                e.body.reset();  // deferred mail is read back from the spool when due
+                waiting_.emplace(e.due, std::move(e));
+            }
+    }
+}
+
+void Scheduler::deliver_batch(std::vector<Entry>& batch) {
+    std::int64_t now = now_();
+    std::vector<Job> jobs;
+    std::vector<std::pair<std::size_t, std::size_t>> where;  // job -> (entry, recipient)
+    for (std::size_t e = 0; e < batch.size(); ++e) {
+        auto& entry = batch[e];
+        if (!entry.body) {
+            auto body = spool_.read_message(entry.message.id);
+            if (!body) {
+                log::error("queue: cannot read message ", entry.message.id, ": ", body.error().message);
+                entry.due = now + options_.temp_failure_retry;
+                continue;
+            }
+            entry.body = std::make_shared<const std::string>(std::move(*body));
+        }
+        for (std::size_t r = 0; r < entry.message.states.size(); ++r) {
+            auto& s = entry.message.states[r];
+            bool due = s.status == RecipientState::Status::Pending ||
+                       (s.status == RecipientState::Status::Deferred && s.next_attempt <= now);
+            if (!due) continue;
+            jobs.push_back(Job{entry.message.id, r, &entry.message.envelope, entry.body.get()});
+            where.emplace_back(e, r);
+        }
+    }
+    auto outcomes = local_.deliver(jobs, now);
+    for (std::size_t j = 0; j < jobs.size(); ++j) {
+        auto [e, r] = where[j];
+        auto& s = batch[e].message.states[r];
+        s.attempts++;
+        s.last_reply = outcomes[j].reply;
+        switch (outcomes[j].kind) {
+            case Outcome::Kind::Delivered: s.status = RecipientState::Status::Delivered; break;
+            case Outcome::Kind::Failed:
+                // TODO(relay issue): a failure notice (RFC 3464 DSN) goes back to the sender.
+                s.status = RecipientState::Status::Failed;
+                log::warn("queue: ", jobs[j].id, " to <", jobs[j].envelope->recipients[r].address, "> failed: ", s.last_reply);
+                break;
+            case Outcome::Kind::Deferred:
+                s.status = RecipientState::Status::Deferred;
+                s.next_attempt = now + (s.last_reply.starts_with("451 4.3.0") ? options_.temp_failure_retry
+                                                                               : options_.retry_interval);
+                break;
+        }
+        spool_.update(jobs[j].id, r, s);
+    }
+    // Next due time of every entry still waiting.
+    for (auto& entry : batch) {
+        std::int64_t due = INT64_MAX;
+        for (auto& s : entry.message.states)
+            if (s.status == RecipientState::Status::Deferred || s.status == RecipientState::Status::Pending)
+                due = std::min(due, s.next_attempt);
+        if (due != INT64_MAX) entry.due = std::max(due, entry.due);
+    }
+}
+
+}  // namespace tern::delivery

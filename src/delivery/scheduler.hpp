@@ -1,0 +1,64 @@
+// The queue scheduler: takes committed messages, hands each recipient to a delivery agent in
+// batches, records the outcome in the spool and keeps retry times (RFC 5321 §4.5.4.1). Queue
+// storage (spool) and scheduling are separate, as in OpenSMTPD. Must never mark a recipient
+// Delivered before the store has durably accepted the message.
+#pragma once
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "delivery/local.hpp"
+#include "queue/spool.hpp"
+
+namespace tern::delivery {
+
+struct SchedulerOptions {
+    std::size_t batch_messages = 256;          // messages per store transaction
+    std::int64_t retry_interval = 15 * 60;     // seconds between attempts for deferred recipients
+    std::int64_t temp_failure_retry = 60;      // after a local store failure
+};
+
+class Scheduler {
+public:
+    Scheduler(queue::Spool& spool, LocalDelivery& local, SchedulerOptions options = {},
+              std::function<std::int64_t()> now = nullptr);
+    ~Scheduler();
+
+    // Starts the delivery thread with the messages the spool recovered.
+    void start(std::vector<queue::QueuedMessage> recovered);
+    // A message just committed; `body` saves reading it back from the spool.
+    void enqueue(queue::QueuedMessage message, std::shared_ptr<const std::string> body);
+    // Finishes the batch in progress, then stops. Undelivered mail stays in the spool.
+    void stop();
+
+    std::size_t queued() const;  // messages not yet final
+
+private:
+    struct Entry {
+        queue::QueuedMessage message;
+        std::shared_ptr<const std::string> body;  // may be null: read from the spool when needed
+        std::int64_t due = 0;
+    };
+    void run();
+    void deliver_batch(std::vector<Entry>& batch);
+
+    queue::Spool& spool_;
+    LocalDelivery& local_;
+    SchedulerOptions options_;
+    std::function<std::int64_t()> now_;
+
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    std::vector<Entry> ready_;                      // due now
+    std::multimap<std::int64_t, Entry> waiting_;    // due later, by time
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+}  // namespace tern::delivery

@@ -1,0 +1,88 @@
+// Thin RAII layer over the SQLite C API for the directory: connection, cached prepared statements,
+// transactions. A copy of src/store/sqlite_db.hpp, because sibling modules may not depend on each other
+// (candidate for src/base once base links SQLite). Must never let a statement outlive its connection,
+// nor leave one un-reset after use (that pins a read snapshot and blocks WAL checkpoints).
+// Not thread-safe by itself: the owner serialises access (one mutex per connection).
+#pragma once
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "base/result.hpp"
+
+namespace tern::directory::detail {
+
+class Db {
+public:
+    Db() = default;
+    Db(const Db&) = delete;
+    Db& operator=(const Db&) = delete;
+    Db(Db&& other) noexcept;
+    Db& operator=(Db&& other) noexcept;
+    ~Db();
+
+    // Opens (creating if missing) `file` with WAL, synchronous=FULL, foreign keys and a busy timeout.
+    static Result<Db> open(const std::filesystem::path& file);
+
+    Result<void> exec(const char* sql);
+    // The prepared statement for `sql`, prepared on first use and kept for the connection's life.
+    Result<sqlite3_stmt*> prepare(const char* sql);
+    Error error(std::string_view what) const;  // "what: <sqlite message>", code EIO
+    sqlite3* raw() const { return db_; }
+
+private:
+    void close();
+    sqlite3* db_ = nullptr;
+    std::unordered_map<std::string, sqlite3_stmt*> cache_;
+};
+
+// One use of a cached statement; resets it and clears its bindings when destroyed.
+class Query {
+public:
+    static Result<Query> make(Db& db, const char* sql);
+    Query(const Query&) = delete;
+    Query& operator=(const Query&) = delete;
+    Query(Query&& other) noexcept;
+    Query& operator=(Query&&) = delete;
+    ~Query();
+
+    Query& bind(int idx, std::int64_t value);
+    Query& bind(int idx, std::string_view text);  // copied
+    // Not copied: `bytes` must stay alive until this Query is destroyed.
+    Query& bind_blob_ref(int idx, std::string_view bytes);
+
+    Result<bool> step();  // true: a row is ready
+    Result<void> run();   // steps to completion, ignoring rows
+
+    std::int64_t int64(int col) const;
+    std::string text(int col) const;
+    std::string blob(int col) const;
+
+private:
+    Query(Db* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+    Db* db_ = nullptr;
+    sqlite3_stmt* stmt_ = nullptr;
+    int bind_rc_ = SQLITE_OK;
+};
+
+// BEGIN IMMEDIATE (write) or BEGIN DEFERRED (read); rolls back unless commit() succeeded.
+class Tx {
+public:
+    static Result<Tx> begin(Db& db, bool write);
+    Tx(const Tx&) = delete;
+    Tx& operator=(const Tx&) = delete;
+    Tx(Tx&& other) noexcept : db_(other.db_) { other.db_ = nullptr; }
+    Tx& operator=(Tx&&) = delete;
+    ~Tx();
+    Result<void> commit();
+
+private:
+    explicit Tx(Db* db) : db_(db) {}
+    Db* db_ = nullptr;
+};
+
+}  // namespace tern::directory::detail

@@ -1,0 +1,595 @@
+// The embedded Directory backend: <data>/directory.db (SQLite, WAL), shared with admin CLI processes.
+// Every call reads the database afresh (no in-process cache) so admin changes apply at once. Must never
+// store or log a password in clear, and never let alias expansion loop or fan out without bound.
+#include <crypt.h>
+#include <string.h>  // explicit_bzero
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <set>
+
+#include "base/log.hpp"
+#include "directory/directory.hpp"
+#include "directory/sqlite_db.hpp"
+
+namespace tern::directory {
+
+std::string canonical_address(std::string_view address) {
+    // RFC 5321 §2.4: local parts are case-sensitive in general, but the receiving host may treat its
+    // own local parts case-insensitively; Tern does so for every local domain. Non-ASCII bytes
+    // (SMTPUTF8) are left as they are.
+    std::string out(address);
+    for (char& c : out) {
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    return out;
+}
+
+namespace {
+
+using namespace detail;
+
+constexpr int kSchemaVersion = 1;
+constexpr int kMaxAliasDepth = 8;           // nested aliases on one expansion path
+constexpr int kMaxAliasTargets = 1000;      // targets visited in one resolve()
+constexpr char kSubaddressSeparator = '+';  // RFC 5233 §1: user+detail
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE domains(
+    name TEXT PRIMARY KEY
+) WITHOUT ROWID;
+CREATE TABLE users(
+    address       TEXT PRIMARY KEY,
+    domain        TEXT NOT NULL REFERENCES domains(name),
+    password_hash TEXT NOT NULL,
+    created       INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX users_domain ON users(domain);
+CREATE TABLE aliases(
+    source TEXT NOT NULL,
+    target TEXT NOT NULL,
+    domain TEXT NOT NULL REFERENCES domains(name),
+    PRIMARY KEY(source, target)
+) WITHOUT ROWID;
+CREATE INDEX aliases_domain ON aliases(domain);
+PRAGMA user_version = 1;
+)sql";
+
+#define TRY(expr)                                                                     \
+    do {                                                                              \
+        if (auto tern_r_ = (expr); !tern_r_) return std::unexpected(tern_r_.error()); \
+    } while (0)
+
+std::unexpected<Error> invalid(std::string what) {
+    return fail(std::move(what), EINVAL);
+}
+
+std::int64_t now_seconds() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// Domain names as LDH labels (RFC 1035 §2.3.1, RFC 5321 §4.1.2 "Domain"); internationalised names
+// must be given as A-labels. Expects lower case.
+bool valid_domain(std::string_view d) {
+    if (d.empty() || d.size() > 253) return false;
+    std::size_t start = 0;
+    while (start <= d.size()) {
+        std::size_t end = std::min(d.find('.', start), d.size());
+        std::string_view label = d.substr(start, end - start);
+        if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+        for (char c : label) {
+            if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+        }
+        start = end + 1;
+    }
+    return true;
+}
+
+// A local part we are willing to store: RFC 5321 §4.5.3.1.1 length, no controls, spaces or characters
+// that would need quoting. UTF-8 (RFC 6531) is allowed.
+bool valid_local(std::string_view l) {
+    if (l.empty() || l.size() > 64) return false;
+    for (char c : l) {
+        auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || u == 0x7f) return false;
+        if (std::string_view("\"(),:;<>@[\\]").find(c) != std::string_view::npos) return false;
+    }
+    return true;
+}
+
+struct Parts {
+    std::string local;  // empty for a catch-all source "@domain"
+    std::string domain;
+};
+
+Result<Parts> split_address(std::string_view address, bool allow_catch_all) {
+    auto at = address.rfind('@');
+    if (at == std::string_view::npos) return invalid("not an address (no @): " + std::string(address));
+    Parts p{std::string(address.substr(0, at)), canonical_address(address.substr(at + 1))};
+    if (!valid_domain(p.domain)) return invalid("invalid domain: " + p.domain);
+    if (p.local.empty() && allow_catch_all) return p;
+    if (!valid_local(p.local)) return invalid("invalid local part: " + p.local);
+    return p;
+}
+
+bool contains_nul(std::string_view s) {
+    return s.find('\0') != std::string_view::npos;
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+    unsigned char diff = a.size() == b.size() ? 0 : 1;
+    const std::size_t n = std::max(a.size(), b.size());
+    for (std::size_t i = 0; i < n; ++i) {
+        unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+        unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+        diff |= static_cast<unsigned char>(x ^ y);
+    }
+    return diff == 0;
+}
+
+// crypt(3) with `setting` (a salt from crypt_gensalt, or a stored hash to verify against).
+// Returns an empty string on failure. The work area is wiped because it held the password.
+std::string run_crypt(const std::string& password, const char* setting) {
+    auto data = std::make_unique<crypt_data>();  // zeroed, as crypt_rn expects; ~32 KiB so not on the stack
+    const char* h = crypt_rn(password.c_str(), setting, data.get(), sizeof *data);
+    std::string out = (h && h[0] != '*') ? std::string(h) : std::string();
+    explicit_bzero(data.get(), sizeof *data);
+    return out;
+}
+
+Result<std::string> hash_password(std::string_view password) {
+    if (password.empty()) return invalid("empty password");
+    if (contains_nul(password)) return invalid("password contains NUL");
+    // yescrypt with libxcrypt's default cost; the salt comes from the OS random source.
+    char* salt = crypt_gensalt_ra("$y$", 0, nullptr, 0);
+    if (!salt) return fail("crypt_gensalt_ra($y$) failed", errno);
+    std::string pw(password);
+    std::string hash = run_crypt(pw, salt);
+    std::free(salt);
+    explicit_bzero(pw.data(), pw.size());
+    if (hash.empty()) return fail("crypt_rn failed", EIO);
+    return hash;
+}
+
+// A yescrypt hash of a random password, made once per process: verifying an unknown user costs the
+// same as verifying a known one, so response time does not reveal which users exist.
+const std::string& dummy_hash() {
+    static const std::string hash = [] {
+        std::random_device rd;
+        std::string pw = "dummy-" + std::to_string(rd()) + std::to_string(rd());
+        auto h = hash_password(pw);
+        return h ? *h
+                 : std::string("$y$j9T$AAAAAAAAAAAAAAAAAAAAA.$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    }();
+    return hash;
+}
+
+class SqliteDirectory final : public Directory {
+public:
+    explicit SqliteDirectory(Db db) : db_(std::move(db)) {}
+
+    Result<void> init_schema() {
+        std::lock_guard lock(mu_);
+        auto tx = Tx::begin(db_, true);
+        if (!tx) return std::unexpected(tx.error());
+        std::int64_t version = 0;
+        {
+            auto q = Query::make(db_, "PRAGMA user_version");
+            if (!q) return std::unexpected(q.error());
+            auto row = q->step();
+            if (!row) return std::unexpected(row.error());
+            if (*row) version = q->int64(0);
+        }
+        if (version == 0) {
+            TRY(db_.exec(kSchema));
+        } else if (version != kSchemaVersion) {
+            return fail("directory.db has schema version " + std::to_string(version) + ", this build knows " +
+                            std::to_string(kSchemaVersion),
+                        EPROTO);
+        }
+        return tx->commit();
+    }
+
+    // --- domains ---
+
+    Result<void> add_domain(std::string_view domain) override {
+        const std::string d = canonical_address(domain);
+        if (!valid_domain(d)) return invalid("invalid domain: " + d);
+        std::lock_guard lock(mu_);
+        auto tx = Tx::begin(db_, true);
+        if (!tx) return std::unexpected(tx.error());
+        auto local = domain_is_local(d);
+        if (!local) return std::unexpected(local.error());
+        if (*local) return fail("domain already exists: " + d, EEXIST);
+        TRY(run("INSERT INTO domains(name) VALUES(?1)", d));
+        return tx->commit();
+    }
+
+    Result<void> remove_domain(std::string_view domain) override {
+        const std::string d = canonical_address(domain);
+        std::lock_guard lock(mu_);
+        auto tx = Tx::begin(db_, true);
+        if (!tx) return std::unexpected(tx.error());
+        auto local = domain_is_local(d);
+        if (!local) return std::unexpected(local.error());
+        if (!*local) return fail("no such domain: " + d, ENOENT);
+        auto users = count("SELECT COUNT(*) FROM users WHERE domain = ?1", d);
+        if (!users) return std::unexpected(users.error());
+        auto aliases = count("SELECT COUNT(DISTINCT source) FROM aliases WHERE domain = ?1", d);
+        if (!aliases) return std::unexpected(aliases.error());
+        if (*users > 0 || *aliases > 0) {
+            return fail("domain " + d + " still has " + std::to_string(*users) + " user(s) and " +
+                            std::to_string(*aliases) + " alias(es); remove them first",
+                        ENOTEMPTY);
+        }
+        TRY(run("DELETE FROM domains WHERE name = ?1", d));
+        return tx->commit();
+    }
+
+    Result<std::vector<std::string>> list_domains() override {
+        std::lock_guard lock(mu_);
+        return column("SELECT name FROM domains ORDER BY name", "");
+    }
+
+    Result<bool> is_local_domain(std::string_view domain) override {
+        std::lock_guard lock(mu_);
+        return domain_is_local(canonical_address(domain));
+    }
+
+    // --- users ---
+
+    Result<void> add_user(std::string_view address, std::string_view password) override {
+        const std::string a = canonical_address(address);
+        auto parts = split_address(a, false);
+        if (!parts) return std::unexpected(parts.error());
+        auto hash = hash_password(password);  // slow: done before taking the lock
+        if (!hash) return std::unexpected(hash.error());
+        std::lock_guard lock(mu_);
+        auto tx = Tx::begin(db_, true);
+        if (!tx) return std::unexpected(tx.error());
+        auto local = domain_is_local(parts->domain);
+        if (!local) return std::unexpected(local.error());
+        if (!*local) return fail("domain " + parts->domain + " is not a local domain; add it first", ENOENT);
+        auto exists = user_row_exists(a);
+        if (!exists) return std::unexpected(exists.error());
+        if (*exists) return fail("user already exists: " + a, EEXIST);
+        auto targets = alias_targets(a);
+        if (!targets) return std::unexpected(targets.error());
+        if (!targets->empty()) return fail("an alias with this address exists: " + a, EEXIST);
+        {
+            auto q = Query::make(db_,
+                                 "INSERT INTO users(address, domain, password_hash, created) "
+                                 "VALUES(?1, ?2, ?3, ?4)");
+            if (!q) return std::unexpected(q.error());
+            TRY(q->bind(1, a).bind(2, parts->domain).bind(3, *hash).bind(4, now_seconds()).run());
+        }
+        return tx->commit();
+    }
+
+    Result<void> remove_user(std::string_view address) override {
+        const std::string a = canonical_address(address);
+        std::lock_guard lock(mu_);
+        TRY(run("DELETE FROM users WHERE address = ?1", a));
+        if (sqlite3_changes(db_.raw()) == 0) return fail("no such user: " + a, ENOENT);
+        return {};
+    }
+
+    Result<void> set_password(std::string_view address, std::string_view password) override {
+        const std::string a = canonical_address(address);
+        auto hash = hash_password(password);
+        if (!hash) return std::unexpected(hash.error());
+        std::lock_guard lock(mu_);
+        {
+            auto q = Query::make(db_, "UPDATE users SET password_hash = ?2 WHERE address = ?1");
+            if (!q) return std::unexpected(q.error());
+            TRY(q->bind(1, a).bind(2, *hash).run());
+        }
+        if (sqlite3_changes(db_.raw()) == 0) return fail("no such user: " + a, ENOENT);
+        return {};
+    }
+
+    Result<std::vector<std::string>> list_users() override {
+        std::lock_guard lock(mu_);
+        return column("SELECT address FROM users ORDER BY address", "");
+    }
+
+    Result<bool> user_exists(std::string_view address) override {
+        std::lock_guard lock(mu_);
+        return user_row_exists(canonical_address(address));
+    }
+
+    Result<bool> verify_password(std::string_view address, std::string_view password) override {
+        std::string stored;
+        bool found = false;
+        {
+            std::lock_guard lock(mu_);  // only the read; hashing below runs unlocked
+            auto q = Query::make(db_, "SELECT password_hash FROM users WHERE address = ?1");
+            if (!q) return std::unexpected(q.error());
+            auto row = q->bind(1, canonical_address(address)).step();
+            if (!row) return std::unexpected(row.error());
+            if (*row) {
+                stored = q->text(0);
+                found = true;
+            }
+        }
+        // Same work for every outcome: unknown users and malformed passwords are checked against the
+        // dummy hash.
+        const bool usable = found && !password.empty() && !contains_nul(password);
+        const std::string& setting = usable ? stored : dummy_hash();
+        std::string pw(password.substr(0, password.find('\0')));
+        const std::string computed = run_crypt(pw, setting.c_str());
+        explicit_bzero(pw.data(), pw.size());
+        const bool match = !computed.empty() && constant_time_equal(computed, setting);
+        return usable && match;
+    }
+
+    // --- aliases ---
+
+    Result<void> add_alias(std::string_view source, const std::vector<std::string>& targets) override {
+        const std::string src = canonical_address(source);
+        auto parts = split_address(src, true);
+        if (!parts) return std::unexpected(parts.error());
+        if (targets.empty()) return invalid("an alias needs at least one target");
+        std::vector<std::string> norm;
+        for (const auto& t : targets) {
+            auto tp = split_address(t, false);
+            if (!tp) return std::unexpected(tp.error());
+            norm.push_back(tp->local + "@" + tp->domain);
+        }
+        std::lock_guard lock(mu_);
+        auto tx = Tx::begin(db_, true);
+        if (!tx) return std::unexpected(tx.error());
+        auto local = domain_is_local(parts->domain);
+        if (!local) return std::unexpected(local.error());
+        if (!*local) return fail("domain " + parts->domain + " is not a local domain; add it first", ENOENT);
+        auto user = user_row_exists(src);
+        if (!user) return std::unexpected(user.error());
+        if (*user) return fail("a user with this address exists: " + src, EEXIST);
+        auto existing = alias_targets(src);
+        if (!existing) return std::unexpected(existing.error());
+        for (auto& t : norm) {
+            TRY(normalize_target(t));
+            if (canonical_address(t) == src) return invalid("an alias cannot point to itself: " + src);
+            if (std::find(existing->begin(), existing->end(), t) != existing->end()) {
+                return fail("alias " + src + " -> " + t + " already exists", EEXIST);
+            }
+            existing->push_back(t);  // also catches a target given twice
+            auto q = Query::make(db_, "INSERT INTO aliases(source, target, domain) VALUES(?1, ?2, ?3)");
+            if (!q) return std::unexpected(q.error());
+            TRY(q->bind(1, src).bind(2, t).bind(3, parts->domain).run());
+        }
+        return tx->commit();
+    }
+
+    Result<void> remove_alias(std::string_view source, const std::vector<std::string>& targets) override {
+        const std::string src = canonical_address(source);
+        std::lock_guard lock(mu_);
+        auto tx = Tx::begin(db_, true);
+        if (!tx) return std::unexpected(tx.error());
+        if (targets.empty()) {
+            TRY(run("DELETE FROM aliases WHERE source = ?1", src));
+            if (sqlite3_changes(db_.raw()) == 0) return fail("no such alias: " + src, ENOENT);
+            return tx->commit();
+        }
+        for (const auto& target : targets) {
+            auto tp = split_address(target, false);
+            if (!tp) return std::unexpected(tp.error());
+            std::string t = tp->local + "@" + tp->domain;
+            TRY(normalize_target(t));
+            auto q = Query::make(db_, "DELETE FROM aliases WHERE source = ?1 AND target = ?2");
+            if (!q) return std::unexpected(q.error());
+            TRY(q->bind(1, src).bind(2, t).run());
+            if (sqlite3_changes(db_.raw()) == 0) return fail("no such alias: " + src + " -> " + t, ENOENT);
+        }
+        return tx->commit();
+    }
+
+    Result<std::vector<Alias>> list_aliases() override {
+        std::lock_guard lock(mu_);
+        auto q = Query::make(db_, "SELECT source, target FROM aliases ORDER BY source, target");
+        if (!q) return std::unexpected(q.error());
+        std::vector<Alias> out;
+        for (;;) {
+            auto row = q->step();
+            if (!row) return std::unexpected(row.error());
+            if (!*row) break;
+            std::string source = q->text(0);
+            if (out.empty() || out.back().source != source) out.push_back(Alias{std::move(source), {}});
+            out.back().targets.push_back(q->text(1));
+        }
+        return out;
+    }
+
+    // --- resolution ---
+    //
+    // Precedence for a recipient in a local domain (first match wins, and a match is final even if it
+    // expands to nothing):
+    //   1. a user with exactly this address;
+    //   2. an alias with exactly this source;
+    //   3. plus-addressing (RFC 5233): "user+tag@d" is tried as "user@d" by rules 1 and 2;
+    //   4. the catch-all alias "@d".
+    // Alias targets are resolved with rules 1-3 (never the catch-all: a typo in an alias must not land
+    // in the catch-all box); unknown local targets are skipped; targets in other domains are forwarded.
+    // Expansion is bounded by kMaxAliasDepth nested aliases and kMaxAliasTargets targets in total;
+    // exceeding either is an error (a misconfiguration, not an unknown user). An alias met again on
+    // its own expansion path is a cycle and contributes nothing more.
+    Result<Resolution> resolve(std::string_view address) override {
+        const std::string a = canonical_address(address);
+        Resolution res;
+        auto at = a.rfind('@');
+        if (at == std::string::npos || at == 0) {
+            res.kind = Resolution::Kind::Unknown;
+            return res;
+        }
+        std::lock_guard lock(mu_);
+        auto tx = Tx::begin(db_, false);  // one consistent snapshot for the whole expansion
+        if (!tx) return std::unexpected(tx.error());
+        auto local = domain_is_local(a.substr(at + 1));
+        if (!local) return std::unexpected(local.error());
+        if (!*local) {
+            res.kind = Resolution::Kind::NotLocal;
+            return res;
+        }
+        Expansion ex;
+        auto known = expand(ex, a, 0, true);
+        if (!known) return std::unexpected(known.error());
+        TRY(tx->commit());
+        res.accounts = std::move(ex.accounts);
+        res.remote = std::move(ex.remote);
+        res.kind =
+            res.accounts.empty() && res.remote.empty() ? Resolution::Kind::Unknown : Resolution::Kind::Ok;
+        return res;
+    }
+
+private:
+    struct Expansion {
+        std::vector<std::string> accounts, remote;
+        std::set<std::string> seen_accounts, seen_remote;
+        std::vector<std::string> path;  // aliases being expanded, outermost first
+        std::set<std::string> done;     // aliases already fully expanded (diamonds)
+        int targets = 0;
+    };
+
+    // True when `addr` (canonical, local domain) matched a rule, even if it contributed nothing.
+    Result<bool> expand(Expansion& ex, const std::string& addr, int depth, bool allow_catch_all) {
+        auto direct = expand_exact(ex, addr, depth);
+        if (!direct || *direct) return direct;
+        const auto at = addr.rfind('@');
+        const auto plus = addr.find(kSubaddressSeparator);
+        if (plus != std::string::npos && plus > 0 && plus < at) {
+            auto base = expand_exact(ex, addr.substr(0, plus) + addr.substr(at), depth);
+            if (!base || *base) return base;
+        }
+        if (allow_catch_all) return expand_alias(ex, addr.substr(at), depth);
+        return false;
+    }
+
+    // Rules 1 and 2: exact user, exact alias.
+    Result<bool> expand_exact(Expansion& ex, const std::string& addr, int depth) {
+        auto user = user_row_exists(addr);
+        if (!user) return std::unexpected(user.error());
+        if (*user) {
+            if (ex.seen_accounts.insert(addr).second) ex.accounts.push_back(addr);
+            return true;
+        }
+        return expand_alias(ex, addr, depth);
+    }
+
+    Result<bool> expand_alias(Expansion& ex, const std::string& source, int depth) {
+        auto targets = alias_targets(source);  // read fully before recursing: statements are shared
+        if (!targets) return std::unexpected(targets.error());
+        if (targets->empty()) return false;
+        if (std::find(ex.path.begin(), ex.path.end(), source) != ex.path.end()) {
+            log::warn("alias cycle through ", source, " (path starts at ", ex.path.front(), ")");
+            return true;
+        }
+        if (ex.done.contains(source)) return true;
+        if (depth + 1 > kMaxAliasDepth) {
+            return fail(
+                "alias expansion deeper than " + std::to_string(kMaxAliasDepth) + " levels at " + source,
+                ELOOP);
+        }
+        ex.path.push_back(source);
+        for (const auto& t : *targets) {
+            if (++ex.targets > kMaxAliasTargets) {
+                return fail("alias expansion exceeds " + std::to_string(kMaxAliasTargets) + " targets",
+                            E2BIG);
+            }
+            const auto at = t.rfind('@');
+            auto local = domain_is_local(t.substr(at + 1));
+            if (!local) return std::unexpected(local.error());
+            if (!*local) {
+                if (ex.seen_remote.insert(t).second) ex.remote.push_back(t);
+                continue;
+            }
+            auto known = expand(ex, canonical_address(t), depth + 1, false);
+            if (!known) return std::unexpected(known.error());
+            if (!*known) log::debug("alias ", source, ": skipping unknown local target ", t);
+        }
+        ex.path.pop_back();
+        ex.done.insert(source);
+        return true;
+    }
+
+    // Targets in local domains are stored canonical; elsewhere the local part keeps its case
+    // (RFC 5321 §2.4: only the destination host may fold it).
+    Result<void> normalize_target(std::string& target) {
+        auto at = target.rfind('@');
+        auto local = domain_is_local(target.substr(at + 1));
+        if (!local) return std::unexpected(local.error());
+        if (*local) target = canonical_address(target);
+        return {};
+    }
+
+    Result<bool> domain_is_local(const std::string& d) {
+        auto q = Query::make(db_, "SELECT 1 FROM domains WHERE name = ?1");
+        if (!q) return std::unexpected(q.error());
+        return q->bind(1, d).step();
+    }
+
+    Result<bool> user_row_exists(const std::string& a) {
+        auto q = Query::make(db_, "SELECT 1 FROM users WHERE address = ?1");
+        if (!q) return std::unexpected(q.error());
+        return q->bind(1, a).step();
+    }
+
+    Result<std::vector<std::string>> alias_targets(const std::string& source) {
+        return column("SELECT target FROM aliases WHERE source = ?1 ORDER BY target", source);
+    }
+
+    // First column of every row; a non-empty `arg` is bound to ?1.
+    Result<std::vector<std::string>> column(const char* sql, const std::string& arg) {
+        auto q = Query::make(db_, sql);
+        if (!q) return std::unexpected(q.error());
+        if (!arg.empty()) q->bind(1, arg);
+        std::vector<std::string> out;
+        for (;;) {
+            auto row = q->step();
+            if (!row) return std::unexpected(row.error());
+            if (!*row) break;
+            out.push_back(q->text(0));
+        }
+        return out;
+    }
+
+    Result<std::int64_t> count(const char* sql, const std::string& arg) {
+        auto q = Query::make(db_, sql);
+        if (!q) return std::unexpected(q.error());
+        auto row = q->bind(1, arg).step();
+        if (!row) return std::unexpected(row.error());
+        return *row ? q->int64(0) : 0;
+    }
+
+    Result<void> run(const char* sql, const std::string& arg) {
+        auto q = Query::make(db_, sql);
+        if (!q) return std::unexpected(q.error());
+        return q->bind(1, arg).run();
+    }
+
+    std::mutex mu_;
+    Db db_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Directory>> open_sqlite_directory(const std::filesystem::path& data_dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(data_dir, ec);
+    if (ec) return fail("cannot create " + data_dir.string() + ": " + ec.message(), ec.value());
+    auto db = Db::open(data_dir / "directory.db");
+    if (!db) return std::unexpected(db.error());
+    auto dir = std::make_unique<SqliteDirectory>(std::move(*db));
+    if (auto r = dir->init_schema(); !r) return std::unexpected(r.error());
+    (void)dummy_hash();  // pay for it at startup, not on the first failed login
+    return std::unique_ptr<Directory>(std::move(dir));
+}
+
+}  // namespace tern::directory

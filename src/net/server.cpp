@@ -1,0 +1,222 @@
+// Asio side of the server: acceptors, per-connection coroutines (co_await read; session.advance();
+// co_await write), idle deadlines, connection limits and graceful shutdown on SIGTERM/SIGINT.
+// Must never run protocol logic here, and never close a connection that is waiting for its
+// message to be committed: the client gets its 250 (or 451) first.
+#include "net/server.hpp"
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <list>
+#include <map>
+
+#include "base/log.hpp"
+
+namespace tern::net {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
+
+struct Server::Impl {
+    Options options;
+    SmtpServices smtp;
+    asio::io_context io{1};
+    asio::signal_set signals{io, SIGINT, SIGTERM};
+    std::vector<std::pair<tcp::acceptor, config::Listener>> acceptors;
+    std::list<asio::steady_timer*> deadlines;  // of live connections, to wake them on shutdown
+    std::map<std::string, std::uint64_t> per_ip;
+    std::uint64_t connections = 0;
+    std::uint64_t next_id = 0;
+    bool stopping = false;
+
+    Impl(Options o, SmtpServices s) : options(std::move(o)), smtp(std::move(s)) {}
+
+    void begin_shutdown() {
+        if (stopping) return;
+        stopping = true;
+        log::info("shutting down: closing listeners, finishing ", connections, " sessions");
+        for (auto& [a, l] : acceptors) {
+            boost::system::error_code ec;
+            a.close(ec);
+        }
+        for (auto* t : deadlines) t->cancel();
+        signals.cancel();
+    }
+
+    asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, config::Listener listener);
+    asio::awaitable<void> smtp_connection(tcp::socket socket, smtp::ListenerKind kind, std::string peer);
+    asio::awaitable<Result<queue::QueueId>> commit(smtp::PendingCommit commit);
+};
+
+namespace {
+
+smtp::ListenerKind kind_of(const std::string& proto) {
+    if (proto == "submission") return smtp::ListenerKind::Submission;
+    if (proto == "submissions") return smtp::ListenerKind::Submissions;
+    return smtp::ListenerKind::Smtp;
+}
+
+// Writes all of `data`; false if the peer is gone.
+asio::awaitable<bool> write_all(tcp::socket& socket, const std::string& data) {
+    if (data.empty()) co_return true;
+    auto [ec, n] = co_await asio::async_write(socket, asio::buffer(data), asio::as_tuple(asio::use_awaitable));
+    (void)n;
+    co_return !ec;
+}
+
+}  // namespace
+
+asio::awaitable<Result<queue::QueueId>> Server::Impl::commit(smtp::PendingCommit c) {
+    auto executor = co_await asio::this_coro::executor;
+    auto services = smtp;
+    co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(Result<queue::QueueId>)>(
+        [executor, services, &c](auto handler) {
+            auto h = std::make_shared<decltype(handler)>(std::move(handler));
+            auto envelope = c.envelope;  // the scheduler's copy; the spool takes the original
+            auto size = c.message.size();
+            services.spool->submit(
+                std::move(c.envelope), std::move(c.message),
+                [h, executor, services, envelope = std::move(envelope), size](Result<queue::QueueId> r) mutable {
+                    // Spool writer thread: the message is on disk (or failed).
+                    if (r && services.on_committed) {
+                        queue::QueuedMessage m;
+                        m.id = *r;
+                        m.envelope = std::move(envelope);
+                        m.states.resize(m.envelope.recipients.size());
+                        m.size = size;
+                        services.on_committed(std::move(m));
+                    }
+                    asio::post(executor, [h, r = std::move(r)]() mutable { std::move (*h)(std::move(r)); });
+                });
+        },
+        asio::use_awaitable);
+}
+
+asio::awaitable<void> Server::Impl::smtp_connection(tcp::socket socket, smtp::ListenerKind kind, std::string peer) {
+    char idbuf[17];
+    std::snprintf(idbuf, sizeof idbuf, "%08llX", static_cast<unsigned long long>(++next_id));
+    smtp::SessionConfig cfg;
+    cfg.hostname = options.hostname;
+    cfg.kind = kind;
+    cfg.limits = options.smtp_limits;
+    smtp::Session session(cfg, *smtp.host, peer, idbuf);
+    log::info("smtp[", idbuf, "] connect from ", peer);
+
+    asio::steady_timer deadline(socket.get_executor());
+    auto registered = deadlines.insert(deadlines.end(), &deadline);
+    std::array<char, 4096> buffer;
+
+    if (co_await write_all(socket, session.greeting())) {
+        for (;;) {
+            auto action = session.advance();
+            if (action.next == smtp::Session::Next::Commit) {
+                // Flush replies so far (pipelining), then wait for the group commit.
+                if (!co_await write_all(socket, action.output)) break;
+                auto result = co_await commit(session.take_commit());
+                session.committed(result);
+                continue;
+            }
+            if (!co_await write_all(socket, action.output)) break;
+            if (action.next == smtp::Session::Next::Close) break;
+            if (stopping) {
+                co_await write_all(socket, session.shutdown_reply());
+                break;
+            }
+            deadline.expires_after(std::chrono::seconds(options.smtp_limits.idle_timeout_seconds));
+            auto event = co_await (socket.async_read_some(asio::buffer(buffer), asio::as_tuple(asio::use_awaitable)) ||
+                                   deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
+            if (event.index() == 1) {
+                // Timer fired: idle timeout, or shutdown woke us (RFC 5321 §4.5.3.2.7, §3.8).
+                co_await write_all(socket, stopping ? session.shutdown_reply() : session.timeout_reply());
+                break;
+            }
+            auto [ec, n] = std::get<0>(event);
+            if (ec) break;  // peer closed or reset; an unfinished transaction is simply dropped
+            session.receive(std::string_view(buffer.data(), n));
+        }
+    }
+    deadlines.erase(registered);
+    boost::system::error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+    log::info("smtp[", idbuf, "] disconnect");
+}
+
+asio::awaitable<void> Server::Impl::accept_loop(tcp::acceptor& acceptor, config::Listener listener) {
+    for (;;) {
+        auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+        if (ec) {
+            if (stopping || ec == asio::error::operation_aborted) co_return;
+            log::warn("accept on ", listener.address, ":", listener.port, ": ", ec.message());
+            continue;
+        }
+        boost::system::error_code pec;
+        auto endpoint = socket.remote_endpoint(pec);
+        if (pec) continue;
+        std::string ip = endpoint.address().to_string();
+        if (listener.proto != "smtp" && listener.proto != "submission" && listener.proto != "submissions") {
+            // POP3 and IMAP arrive with their own issues; refuse politely instead of hanging.
+            log::warn(listener.proto, " connection from ", ip, " refused: protocol not implemented yet");
+            continue;
+        }
+        if (connections >= options.max_connections || per_ip[ip] >= options.max_connections_per_ip) {
+            // RFC 5321 §3.8: 421 and close when the service is not available to this client now.
+            static const std::string busy = "421 4.7.0 Too many connections, try again later\r\n";
+            log::warn("connection from ", ip, " refused: connection limit");
+            co_spawn(io, [s = std::move(socket)]() mutable -> asio::awaitable<void> {
+                co_await write_all(s, busy);
+            }, asio::detached);
+            continue;
+        }
+        ++connections;
+        ++per_ip[ip];
+        co_spawn(io, smtp_connection(std::move(socket), kind_of(listener.proto), ip),
+                 [this, ip](std::exception_ptr e) {
+                     if (e) {
+                         try { std::rethrow_exception(e); }
+                         catch (const std::exception& ex) { log::error("session error: ", ex.what()); }
+                     }
+                     --connections;
+                     if (--per_ip[ip] == 0) per_ip.erase(ip);
+                 });
+    }
+}
+
+Server::Server(Options options, SmtpServices smtp) : impl_(std::make_unique<Impl>(std::move(options), std::move(smtp))) {}
+Server::~Server() = default;
+
+Result<void> Server::listen(const std::vector<config::Listener>& listeners) {
+    for (const auto& l : listeners) {
+        boost::system::error_code ec;
+        auto address = asio::ip::make_address(l.address, ec);
+        if (ec) return fail("listener " + l.proto + ": bad address '" + l.address + "'");
+        tcp::endpoint endpoint(address, l.port);
+        tcp::acceptor acceptor(impl_->io);
+        acceptor.open(endpoint.protocol(), ec);
+        if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+        if (!ec) acceptor.bind(endpoint, ec);
+        if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+        if (ec) return fail("cannot listen on " + l.address + ":" + std::to_string(l.port) + " (" + l.proto + "): " + ec.message());
+        impl_->acceptors.emplace_back(std::move(acceptor), l);
+    }
+    return {};
+}
+
+void Server::run() {
+    auto& im = *impl_;
+    for (auto& [acceptor, listener] : im.acceptors) co_spawn(im.io, im.accept_loop(acceptor, listener), asio::detached);
+    im.signals.async_wait([&im](const boost::system::error_code& ec, int sig) {
+        if (!ec) {
+            log::info("signal ", sig, " received");
+            im.begin_shutdown();
+        }
+    });
+    im.io.run();
+}
+
+void Server::stop() {
+    asio::post(impl_->io, [im = impl_.get()] { im->begin_shutdown(); });
+}
+
+}  // namespace tern::net

@@ -1,0 +1,51 @@
+// The network layer: Asio listeners, one C++20 coroutine per connection, idle timeouts,
+// connection limits and graceful shutdown. Sessions (src/session) do all protocol work; this
+// layer only moves bytes. Must never block the I/O thread on disk (the spool commits on its own
+// thread) and never leave a client without an answer when it stops.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+#include "config/config.hpp"
+#include "queue/spool.hpp"
+#include "session/smtp/session.hpp"
+
+namespace tern::net {
+
+struct Options {
+    std::string hostname;
+    smtp::Limits smtp_limits;
+    std::uint64_t max_connections = 1000;
+    std::uint64_t max_connections_per_ip = 50;
+};
+
+// What SMTP connections need from the rest of the server.
+struct SmtpServices {
+    smtp::SessionHost* host = nullptr;
+    queue::Spool* spool = nullptr;
+    // Called on the spool's writer thread once a message is durable.
+    std::function<void(queue::QueuedMessage)> on_committed;
+};
+
+class Server {
+public:
+    Server(Options options, SmtpServices smtp);
+    ~Server();
+
+    // Binds every listener; fails (naming the address) if any cannot be bound.
+    Result<void> listen(const std::vector<config::Listener>& listeners);
+    // Runs until SIGTERM/SIGINT (or stop()), then finishes open sessions and returns.
+    void run();
+    // Thread-safe request to stop, as SIGTERM does.
+    void stop();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tern::net

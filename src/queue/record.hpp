@@ -1,0 +1,108 @@
+// Spool record codec: the on-disk framing of spool segments (docs/ARCHITECTURE.md "Spool format")
+// and CRC-32C. Pure functions only — no file or thread access — so the decoder can be fuzzed.
+// The decoder must never read outside its input, allocate beyond the caps below, or return a record
+// from bytes that are incomplete or fail their checksum.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "base/result.hpp"
+#include "queue/envelope.hpp"
+#include "queue/spool.hpp"
+
+namespace tern::queue::record {
+
+// Frame: "TQ" | u8 version | u8 type | u32 LE payload length | payload | u32 LE CRC-32C.
+// The CRC covers type, length and payload (bytes 3 .. 8+length).
+inline constexpr std::uint8_t kFormatVersion = 1;
+inline constexpr std::size_t kFrameHeader = 8;    // magic + version + type + length
+inline constexpr std::size_t kFrameTrailer = 4;   // CRC-32C
+inline constexpr std::size_t kFrameOverhead = kFrameHeader + kFrameTrailer;
+
+// Caps enforced by both encoder and decoder.
+inline constexpr std::uint64_t kMaxMessageBytes = 1ull << 30;     // 1 GiB body
+inline constexpr std::uint32_t kMaxStringBytes = 64u * 1024;      // any length-prefixed string
+inline constexpr std::uint32_t kMaxRecipients = 100000;
+inline constexpr std::uint32_t kMaxPayload = (1u << 30) + (256u << 20);  // body + envelope headroom
+
+enum class Type : std::uint8_t { SegmentHeader = 1, Message = 2, State = 3 };
+
+// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78). Chainable:
+// crc32c(b, crc32c(a)) == crc32c(a + b). crc32c("123456789") == 0xE3069283.
+std::uint32_t crc32c(std::string_view data, std::uint32_t crc = 0);
+
+// First record of every segment file.
+struct SegmentHeader {
+    std::uint8_t version = kFormatVersion;
+    std::uint64_t sequence = 0;     // matches the file name seg-<sequence>.log
+    std::int64_t created_us = 0;    // unix microseconds
+    bool operator==(const SegmentHeader&) const = default;
+};
+
+// An accepted message. Compaction rewrites live messages as new Message records with the same id
+// and their current states, so on replay a later Message record for an id replaces the earlier one.
+struct MessageRecord {
+    QueueId id = 0;
+    Envelope envelope;
+    std::vector<RecipientState> states;  // one per envelope recipient
+    std::string body;                    // message octets (left empty by decode with copy_body=false)
+    // Set by decode: where the body octets start, relative to the first byte of the record.
+    std::uint64_t body_offset = 0;
+    std::uint64_t body_size = 0;
+    bool operator==(const MessageRecord&) const = default;
+};
+
+// A recipient's new delivery state; the last one for (id, recipient) wins.
+struct StateRecord {
+    QueueId id = 0;
+    std::uint32_t recipient = 0;
+    RecipientState state;
+    bool operator==(const StateRecord&) const = default;
+};
+
+using Record = std::variant<SegmentHeader, MessageRecord, StateRecord>;
+
+// An encoded record split so a large body can go to writev() without a copy:
+// the record's bytes are head + body + tail. `body` views the MessageRecord's body.
+struct EncodedParts {
+    std::string head;
+    std::string_view body;
+    std::string tail;
+    std::size_t size() const { return head.size() + body.size() + tail.size(); }
+};
+
+// Fails (never truncates) when a field exceeds its cap or states/recipients counts differ.
+// Overloads per type so no temporary Record is built: `body` must view the caller's object.
+Result<EncodedParts> encode_parts(const SegmentHeader& record);
+Result<EncodedParts> encode_parts(const MessageRecord& record);
+Result<EncodedParts> encode_parts(const StateRecord& record);
+Result<EncodedParts> encode_parts(const Record& record);
+Result<EncodedParts> encode_parts(MessageRecord&&) = delete;  // the body view would dangle
+Result<EncodedParts> encode_parts(Record&&) = delete;
+Result<std::string> encode(const Record& record);
+
+struct Complete {
+    Record record;
+    std::size_t bytes = 0;  // size of the whole record in the input
+};
+struct NeedMore {
+    std::size_t at_least = 0;  // the input must be at least this long to make progress
+};
+struct Corrupt {
+    std::string reason;
+};
+using DecodeResult = std::variant<Complete, NeedMore, Corrupt>;
+
+struct DecodeOptions {
+    bool copy_body = true;  // false: MessageRecord.body stays empty (replay reads it later by offset)
+};
+
+// Decodes the record at the start of `in`. Anything that is not a complete, checksummed, canonical
+// record of a known type and version is NeedMore (a valid prefix) or Corrupt.
+DecodeResult decode(std::string_view in, DecodeOptions options = {});
+
+}  // namespace tern::queue::record

@@ -1,0 +1,773 @@
+// The durable spool: segment files, replay on open, group commit on one writer thread, and
+// deletion/compaction of segments that no longer hold live messages. Must never run a commit
+// callback before its record is fdatasync'ed (RFC 5321 §6.1: a 250 reply transfers responsibility),
+// and never unlink a segment while it or an older one holds a record replay still needs.
+#include "queue/spool.hpp"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <future>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <system_error>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "base/log.hpp"
+#include "queue/record.hpp"
+
+namespace tern::queue {
+
+namespace {
+bool is_final(const std::vector<RecipientState>& states) {
+    return std::all_of(states.begin(), states.end(), [](const RecipientState& s) {
+        return s.status == RecipientState::Status::Delivered || s.status == RecipientState::Status::Failed;
+    });
+}
+}  // namespace
+
+bool QueuedMessage::final() const { return is_final(states); }
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// How long State records wait for a submission or flush to ride along with before committing alone.
+constexpr auto kStateDelay = std::chrono::milliseconds(20);
+
+std::int64_t now_us() {
+    using namespace std::chrono;
+    return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string errno_text(int e) { return std::error_code(e, std::generic_category()).message(); }
+
+Error io_error(const std::string& what, const fs::path& path, int e) {
+    return Error{what + " " + path.string() + ": " + errno_text(e), e};
+}
+
+struct File {
+    int fd = -1;
+    explicit File(int f) : fd(f) {}
+    File(const File&) = delete;
+    File& operator=(const File&) = delete;
+    ~File() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+std::string segment_name(std::uint64_t seq) {
+    static const char* hex = "0123456789abcdef";
+    std::string name = "seg-";
+    for (int i = 15; i >= 0; --i) name.push_back(hex[(seq >> (4 * i)) & 0xF]);
+    return name + ".log";
+}
+
+std::optional<std::uint64_t> parse_segment_name(const std::string& name) {
+    if (name.size() != 4 + 16 + 4 || name.compare(0, 4, "seg-") != 0 || name.compare(20, 4, ".log") != 0)
+        return std::nullopt;
+    std::uint64_t seq = 0;
+    for (std::size_t i = 4; i < 20; ++i) {
+        char c = name[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0) return std::nullopt;
+        seq = (seq << 4) | static_cast<std::uint64_t>(d);
+    }
+    return seq;
+}
+
+// Writes every iovec at `offset`, resuming after short writes and splitting at IOV_MAX.
+int write_all(int fd, std::vector<iovec> iov, off_t offset) {
+    std::size_t i = 0;
+    while (i < iov.size()) {
+        int count = static_cast<int>(std::min<std::size_t>(iov.size() - i, IOV_MAX));
+        ssize_t n = ::pwritev(fd, &iov[i], count, offset);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return errno;
+        }
+        if (n == 0) return EIO;
+        offset += n;
+        auto left = static_cast<std::size_t>(n);
+        while (left > 0 && i < iov.size()) {
+            if (left >= iov[i].iov_len) {
+                left -= iov[i].iov_len;
+                ++i;
+            } else {
+                iov[i].iov_base = static_cast<char*>(iov[i].iov_base) + left;
+                iov[i].iov_len -= left;
+                left = 0;
+            }
+        }
+    }
+    return 0;
+}
+
+int read_all(int fd, char* out, std::size_t size, off_t offset) {
+    while (size > 0) {
+        ssize_t n = ::pread(fd, out, size, offset);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return errno;
+        }
+        if (n == 0) return EIO;  // the record was verified, so a short file is an I/O problem
+        out += n, size -= static_cast<std::size_t>(n), offset += n;
+    }
+    return 0;
+}
+
+struct Segment {
+    std::uint64_t seq = 0;
+    fs::path path;
+    std::shared_ptr<File> file;  // shared so read_message can pread while the writer unlinks
+    std::uint64_t size = 0;      // bytes of valid records; appends go here
+    std::size_t refs = 0;        // live messages with a Message or State record in this segment
+    bool corrupt = false;        // replay stopped at bad data: never append; keep as *.corrupt
+};
+
+struct Entry {
+    std::uint64_t seg = 0;      // segment holding the current Message record
+    std::uint64_t body_at = 0;  // absolute file offset of the body octets
+    std::uint64_t size = 0;
+    Envelope envelope;
+    std::vector<RecipientState> states;
+    std::vector<std::uint64_t> segs;  // segments this message holds a reference on
+};
+
+struct Item {
+    enum class Kind { Submit, Update, Barrier, Compact } kind = Kind::Barrier;
+    Envelope envelope;
+    std::string message;
+    Spool::CommitCallback done;
+    QueueId id = 0;
+    std::size_t recipient = 0;
+    RecipientState state;
+    std::shared_ptr<std::promise<Result<void>>> waiter;
+};
+
+class SpoolImpl final : public Spool {
+public:
+    explicit SpoolImpl(SpoolOptions options) : opts_(std::move(options)) {}
+    ~SpoolImpl() override { close(); }
+
+    Result<void> replay();
+    Result<void> start();
+
+    std::vector<QueuedMessage> recovered() override {
+        std::lock_guard lock(mu_);
+        return std::move(recovered_);
+    }
+    void submit(Envelope envelope, std::string message, CommitCallback done) override;
+    void update(QueueId id, std::size_t recipient, const RecipientState& state) override;
+    Result<void> flush() override { return wait_for(Item::Kind::Barrier); }
+    Result<void> compact() override { return wait_for(Item::Kind::Compact); }
+    Result<std::string> read_message(QueueId id) override;
+    std::uint64_t sync_count() const override { return syncs_.load(); }
+    void close() override;
+
+private:
+    Result<void> wait_for(Item::Kind kind);
+    void run();
+    void commit(std::deque<Item>& batch);
+    void finish(std::deque<Item>& batch, std::vector<Result<QueueId>>& results, const std::optional<Error>& err);
+    Result<std::shared_ptr<File>> create_segment(std::uint64_t seq);
+    void fsync_dir();
+    struct Dead {
+        fs::path path;
+        bool corrupt;  // rename to *.corrupt for inspection instead of unlinking
+    };
+    std::vector<Dead> take_dead_segments();  // requires mu_
+    void remove_segments(const std::vector<Dead>& dead);
+    void release(Entry& e);  // requires mu_
+
+    SpoolOptions opts_;
+    int dir_fd_ = -1;  // holds the flock that keeps a second process out; fsync'ed after create/unlink
+
+    mutable std::mutex mu_;  // guards everything below; only the writer thread mutates index/segments
+    std::condition_variable cv_;
+    std::deque<Item> queue_;
+    bool urgent_ = false;  // a submission, flush or compaction is queued (not only State records)
+    bool stopping_ = false;
+    std::optional<Error> broken_;  // set after a failed write/sync: nothing more is accepted
+    std::map<std::uint64_t, Segment> segments_;
+    std::optional<std::uint64_t> active_;
+    std::uint64_t next_seq_ = 1;
+    std::unordered_map<QueueId, Entry> index_;
+    QueueId next_id_ = 1;
+    std::vector<QueuedMessage> recovered_;
+
+    std::atomic<std::uint64_t> syncs_{0};
+    std::thread writer_;
+};
+
+// ---- open / replay ---------------------------------------------------------------------------
+
+Result<void> SpoolImpl::replay() {
+    std::error_code ec;
+    fs::create_directories(opts_.dir, ec);
+    if (ec) return fail("spool: cannot create " + opts_.dir.string() + ": " + ec.message(), ec.value());
+    dir_fd_ = ::open(opts_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd_ < 0) return std::unexpected(io_error("spool: cannot open", opts_.dir, errno));
+    if (::flock(dir_fd_, LOCK_EX | LOCK_NB) != 0)
+        return std::unexpected(io_error("spool: already in use (flock)", opts_.dir, errno));
+
+    std::vector<std::uint64_t> seqs;
+    for (const auto& de : fs::directory_iterator(opts_.dir, ec)) {
+        if (auto seq = parse_segment_name(de.path().filename().string())) seqs.push_back(*seq);
+    }
+    if (ec) return fail("spool: cannot list " + opts_.dir.string() + ": " + ec.message(), ec.value());
+    std::sort(seqs.begin(), seqs.end());
+
+    QueueId max_id = 0;
+    bool removed_any = false;
+    for (std::size_t i = 0; i < seqs.size(); ++i) {
+        const bool last = i + 1 == seqs.size();
+        Segment seg;
+        seg.seq = seqs[i];
+        seg.path = opts_.dir / segment_name(seg.seq);
+        int fd = ::open(seg.path.c_str(), O_RDWR | O_CLOEXEC);
+        if (fd < 0) return std::unexpected(io_error("spool: cannot open", seg.path, errno));
+        seg.file = std::make_shared<File>(fd);
+        struct stat st {};
+        if (::fstat(fd, &st) != 0) return std::unexpected(io_error("spool: cannot stat", seg.path, errno));
+        const auto file_size = static_cast<std::size_t>(st.st_size);
+        const char* map = nullptr;
+        if (file_size > 0) {
+            void* m = ::mmap(nullptr, file_size, PROT_READ, MAP_PRIVATE, fd, 0);
+            if (m == MAP_FAILED) return std::unexpected(io_error("spool: cannot map", seg.path, errno));
+            map = static_cast<const char*>(m);
+        }
+        std::string_view data(map ? map : "", file_size);
+
+        std::size_t pos = 0;
+        bool header_seen = false;
+        std::string problem;
+        bool torn = false;
+        while (pos < data.size()) {
+            auto res = record::decode(data.substr(pos), {.copy_body = false});
+            if (std::holds_alternative<record::NeedMore>(res)) {
+                problem = "incomplete record";
+                torn = true;
+                break;
+            }
+            if (auto* bad = std::get_if<record::Corrupt>(&res)) {
+                problem = bad->reason;
+                break;
+            }
+            auto& done = std::get<record::Complete>(res);
+            if (auto* h = std::get_if<record::SegmentHeader>(&done.record)) {
+                if (header_seen) {
+                    problem = "segment header in the middle of a segment";
+                    break;
+                }
+                if (h->sequence != seg.seq)
+                    log::warn("spool: ", seg.path.string(), " header names sequence ", h->sequence);
+                header_seen = true;
+            } else if (!header_seen) {
+                problem = "first record is not a segment header";
+                break;
+            } else if (auto* m = std::get_if<record::MessageRecord>(&done.record)) {
+                max_id = std::max(max_id, m->id);
+                // A later Message record for the same id is a compaction copy and replaces the old one.
+                Entry& e = index_[m->id];
+                e.seg = seg.seq;
+                e.body_at = pos + m->body_offset;
+                e.size = m->body_size;
+                e.envelope = std::move(m->envelope);
+                e.states = std::move(m->states);
+                e.segs = {seg.seq};
+            } else if (auto* s = std::get_if<record::StateRecord>(&done.record)) {
+                auto it = index_.find(s->id);
+                if (it != index_.end()) {  // ids not present belong to deleted segments: ignore
+                    Entry& e = it->second;
+                    if (s->recipient < e.states.size()) {
+                        e.states[s->recipient] = std::move(s->state);
+                        if (std::find(e.segs.begin(), e.segs.end(), seg.seq) == e.segs.end())
+                            e.segs.push_back(seg.seq);
+                    } else {
+                        log::warn("spool: ", seg.path.string(), " state for recipient ", s->recipient,
+                                  " of message ", s->id, " out of range; ignored");
+                    }
+                }
+            }
+            pos += done.bytes;
+        }
+        // Zero fill after the last record is what a crash mid-append leaves on some file systems.
+        if (!torn && pos < data.size())
+            torn = std::all_of(data.begin() + static_cast<std::ptrdiff_t>(pos), data.end(),
+                               [](char c) { return c == 0; });
+        if (map) ::munmap(const_cast<char*>(map), file_size);
+        seg.size = pos;
+
+        if (pos < file_size) {
+            log::warn("spool: ", seg.path.string(), ": ", problem, " at offset ", pos, " of ", file_size,
+                      last && torn ? "; discarding the torn tail" : "; ignoring the rest of this segment");
+            if (last && torn && pos > 0) {
+                if (::ftruncate(fd, static_cast<off_t>(pos)) != 0 || (opts_.fsync && ::fsync(fd) != 0))
+                    return std::unexpected(io_error("spool: cannot truncate", seg.path, errno));
+            } else if (!torn) {
+                seg.corrupt = true;
+            }
+        }
+        if (pos == 0 && !seg.corrupt) {  // no records at all (crash right after creating it)
+            if (::unlink(seg.path.c_str()) != 0)
+                return std::unexpected(io_error("spool: cannot remove", seg.path, errno));
+            removed_any = true;
+            next_seq_ = std::max(next_seq_, seg.seq + 1);
+            continue;
+        }
+        next_seq_ = std::max(next_seq_, seg.seq + 1);
+        if (last && !seg.corrupt) active_ = seg.seq;
+        segments_.emplace(seg.seq, std::move(seg));
+    }
+
+    for (auto it = index_.begin(); it != index_.end();) {
+        Entry& e = it->second;
+        if (is_final(e.states)) {
+            it = index_.erase(it);
+            continue;
+        }
+        for (auto s : e.segs) segments_.at(s).refs++;
+        recovered_.push_back(QueuedMessage{it->first, e.envelope, e.states, e.size});
+        ++it;
+    }
+    std::sort(recovered_.begin(), recovered_.end(),
+              [](const QueuedMessage& a, const QueuedMessage& b) { return a.id < b.id; });
+    auto dead = take_dead_segments();
+    remove_segments(dead);
+    if (removed_any && dead.empty()) fsync_dir();
+
+    next_id_ = std::max<QueueId>(max_id + 1, static_cast<QueueId>(now_us()));
+    return {};
+}
+
+Result<void> SpoolImpl::start() {
+    try {
+        writer_ = std::thread([this] { run(); });
+    } catch (const std::system_error& e) {
+        return fail(std::string("spool: cannot start writer thread: ") + e.what(), e.code().value());
+    }
+    return {};
+}
+
+// ---- public operations -----------------------------------------------------------------------
+
+void SpoolImpl::submit(Envelope envelope, std::string message, CommitCallback done) {
+    {
+        std::lock_guard lock(mu_);
+        if (!stopping_) {
+            Item item;
+            item.kind = Item::Kind::Submit;
+            item.envelope = std::move(envelope);
+            item.message = std::move(message);
+            item.done = std::move(done);
+            queue_.push_back(std::move(item));
+            urgent_ = true;
+            cv_.notify_one();
+            return;
+        }
+    }
+    if (done) done(fail("spool: closed", ESHUTDOWN));
+}
+
+void SpoolImpl::update(QueueId id, std::size_t recipient, const RecipientState& state) {
+    std::lock_guard lock(mu_);
+    if (stopping_) {
+        log::warn("spool: update of message ", id, " after close; dropped");
+        return;
+    }
+    Item item;
+    item.kind = Item::Kind::Update;
+    item.id = id;
+    item.recipient = recipient;
+    item.state = state;
+    queue_.push_back(std::move(item));
+    cv_.notify_one();
+}
+
+Result<void> SpoolImpl::wait_for(Item::Kind kind) {
+    if (std::this_thread::get_id() == writer_.get_id())  // from a commit callback: would wait for itself
+        return fail("spool: flush/compact called from a commit callback", EDEADLK);
+    auto waiter = std::make_shared<std::promise<Result<void>>>();
+    auto future = waiter->get_future();
+    {
+        std::lock_guard lock(mu_);
+        if (stopping_) {
+            if (broken_) return std::unexpected(*broken_);
+            return {};  // close() committed everything
+        }
+        Item item;
+        item.kind = kind;
+        item.waiter = waiter;
+        queue_.push_back(std::move(item));
+        urgent_ = true;
+        cv_.notify_one();
+    }
+    return future.get();
+}
+
+Result<std::string> SpoolImpl::read_message(QueueId id) {
+    std::shared_ptr<File> file;
+    std::uint64_t at = 0, size = 0;
+    {
+        std::lock_guard lock(mu_);
+        auto it = index_.find(id);
+        if (it == index_.end()) return fail("spool: no message " + std::to_string(id), ENOENT);
+        file = segments_.at(it->second.seg).file;
+        at = it->second.body_at;
+        size = it->second.size;
+    }
+    std::string out(static_cast<std::size_t>(size), '\0');
+    if (int e = read_all(file->fd, out.data(), out.size(), static_cast<off_t>(at)))
+        return fail("spool: cannot read message " + std::to_string(id) + ": " + errno_text(e), e);
+    return out;
+}
+
+void SpoolImpl::close() {
+    {
+        std::lock_guard lock(mu_);
+        stopping_ = true;
+        cv_.notify_one();
+    }
+    if (std::this_thread::get_id() == writer_.get_id()) return;  // from a callback: the writer stops itself
+    if (writer_.joinable()) writer_.join();
+    if (dir_fd_ >= 0) {  // releases the flock: the directory may be opened again
+        ::close(dir_fd_);
+        dir_fd_ = -1;
+    }
+}
+
+// ---- writer thread ---------------------------------------------------------------------------
+
+void SpoolImpl::run() {
+    for (;;) {
+        std::deque<Item> batch;
+        {
+            std::unique_lock lock(mu_);
+            cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+            if (!urgent_ && !stopping_)  // only State records: give them a moment to ride along
+                cv_.wait_for(lock, kStateDelay, [&] { return urgent_ || stopping_; });
+            if (queue_.empty() && stopping_) return;
+            batch.swap(queue_);
+            urgent_ = false;
+        }
+        commit(batch);
+    }
+}
+
+Result<std::shared_ptr<File>> SpoolImpl::create_segment(std::uint64_t seq) {
+    fs::path path = opts_.dir / segment_name(seq);
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return std::unexpected(io_error("spool: cannot create", path, errno));
+    return std::make_shared<File>(fd);
+}
+
+void SpoolImpl::fsync_dir() {
+    if (opts_.fsync && ::fsync(dir_fd_) != 0)
+        log::warn("spool: fsync of ", opts_.dir.string(), " failed: ", errno_text(errno));
+}
+
+void SpoolImpl::release(Entry& e) {
+    for (auto s : e.segs) {
+        auto it = segments_.find(s);
+        if (it != segments_.end() && it->second.refs > 0) it->second.refs--;
+    }
+    e.segs.clear();
+}
+
+// Segments are removed oldest first only. A State record that finished a message must outlive every
+// segment holding that message's Message record, or replay would resurrect the message; removing
+// strictly in order guarantees it, because State records always follow their Message record.
+// A long-lived message in the oldest segment therefore holds back removal until compact() moves it.
+std::vector<SpoolImpl::Dead> SpoolImpl::take_dead_segments() {
+    std::vector<Dead> dead;
+    for (auto it = segments_.begin(); it != segments_.end();) {
+        if (it->second.refs != 0 || (active_ && it->first == *active_)) break;
+        dead.push_back(Dead{it->second.path, it->second.corrupt});
+        it = segments_.erase(it);
+    }
+    return dead;
+}
+
+void SpoolImpl::remove_segments(const std::vector<Dead>& dead) {
+    if (dead.empty()) return;
+    for (const auto& d : dead) {
+        std::string s = d.path.string();
+        if (d.corrupt) {
+            // A segment with corrupt data is kept for inspection, out of replay's way.
+            const std::string& from = s;
+            if (::rename(from.c_str(), (from + ".corrupt").c_str()) != 0)
+                log::warn("spool: cannot rename ", from, ": ", errno_text(errno));
+            else
+                log::warn("spool: kept corrupt segment as ", from, ".corrupt");
+        } else if (::unlink(s.c_str()) != 0) {
+            log::warn("spool: cannot remove ", s, ": ", errno_text(errno));
+        } else {
+            log::debug("spool: removed ", s);
+        }
+    }
+    fsync_dir();
+}
+
+void SpoolImpl::commit(std::deque<Item>& batch) {
+    std::vector<Result<QueueId>> results(batch.size(), QueueId{0});
+    if (broken_) return finish(batch, results, broken_);
+
+    struct NewMessage {
+        std::size_t item;
+        record::MessageRecord rec;
+        std::uint64_t rel = 0;  // body offset within this batch's bytes
+    };
+    struct Copy {
+        QueueId id;
+        record::MessageRecord rec;
+        std::uint64_t rel = 0;
+    };
+    std::deque<NewMessage> fresh;  // deques: encoded parts view into these records' bodies
+    std::deque<Copy> copies;
+    std::vector<record::EncodedParts> parts;
+    std::uint64_t bytes = 0;
+    std::vector<QueueId> touched;
+
+    const Segment* current = active_ ? &segments_.at(*active_) : nullptr;
+    const bool rotate = !current || current->size >= opts_.segment_bytes;
+    const std::uint64_t target = rotate ? next_seq_ : *active_;
+    std::unordered_set<QueueId> copied;
+
+    try {
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            Item& item = batch[i];
+            switch (item.kind) {
+                case Item::Kind::Submit: {
+                    record::MessageRecord rec;
+                    rec.id = next_id_++;
+                    rec.states.resize(item.envelope.recipients.size());
+                    rec.envelope = std::move(item.envelope);
+                    rec.body = std::move(item.message);
+                    auto& nm = fresh.emplace_back(NewMessage{i, std::move(rec)});
+                    auto enc = record::encode_parts(nm.rec);
+                    if (!enc) {
+                        results[i] = std::unexpected(enc.error());
+                        fresh.pop_back();
+                        break;
+                    }
+                    nm.rel = bytes + enc->head.size();
+                    bytes += enc->size();
+                    parts.push_back(std::move(*enc));
+                    results[i] = nm.rec.id;
+                    break;
+                }
+                case Item::Kind::Update: {
+                    auto it = index_.find(item.id);
+                    if (it == index_.end() || item.recipient >= it->second.states.size()) {
+                        log::warn("spool: update for unknown message ", item.id, " recipient ", item.recipient,
+                                  "; dropped");
+                        break;
+                    }
+                    record::StateRecord rec{item.id, static_cast<std::uint32_t>(item.recipient), item.state};
+                    if (rec.state.last_reply.size() > record::kMaxStringBytes)
+                        rec.state.last_reply.resize(record::kMaxStringBytes);
+                    auto enc = record::encode_parts(rec);
+                    if (!enc) {
+                        log::warn("spool: cannot encode state of ", item.id, ": ", enc.error().message);
+                        break;
+                    }
+                    bytes += enc->size();
+                    parts.push_back(std::move(*enc));
+                    {
+                        std::lock_guard lock(mu_);
+                        it->second.states[item.recipient] = std::move(rec.state);
+                    }
+                    touched.push_back(item.id);
+                    break;
+                }
+                case Item::Kind::Compact: {
+                    for (auto& [id, e] : index_) {
+                        bool old = std::any_of(e.segs.begin(), e.segs.end(), [&](auto s) { return s != target; });
+                        if (!old || copied.contains(id)) continue;
+                        record::MessageRecord rec{id, e.envelope, e.states, std::string(e.size, '\0')};
+                        const auto& file = segments_.at(e.seg).file;
+                        if (int err = read_all(file->fd, rec.body.data(), rec.body.size(),
+                                               static_cast<off_t>(e.body_at))) {
+                            log::warn("spool: compaction cannot read message ", id, ": ", errno_text(err));
+                            continue;
+                        }
+                        auto& c = copies.emplace_back(Copy{id, std::move(rec)});
+                        auto enc = record::encode_parts(c.rec);
+                        if (!enc) {
+                            copies.pop_back();
+                            continue;
+                        }
+                        c.rel = bytes + enc->head.size();
+                        bytes += enc->size();
+                        parts.push_back(std::move(*enc));
+                        copied.insert(id);
+                    }
+                    break;
+                }
+                case Item::Kind::Barrier: break;
+            }
+        }
+    } catch (const std::exception& e) {  // allocation failure: fail the batch, keep the process up
+        Error err{std::string("spool: commit failed: ") + e.what(), ENOMEM};
+        std::lock_guard lock(mu_);
+        broken_ = err;
+        return finish(batch, results, err);
+    }
+
+    std::optional<Error> err;
+    std::uint64_t base = 0;          // file offset where this batch's first record lands
+    std::uint64_t header_bytes = 0;  // segment header written in front of a new segment
+    std::shared_ptr<File> file;
+    if (!parts.empty()) {
+        std::string header;
+        if (rotate) {
+            auto f = create_segment(target);
+            if (!f) {
+                err = f.error();
+            } else {
+                file = *f;
+                header = *record::encode(record::SegmentHeader{record::kFormatVersion, target, now_us()});
+                header_bytes = header.size();
+            }
+        } else {
+            file = current->file;
+            base = current->size;
+        }
+        if (!err) {
+            std::vector<iovec> iov;
+            auto add = [&](std::string_view s) {
+                if (!s.empty()) iov.push_back(iovec{const_cast<char*>(s.data()), s.size()});
+            };
+            add(header);
+            for (const auto& p : parts) {
+                add(p.head);
+                add(p.body);
+                add(p.tail);
+            }
+            if (int e = write_all(file->fd, std::move(iov), static_cast<off_t>(base))) {
+                err = io_error("spool: write failed on", opts_.dir / segment_name(target), e);
+                if (::ftruncate(file->fd, static_cast<off_t>(base)) != 0) { /* broken anyway */ }
+            } else if (opts_.fsync && ::fdatasync(file->fd) != 0) {
+                err = io_error("spool: fdatasync failed on", opts_.dir / segment_name(target), errno);
+            } else if (rotate && opts_.fsync && ::fsync(dir_fd_) != 0) {
+                err = io_error("spool: fsync failed on", opts_.dir, errno);
+            } else {
+                syncs_++;
+            }
+        }
+    }
+    if (err) {
+        // After a failed write or fsync the page cache no longer tells what is on disk; accept
+        // nothing more. A restart replays the segments and recovers what did reach the disk.
+        log::error(err->message, "; the spool refuses further writes until restarted");
+        {
+            std::lock_guard lock(mu_);
+            broken_ = err;
+        }
+        return finish(batch, results, err);
+    }
+
+    std::vector<Dead> dead;
+    {
+        std::lock_guard lock(mu_);
+        if (!parts.empty()) {
+            if (rotate) {
+                Segment seg;
+                seg.seq = target;
+                seg.path = opts_.dir / segment_name(target);
+                seg.file = file;
+                segments_.emplace(target, std::move(seg));
+                active_ = target;
+                next_seq_ = target + 1;
+            }
+            Segment& seg = segments_.at(target);
+            seg.size = base + header_bytes + bytes;
+            auto hold = [&](Entry& e) {
+                if (std::find(e.segs.begin(), e.segs.end(), target) == e.segs.end()) {
+                    e.segs.push_back(target);
+                    seg.refs++;
+                }
+            };
+            for (auto& nm : fresh) {
+                Entry& e = index_[nm.rec.id];
+                e.seg = target;
+                e.body_at = base + header_bytes + nm.rel;
+                e.size = nm.rec.body.size();
+                e.envelope = std::move(nm.rec.envelope);
+                e.states = std::move(nm.rec.states);
+                hold(e);
+                touched.push_back(nm.rec.id);
+            }
+            for (auto& c : copies) {
+                auto it = index_.find(c.id);
+                if (it == index_.end()) continue;
+                Entry& e = it->second;
+                release(e);
+                e.seg = target;
+                e.body_at = base + header_bytes + c.rel;
+                hold(e);
+            }
+            for (QueueId id : touched) {
+                auto it = index_.find(id);
+                if (it == index_.end()) continue;
+                hold(it->second);  // its State record now lives in this segment too
+                if (is_final(it->second.states)) {  // the State records making it final are durable now
+                    release(it->second);
+                    index_.erase(it);
+                }
+            }
+        }
+        dead = take_dead_segments();
+    }
+    remove_segments(dead);
+    finish(batch, results, std::nullopt);
+}
+
+void SpoolImpl::finish(std::deque<Item>& batch, std::vector<Result<QueueId>>& results,
+                       const std::optional<Error>& err) {
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        Item& item = batch[i];
+        try {
+            if (item.kind == Item::Kind::Submit && item.done) {
+                item.done(err ? Result<QueueId>(std::unexpected(*err)) : std::move(results[i]));
+            } else if (item.waiter) {
+                item.waiter->set_value(err ? Result<void>(std::unexpected(*err)) : Result<void>{});
+            }
+        } catch (const std::exception& e) {
+            log::error("spool: commit callback threw: ", e.what());
+        } catch (...) {
+            log::error("spool: commit callback threw");
+        }
+    }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Spool>> Spool::open(SpoolOptions options) {
+    try {
+        auto spool = std::make_unique<SpoolImpl>(std::move(options));
+        if (auto r = spool->replay(); !r) return std::unexpected(r.error());
+        if (auto r = spool->start(); !r) return std::unexpected(r.error());
+        return std::unique_ptr<Spool>(std::move(spool));
+    } catch (const std::exception& e) {
+        return fail(std::string("spool: open failed: ") + e.what(), ENOMEM);
+    }
+}
+
+}  // namespace tern::queue

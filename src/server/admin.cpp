@@ -1,0 +1,208 @@
+// Admin commands (`ternd domain|user|alias|import|export|mailbox ...`). They open the same
+// databases the running server uses; SQLite's locking makes that safe and the server reads the
+// directory afresh on every lookup. Must never print or log a password.
+#include <fstream>
+#include <iostream>
+
+#include "directory/directory.hpp"
+#include "mbox/mbox.hpp"
+#include "server/server.hpp"
+#include "store/store.hpp"
+
+namespace tern::server::admin {
+namespace {
+
+namespace fs = std::filesystem;
+
+int report(const Result<void>& r, const std::string& done) {
+    if (!r) {
+        std::cerr << "ternd: " << r.error().message << "\n";
+        return 1;
+    }
+    if (!done.empty()) std::cout << done << "\n";
+    return 0;
+}
+
+template <class T>
+bool check(const Result<T>& r) {
+    if (!r) std::cerr << "ternd: " << r.error().message << "\n";
+    return r.has_value();
+}
+
+Result<std::unique_ptr<directory::Directory>> open_dir(const fs::path& data) {
+    if (auto r = prepare_data_dir(data); !r) return std::unexpected(r.error());
+    return directory::open_sqlite_directory(data);
+}
+
+Result<std::unique_ptr<store::MailStore>> open_store(const fs::path& data) {
+    if (auto r = prepare_data_dir(data); !r) return std::unexpected(r.error());
+    return store::open_sqlite_store(data);
+}
+
+}  // namespace
+
+int domain_add(const fs::path& data, const std::string& domain) {
+    auto d = open_dir(data);
+    if (!check(d)) return 1;
+    return report((*d)->add_domain(domain), "domain " + domain + " added");
+}
+
+int domain_remove(const fs::path& data, const std::string& domain) {
+    auto d = open_dir(data);
+    if (!check(d)) return 1;
+    return report((*d)->remove_domain(domain), "domain " + domain + " removed");
+}
+
+int domain_list(const fs::path& data) {
+    auto d = open_dir(data);
+    if (!check(d)) return 1;
+    auto list = (*d)->list_domains();
+    if (!check(list)) return 1;
+    for (auto& x : *list) std::cout << x << "\n";
+    return 0;
+}
+
+int user_add(const fs::path& data, const std::string& address, const std::string& password) {
+    auto d = open_dir(data);
+    if (!check(d)) return 1;
+    auto s = open_store(data);
+    if (!check(s)) return 1;
+    if (auto r = (*d)->add_user(address, password); !r) return report(r, "");
+    return report((*s)->create_account(directory::canonical_address(address)),
+                  "user " + directory::canonical_address(address) + " added");
+}
+
+int user_remove(const fs::path& data, const std::string& address) {
+    auto d = open_dir(data);
+    if (!check(d)) return 1;
+    auto s = open_store(data);
+    if (!check(s)) return 1;
+    if (auto r = (*d)->remove_user(address); !r) return report(r, "");
+    return report((*s)->delete_account(directory::canonical_address(address)),
+                  "user " + directory::canonical_address(address) + " and its mail removed");
+}
+
+int user_passwd(const fs::path& data, const std::string& address, const std::string& password) {
+    auto d = open_dir(data);
+    if (!check(d)) return 1;
+    return report((*d)->set_password(address, password), "password of " + address + " changed");
+}
+
+int user_list(const fs::path& data) {
+    auto d = open_dir(data);
+    if (!check(d)) return 1;
+    auto list = (*d)->list_users();
+    if (!check(list)) return 1;
+    for (auto& x : *list) std::cout << x << "\n";
+    return 0;
+}
+
+int alias_add(const fs::path& data, const std::string& alias, const std::vector<std::string>& targets) {
+    auto d = open_dir(data);
+    if (!check(d)) return 1;
+    return report((*d)->add_alias(alias, targets), "alias " + alias + " added");
+}
+
+int alias_remove(const fs::path& data, const std::string& alias, const std::vector<std::string>& targets) {
+    auto d = open_dir(data);
+    if (!check(d)) return 1;
+    return report((*d)->remove_alias(alias, targets), "alias " + alias + " removed");
+}
+
+int alias_list(const fs::path& data) {
+    auto d = open_dir(data);
+    if (!check(d)) return 1;
+    auto list = (*d)->list_aliases();
+    if (!check(list)) return 1;
+    for (auto& a : *list) {
+        std::cout << a.source;
+        for (auto& t : a.targets) std::cout << " " << t;
+        std::cout << "\n";
+    }
+    return 0;
+}
+
+int import_mbox(const fs::path& data, const fs::path& file, const std::string& address, const std::string& folder) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+        std::cerr << "ternd: cannot open " << file.string() << "\n";
+        return 1;
+    }
+    auto d = open_dir(data);
+    if (!check(d)) return 1;
+    auto exists = (*d)->user_exists(address);
+    if (!check(exists)) return 1;
+    if (!*exists) {
+        std::cerr << "ternd: no such user: " << address << "\n";
+        return 1;
+    }
+    auto s = open_store(data);
+    if (!check(s)) return 1;
+    std::string account = directory::canonical_address(address);
+    if (!check((*s)->create_account(account))) return 1;
+    if (!(*s)->mailbox(account, folder) && !check((*s)->create_mailbox(account, folder, store::SpecialUse::None)))
+        return 1;
+
+    mbox::Reader reader(in);
+    std::vector<store::NewMessage> batch;
+    std::size_t total = 0;
+    auto flush = [&]() -> bool {
+        if (batch.empty()) return true;
+        auto r = (*s)->append(batch);
+        if (!check(r)) return false;
+        total += batch.size();
+        batch.clear();
+        return true;
+    };
+    for (;;) {
+        auto entry = reader.next();
+        if (!check(entry)) {
+            std::cerr << "ternd: stopped after " << total + batch.size() << " messages; nothing after that was imported\n";
+            flush();
+            return 1;
+        }
+        if (!*entry) break;
+        store::NewMessage m;
+        m.account = account;
+        m.mailbox = folder;
+        m.data = std::move((*entry)->message);
+        m.internal_date = (*entry)->date;
+        m.envelope_from = (*entry)->sender == "MAILER-DAEMON" ? "" : (*entry)->sender;
+        batch.push_back(std::move(m));
+        if (batch.size() >= 500 && !flush()) return 1;
+    }
+    if (!flush()) return 1;
+    std::cerr << "imported " << total << " messages into " << account << " " << folder << "\n";
+    return 0;
+}
+
+int export_mbox(const fs::path& data, const std::string& address, const std::string& folder) {
+    auto s = open_store(data);
+    if (!check(s)) return 1;
+    std::string account = directory::canonical_address(address);
+    auto list = (*s)->list_messages(account, folder);
+    if (!check(list)) return 1;
+    std::ios::sync_with_stdio(false);
+    for (const auto& info : *list) {
+        auto body = (*s)->read_message(account, folder, info.uid);
+        if (!check(body)) return 1;
+        mbox::Entry e;
+        e.sender = info.envelope_from.empty() ? "MAILER-DAEMON" : info.envelope_from;
+        e.date = info.internal_date;
+        e.message = std::move(*body);
+        mbox::write_entry(std::cout, e);
+    }
+    std::cout.flush();
+    return std::cout ? 0 : 1;
+}
+
+int mailbox_list(const fs::path& data, const std::string& address) {
+    auto s = open_store(data);
+    if (!check(s)) return 1;
+    auto list = (*s)->list_mailboxes(directory::canonical_address(address));
+    if (!check(list)) return 1;
+    for (auto& m : *list) std::cout << m.name << "\t" << m.messages << "\t" << m.uidvalidity << "\t" << m.uidnext << "\n";
+    return 0;
+}
+
+}  // namespace tern::server::admin

@@ -1,0 +1,48 @@
+// The SMTP session's view of the server: recipient policy decided from the directory.
+// Must never accept mail for a non-local domain from an unauthenticated client (no open relay,
+// RFC 5321 §3.6.2, §7.1).
+#pragma once
+#include <chrono>
+
+#include "directory/directory.hpp"
+#include "session/smtp/session.hpp"
+
+namespace tern::server {
+
+class DirectoryHost final : public smtp::SessionHost {
+public:
+    explicit DirectoryHost(directory::Directory& dir) : dir_(dir) {}
+
+    smtp::RcptVerdict check_recipient(const smtp::Mailbox& rcpt, std::string_view authenticated) override {
+        auto local = dir_.is_local_domain(rcpt.domain);
+        if (!local) return smtp::RcptVerdict::TemporaryFailure;
+        if (!*local)
+            // Relaying is for authenticated submitters only; their mail waits for the relay agent.
+            return authenticated.empty() ? smtp::RcptVerdict::RelayDenied : smtp::RcptVerdict::Accept;
+        auto res = dir_.resolve(rcpt.str());
+        if (!res) return smtp::RcptVerdict::TemporaryFailure;
+        switch (res->kind) {
+            case directory::Resolution::Kind::Ok: return smtp::RcptVerdict::Accept;
+            case directory::Resolution::Kind::Unknown: return smtp::RcptVerdict::UnknownUser;
+            case directory::Resolution::Kind::NotLocal:
+                return authenticated.empty() ? smtp::RcptVerdict::RelayDenied : smtp::RcptVerdict::Accept;
+        }
+        return smtp::RcptVerdict::TemporaryFailure;
+    }
+
+    std::string postmaster_domain() override {
+        auto domains = dir_.list_domains();
+        if (!domains || domains->empty()) return {};
+        return domains->front();
+    }
+
+    std::int64_t now() override {
+        return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    }
+
+private:
+    directory::Directory& dir_;
+};
+
+}  // namespace tern::server

@@ -1,0 +1,125 @@
+// `ternd serve`: data directory, lock, databases, spool recovery, scheduler, listeners, and an
+// orderly stop. Must never start serving before the spool has been replayed, and never exit
+// before the spool writer has committed what it acknowledged.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "base/log.hpp"
+#include "delivery/local.hpp"
+#include "delivery/scheduler.hpp"
+#include "directory/directory.hpp"
+#include "net/server.hpp"
+#include "queue/spool.hpp"
+#include "server/host.hpp"
+#include "server/server.hpp"
+#include "store/store.hpp"
+
+namespace tern::server {
+
+Result<void> prepare_data_dir(const std::filesystem::path& dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return fail("cannot create data directory " + dir.string() + ": " + ec.message());
+    // Mail is private: the data directory is readable by its owner only.
+    ::chmod(dir.c_str(), 0700);
+    return {};
+}
+
+namespace {
+
+std::string machine_hostname() {
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == 0) return "localhost";
+    return buf;
+}
+
+log::Level parse_level(const std::string& s) {
+    if (s == "debug") return log::Level::Debug;
+    if (s == "warn") return log::Level::Warn;
+    if (s == "error") return log::Level::Error;
+    return log::Level::Info;
+}
+
+}  // namespace
+
+int serve(const config::Config& cfg) {
+    log::set_level(parse_level(cfg.log_level));
+    log::set_trace(cfg.trace);
+    if (auto r = prepare_data_dir(cfg.data_dir); !r) {
+        std::cerr << "ternd: " << r.error().message << "\n";
+        return 1;
+    }
+    // One server per data directory.
+    auto lock_path = cfg.data_dir / "ternd.lock";
+    int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        std::cerr << "ternd: another ternd is serving " << cfg.data_dir.string() << "\n";
+        return 1;
+    }
+
+    auto dir = directory::open_sqlite_directory(cfg.data_dir);
+    if (!dir) { std::cerr << "ternd: directory: " << dir.error().message << "\n"; return 1; }
+    auto store = store::open_sqlite_store(cfg.data_dir);
+    if (!store) { std::cerr << "ternd: store: " << store.error().message << "\n"; return 1; }
+    queue::SpoolOptions spool_options;
+    spool_options.dir = cfg.data_dir / "spool";
+    auto spool = queue::Spool::open(spool_options);
+    if (!spool) { std::cerr << "ternd: spool: " << spool.error().message << "\n"; return 1; }
+
+    delivery::LocalDelivery local(**dir, **store);
+    delivery::Scheduler scheduler(**spool, local);
+
+    DirectoryHost host(**dir);
+    net::Options options;
+    options.hostname = cfg.hostname.empty() ? machine_hostname() : cfg.hostname;
+    options.smtp_limits.command_line = cfg.command_line;
+    options.smtp_limits.message_size = cfg.message_size;
+    options.smtp_limits.recipients = cfg.recipients;
+    options.smtp_limits.bad_commands = static_cast<unsigned>(cfg.bad_commands);
+    options.smtp_limits.idle_timeout_seconds = static_cast<unsigned>(cfg.idle_timeout);
+    options.max_connections = cfg.connections;
+    options.max_connections_per_ip = cfg.connections_per_ip;
+    net::SmtpServices services;
+    services.host = &host;
+    services.spool = spool->get();
+    services.on_committed = [&scheduler](queue::QueuedMessage m) { scheduler.enqueue(std::move(m), nullptr); };
+
+    net::Server server(options, services);
+    auto listeners = cfg.listeners.empty() ? config::default_listeners() : cfg.listeners;
+    if (auto r = server.listen(listeners); !r) {
+        std::cerr << "ternd: " << r.error().message << "\n";
+        return 1;
+    }
+    scheduler.start((*spool)->recovered());
+
+    std::cout << "ternd " << TERN_VERSION << " serving " << std::filesystem::absolute(cfg.data_dir).string()
+              << " as " << options.hostname << "\n";
+    for (const auto& l : listeners) {
+        bool ready = l.proto == "smtp" || l.proto == "submission" || l.proto == "submissions";
+        std::cout << "  " << l.proto << std::string(12 - std::min<std::size_t>(l.proto.size(), 11), ' ')
+                  << l.address << ":" << l.port << (ready ? "" : "  (not implemented yet: connections are closed)")
+                  << "\n";
+    }
+    auto domains = (*dir)->list_domains();
+    if (domains && domains->empty()) {
+        std::string d = cfg.data_dir.string();
+        std::cout << "No domains yet. Add a domain and a user (the password is read from stdin):\n"
+                  << "  ternd --data " << d << " domain add example.org\n"
+                  << "  echo 'secret' | ternd --data " << d << " user add alice@example.org\n";
+    }
+    std::cout << std::flush;
+
+    server.run();
+    scheduler.stop();
+    (*spool)->close();
+    log::info("stopped");
+    ::close(lock_fd);
+    return 0;
+}
+
+}  // namespace tern::server

@@ -1,0 +1,156 @@
+// The SMTP server session as a pure state machine (RFC 5321, 6409): bytes in -> replies and
+// effects out. No sockets, no Asio, no clock reads except through SessionHost, so every
+// conversation can be replayed in a unit test. Must never say 250 to DATA before the host has
+// reported the message durable, and never treat a bare CR or LF as a line end.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "base/result.hpp"
+#include "proto/smtp/command.hpp"
+#include "proto/smtp/data_reader.hpp"
+#include "queue/envelope.hpp"
+
+namespace tern::smtp {
+
+// Which listener the session runs on; decides relay and authentication rules.
+enum class ListenerKind {
+    Smtp,         // port 25's role: mail for local domains only (RFC 5321)
+    Submission,   // 587: users' clients, AUTH required (RFC 6409 §4.3)
+    Submissions,  // 465: as Submission, over implicit TLS (RFC 8314 §3.3)
+};
+
+struct Limits {
+    std::size_t command_line = 512;            // octets incl. CRLF (RFC 5321 §4.5.3.1.4)
+    std::uint64_t message_size = 50u << 20;    // octets, advertised with SIZE (RFC 1870)
+    std::size_t recipients = 100;              // per message (RFC 5321 §4.5.3.1.8 minimum)
+    unsigned bad_commands = 20;                // then 421 and close
+    unsigned idle_timeout_seconds = 300;       // enforced by the network layer (RFC 5321 §4.5.3.2.7)
+};
+
+struct SessionConfig {
+    std::string hostname = "localhost";
+    ListenerKind kind = ListenerKind::Smtp;
+    Limits limits;
+};
+
+// The verdict on one RCPT (RFC 5321 §3.6, §7.1).
+enum class RcptVerdict { Accept, RelayDenied, UnknownUser, TemporaryFailure };
+
+// What the session needs from the rest of the server. Implemented by the server glue and by fakes
+// in tests.
+class SessionHost {
+public:
+    virtual ~SessionHost() = default;
+    // Decides one recipient. `authenticated` is the submitting account or empty.
+    virtual RcptVerdict check_recipient(const Mailbox& rcpt, std::string_view authenticated) = 0;
+    // The first local domain, for RCPT TO:<postmaster> (RFC 5321 §4.5.1). Empty if none.
+    virtual std::string postmaster_domain() = 0;
+    virtual std::int64_t now() = 0;  // unix seconds
+};
+
+// A message ready to be committed to the queue.
+struct PendingCommit {
+    queue::Envelope envelope;
+    std::string message;  // with the Received: header prepended
+};
+
+class Session {
+public:
+    Session(SessionConfig config, SessionHost& host, std::string peer_ip, std::string id);
+
+    // What the network layer does next after advance().
+    enum class Next {
+        Read,    // write `output`, then read more input and call receive()
+        Commit,  // write `output`, then commit take_commit() and call committed()
+        Close,   // write `output`, then close the connection
+    };
+    struct Action {
+        std::string output;
+        Next next = Next::Read;
+    };
+
+    std::string greeting();                 // 220 banner (RFC 5321 §4.2, §3.1)
+    void receive(std::string_view bytes);   // append input
+    Action advance();                       // process buffered input as far as possible
+    PendingCommit take_commit();            // valid once advance() returned Commit
+    void committed(const Result<std::uint64_t>& queue_id);  // the spool's answer
+    std::string timeout_reply();            // 421 on idle timeout; the session is then closed
+    std::string shutdown_reply();           // 421 when the server stops (only between transactions)
+
+    bool in_transaction() const;  // MAIL given and not yet finished
+    bool committing() const;
+    const std::string& id() const { return id_; }
+    std::size_t buffered() const { return input_.size() - input_pos_; }
+
+private:
+    // One struct per state, holding only what is valid in it (DESIGN habit 3).
+    struct Connected {};                               // greeted, no HELO/EHLO yet
+    struct Ready {};                                   // HELO/EHLO done, no transaction
+    struct Transaction {                               // after MAIL
+        queue::Envelope envelope;
+        unsigned rejected_rcpts = 0;
+        bool used_bdat = false;
+        std::string chunks;                            // BDAT data so far
+        bool too_big = false;
+    };
+    struct ReceivingData {                             // after DATA / 354
+        queue::Envelope envelope;
+        DataReader reader;
+    };
+    struct ReceivingChunk {                            // reading BDAT octets
+        std::optional<Transaction> txn;                // nullopt: chunk is read and discarded
+        std::uint64_t remaining = 0;
+        bool last = false;
+        std::string error;                             // reply to send after the chunk, if failing
+    };
+    struct Committing { PendingCommit commit; };
+    struct Closed {};
+    using State = std::variant<Connected, Ready, Transaction, ReceivingData, ReceivingChunk, Committing, Closed>;
+
+    void enter(State next, const char* why);           // the one place state changes (logged)
+    static const char* state_name(const State& s);
+
+    // Returns false when processing must stop (commit pending or closed).
+    bool step(std::string& out);
+    bool on_line(std::string_view line, std::string& out);
+    void on_command(const Command& cmd, std::string& out);
+    bool finish_data(std::string& out);
+    bool finish_chunk(std::string& out);
+    void bad_command(std::string& out, int code, std::string_view enhanced, std::string_view text);
+
+    // Command handlers (commands.cpp): check preconditions, then act.
+    void cmd_helo(const Command& c, std::string& out, bool extended);
+    void cmd_mail(const Command& c, std::string& out);
+    void cmd_rcpt(const Command& c, std::string& out);
+    void cmd_data(std::string& out);
+    void cmd_bdat(const Command& c, std::string& out);
+    void cmd_rset(std::string& out);
+
+    PendingCommit make_commit(queue::Envelope env, std::string body);
+    std::string received_header(const queue::Envelope& env) const;
+    void trace_in(std::string_view line) const;
+    void trace_out(std::string_view reply) const;
+    void say(std::string& out, std::string text) const;  // append a reply, tracing it
+
+    SessionConfig config_;
+    SessionHost& host_;
+    std::string peer_ip_;
+    std::string id_;
+    State state_ = Connected{};
+    std::string input_;
+    std::string deferred_out_;  // replies produced outside advance() (the commit result)
+    std::size_t input_pos_ = 0;
+    bool skipping_long_line_ = false;
+    bool esmtp_ = false;
+    std::string helo_;
+    std::string auth_user_;  // set by AUTH (issue: TLS and authentication)
+    unsigned bad_commands_ = 0;
+    unsigned transactions_ = 0;
+};
+
+}  // namespace tern::smtp

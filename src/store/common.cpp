@@ -1,0 +1,150 @@
+// Shared MailStore rules (see common.hpp): names, flags, UIDVALIDITY.
+// Must never depend on a backend, and never accept bytes that could break IMAP framing.
+#include "store/common.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+
+namespace tern::store::detail {
+
+namespace {
+
+bool ascii_iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        char x = a[i], y = b[i];
+        if (x >= 'a' && x <= 'z') x = static_cast<char>(x - 'a' + 'A');
+        if (y >= 'a' && y <= 'z') y = static_cast<char>(y - 'a' + 'A');
+        if (x != y) return false;
+    }
+    return true;
+}
+
+// RFC 9051 §9: ATOM-CHAR = <any CHAR except atom-specials>; atom-specials = "(" / ")" / "{" / SP /
+// CTL / list-wildcards ("%" "*") / quoted-specials (DQUOTE "\") / resp-specials ("]").
+bool atom_char(char c) {
+    auto u = static_cast<unsigned char>(c);
+    if (u <= 0x1f || u >= 0x7f) return false;
+    switch (c) {
+        case '(':
+        case ')':
+        case '{':
+        case ' ':
+        case '%':
+        case '*':
+        case '"':
+        case '\\':
+        case ']':
+            return false;
+        default:
+            return true;
+    }
+}
+
+constexpr std::string_view kSystemFlags[] = {"\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"};
+
+}  // namespace
+
+Result<std::string> normalize_mailbox_name(std::string_view name) {
+    if (name.empty()) return invalid("empty mailbox name");
+    if (name.size() > kMaxMailboxName) return invalid("mailbox name too long");
+    for (char c : name) {
+        if (c == '\0' || c == '\r' || c == '\n') return invalid("mailbox name contains NUL, CR or LF");
+    }
+    std::size_t start = 0;
+    for (;;) {
+        std::size_t end = name.find(kHierarchySeparator, start);
+        std::size_t len = (end == std::string_view::npos ? name.size() : end) - start;
+        if (len == 0) return invalid("mailbox name has an empty level: " + std::string(name));
+        if (end == std::string_view::npos) break;
+        start = end + 1;
+    }
+    std::string out(name);
+    std::size_t first_end = std::min(out.find(kHierarchySeparator), out.size());
+    if (ascii_iequals(std::string_view(out).substr(0, first_end), "INBOX"))
+        out.replace(0, first_end, "INBOX");
+    return out;
+}
+
+std::vector<std::string> superior_names(std::string_view normalized) {
+    std::vector<std::string> out;
+    for (std::size_t pos = normalized.find(kHierarchySeparator); pos != std::string_view::npos;
+         pos = normalized.find(kHierarchySeparator, pos + 1)) {
+        out.emplace_back(normalized.substr(0, pos));
+    }
+    return out;
+}
+
+Result<void> check_account_name(std::string_view account) {
+    if (account.empty()) return invalid("empty account name");
+    if (account.size() > kMaxAccountName) return invalid("account name too long");
+    for (char c : account) {
+        auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || u == 0x7f) return invalid("account name contains a control character or space");
+    }
+    return {};
+}
+
+Result<std::vector<std::string>> normalize_flags(std::vector<std::string> flags) {
+    for (auto& f : flags) {
+        std::string_view atom = f;
+        bool system = !atom.empty() && atom.front() == '\\';
+        if (system) atom.remove_prefix(1);
+        if (atom.empty() || !std::all_of(atom.begin(), atom.end(), atom_char)) {
+            return invalid("invalid flag: " + f);
+        }
+        if (system) {
+            if (ascii_iequals(f, "\\Recent")) return invalid("\\Recent cannot be stored");
+            for (auto sf : kSystemFlags) {
+                if (ascii_iequals(f, sf)) f = sf;  // flags compare case-insensitively; keep one spelling
+            }
+        }
+    }
+    std::sort(flags.begin(), flags.end());
+    flags.erase(std::unique(flags.begin(), flags.end()), flags.end());
+    return flags;
+}
+
+std::string join_flags(const std::vector<std::string>& flags) {
+    std::string out;
+    for (const auto& f : flags) {
+        if (!out.empty()) out += ' ';
+        out += f;
+    }
+    return out;
+}
+
+std::vector<std::string> split_flags(std::string_view joined) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start < joined.size()) {
+        std::size_t end = joined.find(' ', start);
+        if (end == std::string_view::npos) end = joined.size();
+        if (end > start) out.emplace_back(joined.substr(start, end - start));
+        start = end + 1;
+    }
+    return out;
+}
+
+std::uint32_t next_uidvalidity(std::uint32_t last, std::int64_t now) {
+    std::uint64_t candidate = now > 0 ? static_cast<std::uint64_t>(now) & 0xFFFFFFFFu : 0;
+    if (candidate <= last) candidate = std::uint64_t{last} + 1;
+    if (candidate > 0xFFFFFFFFu || candidate == 0) candidate = 1;  // wrapped after ~136 years of seconds
+    return static_cast<std::uint32_t>(candidate);
+}
+
+std::int64_t now_seconds() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::unexpected<Error> not_found(std::string what) {
+    return fail(std::move(what), ENOENT);
+}
+std::unexpected<Error> invalid(std::string what) {
+    return fail(std::move(what), EINVAL);
+}
+
+}  // namespace tern::store::detail

@@ -1,0 +1,157 @@
+// Implementation of the thin SQLite RAII layer (see sqlite_db.hpp).
+// Must never throw and never leave a transaction open on an error path.
+#include "store/sqlite_db.hpp"
+
+#include <cerrno>
+#include <utility>
+
+namespace tern::store::detail {
+
+Db::Db(Db&& other) noexcept : db_(std::exchange(other.db_, nullptr)), cache_(std::move(other.cache_)) {}
+
+Db& Db::operator=(Db&& other) noexcept {
+    if (this != &other) {
+        close();
+        db_ = std::exchange(other.db_, nullptr);
+        cache_ = std::move(other.cache_);
+    }
+    return *this;
+}
+
+Db::~Db() {
+    close();
+}
+
+void Db::close() {
+    for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+    cache_.clear();
+    if (db_) sqlite3_close_v2(db_);
+    db_ = nullptr;
+}
+
+Result<Db> Db::open(const std::filesystem::path& file) {
+    Db db;
+    int rc = sqlite3_open_v2(file.c_str(), &db.db_,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (rc != SQLITE_OK) {
+        std::string msg = db.db_ ? sqlite3_errmsg(db.db_) : sqlite3_errstr(rc);
+        return fail("cannot open " + file.string() + ": " + msg, EIO);
+    }
+    sqlite3_extended_result_codes(db.db_, 1);
+    // Other processes (the admin CLI) open the same file: wait for their locks instead of failing.
+    sqlite3_busy_timeout(db.db_, 5000);
+    for (const char* pragma :
+         {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
+        if (auto r = db.exec(pragma); !r) return std::unexpected(r.error());
+    }
+    return db;
+}
+
+Result<void> Db::exec(const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+        std::string msg = err ? err : sqlite3_errmsg(db_);
+        sqlite3_free(err);
+        return fail(std::string(sql) + ": " + msg, EIO);
+    }
+    return {};
+}
+
+Result<sqlite3_stmt*> Db::prepare(const char* sql) {
+    auto it = cache_.find(sql);
+    if (it != cache_.end()) return it->second;
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
+        return std::unexpected(error(std::string("prepare ") + sql));
+    }
+    cache_.emplace(sql, stmt);
+    return stmt;
+}
+
+Error Db::error(std::string_view what) const {
+    return Error{std::string(what) + ": " + sqlite3_errmsg(db_), EIO};
+}
+
+Result<Query> Query::make(Db& db, const char* sql) {
+    auto stmt = db.prepare(sql);
+    if (!stmt) return std::unexpected(stmt.error());
+    return Query(&db, *stmt);
+}
+
+Query::Query(Query&& other) noexcept
+    : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)), bind_rc_(other.bind_rc_) {}
+
+Query::~Query() {
+    if (stmt_) {
+        sqlite3_reset(stmt_);
+        sqlite3_clear_bindings(stmt_);
+    }
+}
+
+Query& Query::bind(int idx, std::int64_t value) {
+    int rc = sqlite3_bind_int64(stmt_, idx, value);
+    if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+    return *this;
+}
+
+Query& Query::bind(int idx, std::string_view text) {
+    int rc = sqlite3_bind_text64(stmt_, idx, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+    if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+    return *this;
+}
+
+Query& Query::bind_blob_ref(int idx, std::string_view bytes) {
+    // A zero-length blob with a null pointer would bind NULL; "" keeps it a blob.
+    const char* p = bytes.empty() ? "" : bytes.data();
+    int rc = sqlite3_bind_blob64(stmt_, idx, p, bytes.size(), SQLITE_STATIC);
+    if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+    return *this;
+}
+
+Result<bool> Query::step() {
+    if (bind_rc_ != SQLITE_OK) return fail(std::string("bind: ") + sqlite3_errstr(bind_rc_), EIO);
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return std::unexpected(db_->error(sqlite3_sql(stmt_)));
+}
+
+Result<void> Query::run() {
+    for (;;) {
+        auto r = step();
+        if (!r) return std::unexpected(r.error());
+        if (!*r) return {};
+    }
+}
+
+std::int64_t Query::int64(int col) const {
+    return sqlite3_column_int64(stmt_, col);
+}
+
+std::string Query::text(int col) const {
+    auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
+}
+
+std::string Query::blob(int col) const {
+    auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, col));
+    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
+}
+
+Result<Tx> Tx::begin(Db& db, bool write) {
+    if (auto r = db.exec(write ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED"); !r) return std::unexpected(r.error());
+    return Tx(&db);
+}
+
+Tx::~Tx() {
+    if (db_) (void)db_->exec("ROLLBACK");
+}
+
+Result<void> Tx::commit() {
+    // COMMIT is where the WAL is fsynced (synchronous=FULL): success here means durable.
+    auto r = db_->exec("COMMIT");
+    if (r) db_ = nullptr;
+    return r;
+}
+
+}  // namespace tern::store::detail

@@ -1,0 +1,486 @@
+// Embedded MailStore backend: one SQLite database <dir>/store.db in WAL mode with synchronous=FULL;
+// message bodies are BLOBs in the same file so a batch of deliveries is one transaction, one fsync.
+// Must never report an append before COMMIT returned, never reuse a UID, and never scan a mailbox
+// on the append path (uidnext, message_count and highest_modseq live in the mailbox row).
+#include <cerrno>
+#include <mutex>
+
+#include "store/common.hpp"
+#include "store/sqlite_db.hpp"
+#include "store/store.hpp"
+
+namespace tern::store {
+namespace {
+
+using namespace detail;
+
+constexpr int kSchemaVersion = 1;
+
+// Deleting a message row deletes its body (also when the row goes by ON DELETE CASCADE).
+constexpr const char* kSchema = R"sql(
+CREATE TABLE meta(
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE accounts(
+    id   INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
+CREATE TABLE mailboxes(
+    id             INTEGER PRIMARY KEY,
+    account_id     INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    name           TEXT NOT NULL,
+    special_use    INTEGER NOT NULL,
+    uidvalidity    INTEGER NOT NULL,
+    uidnext        INTEGER NOT NULL,
+    highest_modseq INTEGER NOT NULL,
+    message_count  INTEGER NOT NULL,
+    UNIQUE(account_id, name)
+);
+CREATE TABLE bodies(
+    id   INTEGER PRIMARY KEY,
+    data BLOB NOT NULL
+);
+CREATE TABLE messages(
+    mailbox_id    INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+    uid           INTEGER NOT NULL,
+    modseq        INTEGER NOT NULL,
+    flags         TEXT NOT NULL,
+    internal_date INTEGER NOT NULL,
+    size          INTEGER NOT NULL,
+    envelope_from TEXT NOT NULL,
+    body_id       INTEGER NOT NULL,
+    PRIMARY KEY(mailbox_id, uid)
+) WITHOUT ROWID;
+CREATE TRIGGER messages_drop_body AFTER DELETE ON messages BEGIN
+    DELETE FROM bodies WHERE id = OLD.body_id;
+END;
+CREATE TABLE delivered(
+    key         TEXT PRIMARY KEY,
+    at          INTEGER NOT NULL,
+    uidvalidity INTEGER NOT NULL,
+    uid         INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO meta(key, value) VALUES('last_uidvalidity', 0);
+PRAGMA user_version = 1;
+)sql";
+
+struct BoxRow {
+    std::int64_t id = 0;
+    MailboxInfo info;
+};
+
+#define TRY(expr)                                                                     \
+    do {                                                                              \
+        if (auto tern_r_ = (expr); !tern_r_) return std::unexpected(tern_r_.error()); \
+    } while (0)
+
+class SqliteStore final : public MailStore {
+public:
+    explicit SqliteStore(Db db) : db_(std::move(db)) {}
+
+    Result<void> init_schema() {
+        std::lock_guard lock(mu_);
+        auto tx = Tx::begin(db_, true);  // IMMEDIATE: two processes opening a fresh file do not race
+        if (!tx) return std::unexpected(tx.error());
+        std::int64_t version = 0;
+        {
+            auto q = Query::make(db_, "PRAGMA user_version");
+            if (!q) return std::unexpected(q.error());
+            auto row = q->step();
+            if (!row) return std::unexpected(row.error());
+            if (*row) version = q->int64(0);
+        }
+        if (version == 0) {
+            TRY(db_.exec(kSchema));
+        } else if (version != kSchemaVersion) {
+            return fail("store.db has schema version " + std::to_string(version) + ", this build knows " +
+                            std::to_string(kSchemaVersion),
+                        EPROTO);
+        }
+        return tx->commit();
+    }
+
+    Result<void> create_account(std::string_view account) override {
+        TRY(check_account_name(account));
+        std::lock_guard lock(mu_);
+        // Delivery calls this before every batch: answer "exists" without taking the write lock.
+        auto existing = account_id(account);
+        if (!existing) return std::unexpected(existing.error());
+        if (*existing != 0) return {};
+        auto tx = Tx::begin(db_, true);
+        if (!tx) return std::unexpected(tx.error());
+        {
+            auto q = Query::make(db_, "INSERT OR IGNORE INTO accounts(name) VALUES(?1)");
+            if (!q) return std::unexpected(q.error());
+            TRY(q->bind(1, account).run());
+        }
+        if (sqlite3_changes(db_.raw()) == 0) return {};  // another process created it meanwhile
+        std::int64_t account_id = sqlite3_last_insert_rowid(db_.raw());
+        for (const auto& f : kDefaultFolders) TRY(insert_box(account_id, f.name, f.use));
+        return tx->commit();
+    }
+
+    Result<void> delete_account(std::string_view account) override {
+        std::lock_guard lock(mu_);
+        auto tx = Tx::begin(db_, true);
+        if (!tx) return std::unexpected(tx.error());
+        {
+            // Cascades to mailboxes and messages; the trigger removes the bodies.
+            auto q = Query::make(db_, "DELETE FROM accounts WHERE name = ?1");
+            if (!q) return std::unexpected(q.error());
+            TRY(q->bind(1, account).run());
+        }
+        if (sqlite3_changes(db_.raw()) == 0) return not_found("no such account: " + std::string(account));
+        return tx->commit();
+    }
+
+    Result<bool> has_account(std::string_view account) override {
+        std::lock_guard lock(mu_);
+        auto id = account_id(account);
+        if (!id) return std::unexpected(id.error());
+        return *id != 0;
+    }
+
+    Result<std::vector<MailboxInfo>> list_mailboxes(std::string_view account) override {
+        std::lock_guard lock(mu_);
+        auto tx = Tx::begin(db_, false);  // one snapshot for the account check and the listing
+        if (!tx) return std::unexpected(tx.error());
+        auto id = existing_account_id(account);
+        if (!id) return std::unexpected(id.error());
+        std::vector<MailboxInfo> out;
+        {
+            auto q = Query::make(db_,
+                                 "SELECT name, special_use, uidvalidity, uidnext, highest_modseq, "
+                                 "message_count FROM mailboxes WHERE account_id = ?1 ORDER BY id");
+            if (!q) return std::unexpected(q.error());
+            q->bind(1, *id);
+            for (;;) {
+                auto row = q->step();
+                if (!row) return std::unexpected(row.error());
+                if (!*row) break;
+                out.push_back(box_info(*q, 0));
+            }
+        }
+        TRY(tx->commit());
+        return out;
+    }
+
+    Result<MailboxInfo> mailbox(std::string_view account, std::string_view name) override {
+        std::lock_guard lock(mu_);
+        auto box = find_box(account, name);
+        if (!box) return std::unexpected(box.error());
+        return box->info;
+    }
+
+    Result<void> create_mailbox(std::string_view account, std::string_view name, SpecialUse use) override {
+        auto norm = normalize_mailbox_name(name);
+        if (!norm) return std::unexpected(norm.error());
+        std::lock_guard lock(mu_);
+        auto tx = Tx::begin(db_, true);
+        if (!tx) return std::unexpected(tx.error());
+        auto id = existing_account_id(account);
+        if (!id) return std::unexpected(id.error());
+        auto exists = box_exists(*id, *norm);
+        if (!exists) return std::unexpected(exists.error());
+        if (*exists) return fail("mailbox already exists: " + *norm, EEXIST);
+        for (const auto& sup : superior_names(*norm)) {
+            auto e = box_exists(*id, sup);
+            if (!e) return std::unexpected(e.error());
+            if (!*e) TRY(insert_box(*id, sup, SpecialUse::None));
+        }
+        TRY(insert_box(*id, *norm, use));
+        return tx->commit();
+    }
+
+    Result<std::vector<Appended>> append(std::span<const NewMessage> batch) override {
+        std::vector<std::vector<std::string>> flags;
+        flags.reserve(batch.size());
+        for (const auto& m : batch) {
+            auto f = normalize_flags(m.flags);
+            if (!f) return std::unexpected(f.error());
+            flags.push_back(std::move(*f));
+        }
+        std::lock_guard lock(mu_);
+        auto tx = Tx::begin(db_, true);
+        if (!tx) return std::unexpected(tx.error());
+        std::vector<Appended> out;
+        out.reserve(batch.size());
+        const std::int64_t now = now_seconds();
+        // Any failure returns before COMMIT; the Tx destructor rolls the whole batch back.
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            const NewMessage& m = batch[i];
+            auto box = find_box(m.account, m.mailbox);  // validates every entry, duplicates included
+            if (!box) return std::unexpected(box.error());
+            if (!m.dedupe_key.empty()) {
+                auto q = Query::make(db_, "SELECT uidvalidity, uid FROM delivered WHERE key = ?1");
+                if (!q) return std::unexpected(q.error());
+                auto row = q->bind(1, m.dedupe_key).step();
+                if (!row) return std::unexpected(row.error());
+                if (*row) {
+                    out.push_back(Appended{static_cast<std::uint32_t>(q->int64(0)),
+                                           static_cast<std::uint32_t>(q->int64(1)), true});
+                    continue;
+                }
+            }
+            if (box->info.uidnext > kMaxUid)
+                return fail("mailbox UID space exhausted: " + box->info.name, ENOSPC);
+            const std::uint32_t uid = box->info.uidnext;
+            const std::uint64_t modseq = box->info.highest_modseq + 1;
+            {
+                auto q = Query::make(db_, "INSERT INTO bodies(data) VALUES(?1)");
+                if (!q) return std::unexpected(q.error());
+                TRY(q->bind_blob_ref(1, m.data).run());
+            }
+            const std::int64_t body_id = sqlite3_last_insert_rowid(db_.raw());
+            {
+                auto q = Query::make(db_,
+                                     "INSERT INTO messages(mailbox_id, uid, modseq, flags, internal_date, "
+                                     "size, envelope_from, body_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+                if (!q) return std::unexpected(q.error());
+                q->bind(1, box->id)
+                    .bind(2, std::int64_t{uid})
+                    .bind(3, static_cast<std::int64_t>(modseq))
+                    .bind(4, join_flags(flags[i]))
+                    .bind(5, m.internal_date != 0 ? m.internal_date : now)
+                    .bind(6, static_cast<std::int64_t>(m.data.size()))
+                    .bind(7, m.envelope_from)
+                    .bind(8, body_id);
+                TRY(q->run());
+            }
+            {
+                auto q = Query::make(db_,
+                                     "UPDATE mailboxes SET uidnext = ?2, highest_modseq = ?3, "
+                                     "message_count = message_count + 1 WHERE id = ?1");
+                if (!q) return std::unexpected(q.error());
+                TRY(q->bind(1, box->id)
+                        .bind(2, std::int64_t{uid} + 1)
+                        .bind(3, static_cast<std::int64_t>(modseq))
+                        .run());
+            }
+            if (!m.dedupe_key.empty()) {
+                auto q = Query::make(
+                    db_, "INSERT INTO delivered(key, at, uidvalidity, uid) VALUES(?1, ?2, ?3, ?4)");
+                if (!q) return std::unexpected(q.error());
+                TRY(q->bind(1, m.dedupe_key)
+                        .bind(2, now)
+                        .bind(3, std::int64_t{box->info.uidvalidity})
+                        .bind(4, std::int64_t{uid})
+                        .run());
+            }
+            out.push_back(Appended{box->info.uidvalidity, uid, false});
+        }
+        TRY(tx->commit());  // the one fsync of the batch
+        return out;
+    }
+
+    Result<std::vector<MessageInfo>> list_messages(std::string_view account,
+                                                   std::string_view mailbox) override {
+        std::lock_guard lock(mu_);
+        auto tx = Tx::begin(db_, false);
+        if (!tx) return std::unexpected(tx.error());
+        auto box = find_box(account, mailbox);
+        if (!box) return std::unexpected(box.error());
+        std::vector<MessageInfo> out;
+        out.reserve(box->info.messages);
+        {
+            auto q = Query::make(db_,
+                                 "SELECT uid, modseq, flags, internal_date, size, envelope_from "
+                                 "FROM messages WHERE mailbox_id = ?1 ORDER BY uid");
+            if (!q) return std::unexpected(q.error());
+            q->bind(1, box->id);
+            for (;;) {
+                auto row = q->step();
+                if (!row) return std::unexpected(row.error());
+                if (!*row) break;
+                MessageInfo mi;
+                mi.uid = static_cast<std::uint32_t>(q->int64(0));
+                mi.modseq = static_cast<std::uint64_t>(q->int64(1));
+                mi.flags = split_flags(q->text(2));
+                mi.internal_date = q->int64(3);
+                mi.size = static_cast<std::uint64_t>(q->int64(4));
+                mi.envelope_from = q->text(5);
+                out.push_back(std::move(mi));
+            }
+        }
+        TRY(tx->commit());
+        return out;
+    }
+
+    Result<std::string> read_message(std::string_view account, std::string_view mailbox,
+                                     std::uint32_t uid) override {
+        std::lock_guard lock(mu_);
+        auto tx = Tx::begin(db_, false);
+        if (!tx) return std::unexpected(tx.error());
+        auto box = find_box(account, mailbox);
+        if (!box) return std::unexpected(box.error());
+        std::string data;
+        {
+            auto q = Query::make(db_,
+                                 "SELECT b.data FROM messages m JOIN bodies b ON b.id = m.body_id "
+                                 "WHERE m.mailbox_id = ?1 AND m.uid = ?2");
+            if (!q) return std::unexpected(q.error());
+            auto row = q->bind(1, box->id).bind(2, std::int64_t{uid}).step();
+            if (!row) return std::unexpected(row.error());
+            if (!*row) return not_found("no such message: UID " + std::to_string(uid));
+            data = q->blob(0);
+        }
+        TRY(tx->commit());
+        return data;
+    }
+
+    Result<void> set_flags(std::string_view account, std::string_view mailbox, std::uint32_t uid,
+                           std::vector<std::string> flags) override {
+        auto norm = normalize_flags(std::move(flags));
+        if (!norm) return std::unexpected(norm.error());
+        std::lock_guard lock(mu_);
+        auto tx = Tx::begin(db_, true);
+        if (!tx) return std::unexpected(tx.error());
+        auto box = find_box(account, mailbox);
+        if (!box) return std::unexpected(box.error());
+        // RFC 7162 §3.1: every change to a message gets a mod-sequence above all earlier ones.
+        const auto modseq = static_cast<std::int64_t>(box->info.highest_modseq + 1);
+        {
+            auto q = Query::make(
+                db_, "UPDATE messages SET flags = ?3, modseq = ?4 WHERE mailbox_id = ?1 AND uid = ?2");
+            if (!q) return std::unexpected(q.error());
+            TRY(q->bind(1, box->id)
+                    .bind(2, std::int64_t{uid})
+                    .bind(3, join_flags(*norm))
+                    .bind(4, modseq)
+                    .run());
+        }
+        if (sqlite3_changes(db_.raw()) == 0) return not_found("no such message: UID " + std::to_string(uid));
+        TRY(set_highest_modseq(box->id, modseq));
+        return tx->commit();
+    }
+
+    Result<void> expunge(std::string_view account, std::string_view mailbox,
+                         std::span<const std::uint32_t> uids) override {
+        std::lock_guard lock(mu_);
+        auto tx = Tx::begin(db_, true);
+        if (!tx) return std::unexpected(tx.error());
+        auto box = find_box(account, mailbox);
+        if (!box) return std::unexpected(box.error());
+        std::int64_t removed = 0;
+        for (auto uid : uids) {
+            auto q = Query::make(db_, "DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2");
+            if (!q) return std::unexpected(q.error());
+            TRY(q->bind(1, box->id).bind(2, std::int64_t{uid}).run());
+            removed += sqlite3_changes(db_.raw());
+        }
+        if (removed > 0) {
+            // uidnext is untouched: expunged UIDs are never handed out again (RFC 9051 §2.3.1.1).
+            // RFC 7162 §3.2 (QRESYNC): an expunge is a change, so HIGHESTMODSEQ moves.
+            auto q = Query::make(db_,
+                                 "UPDATE mailboxes SET message_count = message_count - ?2, "
+                                 "highest_modseq = highest_modseq + 1 WHERE id = ?1");
+            if (!q) return std::unexpected(q.error());
+            TRY(q->bind(1, box->id).bind(2, removed).run());
+        }
+        return tx->commit();
+    }
+
+private:
+    // 0 when the account does not exist.
+    Result<std::int64_t> account_id(std::string_view account) {
+        auto q = Query::make(db_, "SELECT id FROM accounts WHERE name = ?1");
+        if (!q) return std::unexpected(q.error());
+        auto row = q->bind(1, account).step();
+        if (!row) return std::unexpected(row.error());
+        return *row ? q->int64(0) : 0;
+    }
+
+    Result<std::int64_t> existing_account_id(std::string_view account) {
+        auto id = account_id(account);
+        if (id && *id == 0) return not_found("no such account: " + std::string(account));
+        return id;
+    }
+
+    Result<bool> box_exists(std::int64_t account_id, const std::string& name) {
+        auto q = Query::make(db_, "SELECT 1 FROM mailboxes WHERE account_id = ?1 AND name = ?2");
+        if (!q) return std::unexpected(q.error());
+        return q->bind(1, account_id).bind(2, name).step();
+    }
+
+    static MailboxInfo box_info(const Query& q, int first) {
+        MailboxInfo mi;
+        mi.name = q.text(first);
+        mi.special_use = static_cast<SpecialUse>(q.int64(first + 1));
+        mi.uidvalidity = static_cast<std::uint32_t>(q.int64(first + 2));
+        mi.uidnext = static_cast<std::uint32_t>(q.int64(first + 3));
+        mi.highest_modseq = static_cast<std::uint64_t>(q.int64(first + 4));
+        mi.messages = static_cast<std::uint32_t>(q.int64(first + 5));
+        return mi;
+    }
+
+    Result<BoxRow> find_box(std::string_view account, std::string_view name) {
+        auto norm = normalize_mailbox_name(name);
+        if (!norm) return std::unexpected(norm.error());
+        {
+            auto q = Query::make(db_,
+                                 "SELECT m.id, m.name, m.special_use, m.uidvalidity, m.uidnext, "
+                                 "m.highest_modseq, m.message_count FROM mailboxes m "
+                                 "JOIN accounts a ON a.id = m.account_id WHERE a.name = ?1 AND m.name = ?2");
+            if (!q) return std::unexpected(q.error());
+            auto row = q->bind(1, account).bind(2, *norm).step();
+            if (!row) return std::unexpected(row.error());
+            if (*row) return BoxRow{q->int64(0), box_info(*q, 1)};
+        }
+        auto id = existing_account_id(account);  // only on the error path: which error is it?
+        if (!id) return std::unexpected(id.error());
+        return not_found("no such mailbox: " + *norm);
+    }
+
+    // Inside a write transaction.
+    Result<void> insert_box(std::int64_t account_id, const std::string& name, SpecialUse use) {
+        std::int64_t last = 0;
+        {
+            auto q = Query::make(db_, "SELECT value FROM meta WHERE key = 'last_uidvalidity'");
+            if (!q) return std::unexpected(q.error());
+            auto row = q->step();
+            if (!row) return std::unexpected(row.error());
+            if (*row) last = q->int64(0);
+        }
+        const std::uint32_t uidvalidity = next_uidvalidity(static_cast<std::uint32_t>(last), now_seconds());
+        {
+            auto q = Query::make(db_, "UPDATE meta SET value = ?1 WHERE key = 'last_uidvalidity'");
+            if (!q) return std::unexpected(q.error());
+            TRY(q->bind(1, std::int64_t{uidvalidity}).run());
+        }
+        auto q = Query::make(db_,
+                             "INSERT INTO mailboxes(account_id, name, special_use, uidvalidity, uidnext, "
+                             "highest_modseq, message_count) VALUES(?1, ?2, ?3, ?4, 1, ?5, 0)");
+        if (!q) return std::unexpected(q.error());
+        return q->bind(1, account_id)
+            .bind(2, name)
+            .bind(3, static_cast<std::int64_t>(use))
+            .bind(4, std::int64_t{uidvalidity})
+            .bind(5, static_cast<std::int64_t>(kInitialModseq))
+            .run();
+    }
+
+    Result<void> set_highest_modseq(std::int64_t box_id, std::int64_t modseq) {
+        auto q = Query::make(db_, "UPDATE mailboxes SET highest_modseq = ?2 WHERE id = ?1");
+        if (!q) return std::unexpected(q.error());
+        return q->bind(1, box_id).bind(2, modseq).run();
+    }
+
+    std::mutex mu_;  // one connection, used by the delivery and network threads in turn
+    Db db_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<MailStore>> open_sqlite_store(const std::filesystem::path& dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return fail("cannot create " + dir.string() + ": " + ec.message(), ec.value());
+    auto db = Db::open(dir / "store.db");
+    if (!db) return std::unexpected(db.error());
+    auto store = std::make_unique<SqliteStore>(std::move(*db));
+    if (auto r = store->init_schema(); !r) return std::unexpected(r.error());
+    return std::unique_ptr<MailStore>(std::move(store));
+}
+
+}  // namespace tern::store

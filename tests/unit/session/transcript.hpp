@@ -1,0 +1,84 @@
+// Test harness: drives an SMTP Session with no socket, like a conversation transcript.
+// The fake host knows example.org with alice and bob; everything else is remote.
+#pragma once
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "session/smtp/session.hpp"
+
+namespace tern::smtp::testing {
+
+class FakeHost : public SessionHost {
+public:
+    std::set<std::string> users{"alice@example.org", "bob@example.org", "postmaster@example.org"};
+    bool lookups_fail = false;
+    RcptVerdict check_recipient(const Mailbox& rcpt, std::string_view auth) override {
+        if (lookups_fail) return RcptVerdict::TemporaryFailure;
+        if (rcpt.domain != "example.org") return auth.empty() ? RcptVerdict::RelayDenied : RcptVerdict::Accept;
+        std::string key = rcpt.str();
+        for (auto& ch : key) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        return users.count(key) ? RcptVerdict::Accept : RcptVerdict::UnknownUser;
+    }
+    std::string postmaster_domain() override { return "example.org"; }
+    std::int64_t now() override { return 1795000000; }
+};
+
+// Feeds input, answers commits (with success unless told otherwise), collects all output.
+class Transcript {
+public:
+    explicit Transcript(SessionConfig cfg = make_config()) : session_(cfg, host_, "192.0.2.7", "T1") {
+        greeting_ = session_.greeting();
+    }
+    static SessionConfig make_config() {
+        SessionConfig c;
+        c.hostname = "mx.example.org";
+        return c;
+    }
+
+    // Sends bytes and returns every reply they caused.
+    std::string send(std::string_view bytes) {
+        session_.receive(bytes);
+        return drain();
+    }
+    std::string drain() {
+        std::string out;
+        for (;;) {
+            auto a = session_.advance();
+            out += a.output;
+            if (a.next == Session::Next::Commit) {
+                commits.push_back(session_.take_commit());
+                if (fail_commits) session_.committed(fail("disk full"));
+                else session_.committed(++next_id);
+                continue;
+            }
+            closed = a.next == Session::Next::Close;
+            return out;
+        }
+    }
+
+    FakeHost& host() { return host_; }
+    Session& session() { return session_; }
+    const std::string& greeting() const { return greeting_; }
+
+    std::vector<PendingCommit> commits;
+    bool fail_commits = false;
+    bool closed = false;
+    std::uint64_t next_id = 0;
+
+private:
+    FakeHost host_;
+    Session session_;
+    std::string greeting_;
+};
+
+// The body of a committed message without the Received: header the session prepends.
+inline std::string body_of(const PendingCommit& c) {
+    auto pos = c.message.find("\r\n", c.message.find("; "));
+    return c.message.substr(pos + 2);
+}
+
+}  // namespace tern::smtp::testing

@@ -1,0 +1,326 @@
+// MailStore contract tests, run against every backend (memory and SQLite) with the same cases.
+// Must never depend on backend internals: only the MailStore interface is used here.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <set>
+#include <thread>
+
+#include "store/store.hpp"
+#include "temp_dir.hpp"
+
+namespace tern::store {
+namespace {
+
+using ::testing::ElementsAre;
+
+constexpr const char* kUser = "alice@example.org";
+
+NewMessage msg(std::string data, std::string key = "", std::vector<std::string> flags = {},
+               std::string mailbox = "INBOX", std::string account = kUser) {
+    NewMessage m;
+    m.account = std::move(account);
+    m.mailbox = std::move(mailbox);
+    m.data = std::move(data);
+    m.internal_date = 1700000000;
+    m.envelope_from = "bob@example.net";
+    m.flags = std::move(flags);
+    m.dedupe_key = std::move(key);
+    return m;
+}
+
+std::vector<std::uint32_t> uids_of(const std::vector<MessageInfo>& ms) {
+    std::vector<std::uint32_t> out;
+    for (const auto& m : ms) out.push_back(m.uid);
+    return out;
+}
+
+class StoreTest : public ::testing::TestWithParam<std::string> {
+protected:
+    void SetUp() override {
+        if (GetParam() == "memory") {
+            store_ = make_memory_store();
+        } else {
+            auto s = open_sqlite_store(dir_.path());
+            ASSERT_TRUE(s) << s.error().message;
+            store_ = std::move(*s);
+        }
+        ASSERT_TRUE(store_->create_account(kUser));
+    }
+
+    std::vector<Appended> append_ok(std::vector<NewMessage> batch) {
+        auto r = store_->append(batch);
+        EXPECT_TRUE(r) << (r ? "" : r.error().message);
+        return r ? *r : std::vector<Appended>{};
+    }
+
+    MailboxInfo box(std::string_view name = "INBOX") {
+        auto r = store_->mailbox(kUser, name);
+        EXPECT_TRUE(r) << (r ? "" : r.error().message);
+        return r ? *r : MailboxInfo{};
+    }
+
+    tern::testing::TempDir dir_;
+    std::unique_ptr<MailStore> store_;
+};
+
+TEST_P(StoreTest, NewAccountHasDefaultFoldersWithSpecialUse) {
+    auto boxes = store_->list_mailboxes(kUser);
+    ASSERT_TRUE(boxes);
+    ASSERT_EQ(boxes->size(), std::size(kDefaultFolders));
+    std::set<std::uint32_t> validities;
+    for (std::size_t i = 0; i < boxes->size(); ++i) {
+        const auto& b = (*boxes)[i];
+        EXPECT_EQ(b.name, kDefaultFolders[i].name);
+        EXPECT_EQ(b.special_use, kDefaultFolders[i].use);
+        EXPECT_NE(b.uidvalidity, 0u);
+        EXPECT_EQ(b.uidnext, 1u);
+        EXPECT_EQ(b.messages, 0u);
+        EXPECT_GE(b.highest_modseq, 1u);
+        validities.insert(b.uidvalidity);
+    }
+    EXPECT_EQ(validities.size(), boxes->size()) << "UIDVALIDITY must differ per mailbox creation";
+    EXPECT_EQ(box("Sent").special_use, SpecialUse::Sent);
+    EXPECT_EQ(box("Junk").special_use, SpecialUse::Junk);
+}
+
+TEST_P(StoreTest, CreateAccountIsIdempotentAndHasAccountAnswers) {
+    ASSERT_TRUE(append_ok({msg("x")}).size() == 1);
+    ASSERT_TRUE(store_->create_account(kUser));
+    EXPECT_EQ(box().messages, 1u) << "re-creating an account must not reset it";
+    EXPECT_EQ(store_->list_mailboxes(kUser)->size(), std::size(kDefaultFolders));
+    EXPECT_EQ(store_->has_account(kUser), true);
+    EXPECT_EQ(store_->has_account("nobody@example.org"), false);
+    EXPECT_FALSE(store_->create_account(""));
+    EXPECT_FALSE(store_->create_account("a b@example.org"));
+}
+
+TEST_P(StoreTest, InboxIsCaseInsensitiveOtherNamesAreNot) {
+    EXPECT_EQ(box("inbox").name, "INBOX");
+    EXPECT_EQ(box("InBoX").uidvalidity, box("INBOX").uidvalidity);
+    auto dup = store_->create_mailbox(kUser, "Inbox", SpecialUse::None);
+    ASSERT_FALSE(dup);
+    EXPECT_EQ(dup.error().code, EEXIST);
+    ASSERT_TRUE(store_->create_mailbox(kUser, "sent", SpecialUse::None));  // "Sent" exists; "sent" is another
+    EXPECT_NE(box("sent").uidvalidity, box("Sent").uidvalidity);
+    ASSERT_TRUE(store_->create_mailbox(kUser, "inbox/Lists", SpecialUse::None));
+    EXPECT_EQ(box("INBOX/Lists").name, "INBOX/Lists");
+    auto r = append_ok({msg("to inbox", "", {}, "iNbOx")});
+    EXPECT_EQ(box().messages, 1u);
+}
+
+TEST_P(StoreTest, RejectsBadMailboxNames) {
+    for (std::string bad : {std::string(""), std::string("a//b"), std::string("/a"), std::string("a/"),
+                            std::string("a\nb"), std::string("a\rb"), std::string("a\0b", 3)}) {
+        auto r = store_->create_mailbox(kUser, bad, SpecialUse::None);
+        ASSERT_FALSE(r) << "accepted " << bad;
+        EXPECT_EQ(r.error().code, EINVAL);
+    }
+    EXPECT_EQ(store_->list_mailboxes(kUser)->size(), std::size(kDefaultFolders));
+}
+
+TEST_P(StoreTest, CreateMailboxCreatesSuperiorsAndKeepsSpecialUse) {
+    ASSERT_TRUE(store_->create_mailbox(kUser, "Projects/2026/Q1", SpecialUse::Archive));
+    auto boxes = store_->list_mailboxes(kUser);
+    ASSERT_TRUE(boxes);
+    std::vector<std::string> names;
+    for (const auto& b : *boxes) names.push_back(b.name);
+    EXPECT_THAT(std::vector(names.end() - 3, names.end()),
+                ElementsAre("Projects", "Projects/2026", "Projects/2026/Q1"));
+    EXPECT_EQ(box("Projects").special_use, SpecialUse::None);
+    EXPECT_EQ(box("Projects/2026/Q1").special_use, SpecialUse::Archive);
+    EXPECT_EQ(store_->create_mailbox(kUser, "Projects/2026/Q1", SpecialUse::None).error().code, EEXIST);
+}
+
+TEST_P(StoreTest, UidsAscendAcrossBatches) {
+    auto first = append_ok({msg("one"), msg("two"), msg("three")});
+    auto second = append_ok({msg("four"), msg("five")});
+    ASSERT_EQ(first.size(), 3u);
+    ASSERT_EQ(second.size(), 2u);
+    const auto validity = box().uidvalidity;
+    std::uint32_t expect = 1;
+    for (const auto& a : first) {
+        EXPECT_EQ(a.uid, expect++);
+        EXPECT_EQ(a.uidvalidity, validity);
+        EXPECT_FALSE(a.duplicate);
+    }
+    for (const auto& a : second) EXPECT_EQ(a.uid, expect++);
+    EXPECT_EQ(box().uidnext, 6u);
+    EXPECT_EQ(box().messages, 5u);
+    auto listed = store_->list_messages(kUser, "INBOX");
+    ASSERT_TRUE(listed);
+    EXPECT_THAT(uids_of(*listed), ElementsAre(1, 2, 3, 4, 5));
+    EXPECT_EQ(*store_->read_message(kUser, "INBOX", 4), "four");
+}
+
+TEST_P(StoreTest, BatchMaySpanMailboxes) {
+    auto r = append_ok({msg("a"), msg("b", "", {}, "Sent"), msg("c")});
+    ASSERT_EQ(r.size(), 3u);
+    EXPECT_EQ(r[0].uid, 1u);
+    EXPECT_EQ(r[1].uid, 1u);
+    EXPECT_EQ(r[1].uidvalidity, box("Sent").uidvalidity);
+    EXPECT_EQ(r[2].uid, 2u);
+    EXPECT_EQ(box("Sent").messages, 1u);
+}
+
+TEST_P(StoreTest, DedupeKeySuppressesRedelivery) {
+    auto first = append_ok({msg("hello", "q:1:0")});
+    ASSERT_EQ(first.size(), 1u);
+    EXPECT_FALSE(first[0].duplicate);
+    auto again = append_ok({msg("hello", "q:1:0"), msg("other", "q:1:1"), msg("other", "q:1:1")});
+    ASSERT_EQ(again.size(), 3u);
+    EXPECT_TRUE(again[0].duplicate);
+    EXPECT_EQ(again[0].uid, first[0].uid) << "a duplicate reports where the original went";
+    EXPECT_FALSE(again[1].duplicate);
+    EXPECT_EQ(again[1].uid, 2u);
+    EXPECT_TRUE(again[2].duplicate) << "same key twice in one batch";
+    EXPECT_EQ(box().messages, 2u);
+    EXPECT_EQ(box().uidnext, 3u);
+    // Empty keys never deduplicate.
+    auto plain = append_ok({msg("x"), msg("x")});
+    EXPECT_FALSE(plain[0].duplicate);
+    EXPECT_FALSE(plain[1].duplicate);
+    EXPECT_EQ(box().messages, 4u);
+}
+
+TEST_P(StoreTest, FlagsAreNormalisedAndChangesBumpModseq) {
+    auto r = append_ok({msg("a", "", {"kw2", "\\seen", "kw1", "kw2", "\\FLAGGED"}), msg("b")});
+    ASSERT_EQ(r.size(), 2u);
+    auto before = store_->list_messages(kUser, "INBOX");
+    ASSERT_TRUE(before);
+    EXPECT_THAT((*before)[0].flags, ElementsAre("\\Flagged", "\\Seen", "kw1", "kw2"));
+    EXPECT_TRUE((*before)[1].flags.empty());
+    EXPECT_LT((*before)[0].modseq, (*before)[1].modseq);
+    EXPECT_EQ(box().highest_modseq, (*before)[1].modseq);
+
+    ASSERT_TRUE(store_->set_flags(kUser, "INBOX", 1, {"\\Deleted", "$Junk"}));
+    auto after = store_->list_messages(kUser, "INBOX");
+    ASSERT_TRUE(after);
+    EXPECT_THAT((*after)[0].flags, ElementsAre("$Junk", "\\Deleted"));
+    EXPECT_GT((*after)[0].modseq, (*before)[1].modseq);
+    EXPECT_EQ((*after)[1].modseq, (*before)[1].modseq) << "untouched message keeps its modseq";
+    EXPECT_EQ(box().highest_modseq, (*after)[0].modseq);
+
+    for (std::vector<std::string> bad :
+         {std::vector<std::string>{"two words"}, {"\\"}, {""}, {"\\Recent"}, {"a\r\nb"}, {"br]acket"}}) {
+        auto e = store_->set_flags(kUser, "INBOX", 1, bad);
+        ASSERT_FALSE(e) << "accepted flag " << bad[0];
+        EXPECT_EQ(e.error().code, EINVAL);
+    }
+    EXPECT_EQ(store_->set_flags(kUser, "INBOX", 99, {}).error().code, ENOENT);
+    EXPECT_FALSE(store_->append(std::vector{msg("c", "", {"bad flag"})}));
+}
+
+TEST_P(StoreTest, ExpungeNeverReusesUids) {
+    append_ok({msg("1"), msg("2"), msg("3")});
+    const auto modseq = box().highest_modseq;
+    const std::uint32_t gone[] = {2, 3, 77};
+    ASSERT_TRUE(store_->expunge(kUser, "INBOX", gone));
+    EXPECT_EQ(box().messages, 1u);
+    EXPECT_GT(box().highest_modseq, modseq);
+    EXPECT_EQ(store_->read_message(kUser, "INBOX", 3).error().code, ENOENT);
+    auto r = append_ok({msg("4")});
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].uid, 4u);
+    EXPECT_THAT(uids_of(*store_->list_messages(kUser, "INBOX")), ElementsAre(1, 4));
+    // Expunging everything still leaves uidnext where it was.
+    const std::uint32_t all[] = {1, 4};
+    ASSERT_TRUE(store_->expunge(kUser, "INBOX", all));
+    EXPECT_EQ(box().messages, 0u);
+    EXPECT_EQ(box().uidnext, 5u);
+    EXPECT_EQ(append_ok({msg("5")})[0].uid, 5u);
+}
+
+TEST_P(StoreTest, ReadMessageReturnsExactBytes) {
+    static constexpr char kRaw[] =
+        "From: a\r\nSubject: \xc3\xa9t\xc3\xa9\r\n\r\nbin\0ary\xff\xfe\x80\r\n.\r\n";
+    const std::string data(kRaw, sizeof kRaw - 1);
+    ASSERT_EQ(data.size(), 42u);
+    ASSERT_NE(data.find('\0'), std::string::npos);
+    auto r = append_ok({msg(data), msg("")});
+    ASSERT_EQ(r.size(), 2u);
+    auto back = store_->read_message(kUser, "INBOX", r[0].uid);
+    ASSERT_TRUE(back);
+    EXPECT_EQ(*back, data);
+    auto empty = store_->read_message(kUser, "INBOX", r[1].uid);
+    ASSERT_TRUE(empty);
+    EXPECT_EQ(*empty, "");
+    auto listed = store_->list_messages(kUser, "INBOX");
+    ASSERT_TRUE(listed);
+    EXPECT_EQ((*listed)[0].size, data.size());
+    EXPECT_EQ((*listed)[0].internal_date, 1700000000);
+    EXPECT_EQ((*listed)[0].envelope_from, "bob@example.net");
+    EXPECT_EQ((*listed)[1].size, 0u);
+}
+
+TEST_P(StoreTest, ZeroInternalDateMeansNow) {
+    auto m = msg("x");
+    m.internal_date = 0;
+    append_ok({m});
+    auto listed = store_->list_messages(kUser, "INBOX");
+    ASSERT_TRUE(listed);
+    EXPECT_GT((*listed)[0].internal_date, 1700000000);
+}
+
+TEST_P(StoreTest, UnknownAccountOrMailboxIsENOENT) {
+    EXPECT_EQ(store_->list_mailboxes("nobody@x").error().code, ENOENT);
+    EXPECT_EQ(store_->mailbox("nobody@x", "INBOX").error().code, ENOENT);
+    EXPECT_EQ(store_->mailbox(kUser, "Nope").error().code, ENOENT);
+    EXPECT_EQ(store_->create_mailbox("nobody@x", "A", SpecialUse::None).error().code, ENOENT);
+    EXPECT_EQ(store_->list_messages(kUser, "Nope").error().code, ENOENT);
+    EXPECT_EQ(store_->read_message("nobody@x", "INBOX", 1).error().code, ENOENT);
+    EXPECT_EQ(store_->read_message(kUser, "INBOX", 1).error().code, ENOENT);
+    EXPECT_EQ(store_->delete_account("nobody@x").error().code, ENOENT);
+    EXPECT_EQ(store_->append(std::vector{msg("x", "", {}, "INBOX", "nobody@x")}).error().code, ENOENT);
+    EXPECT_EQ(store_->append(std::vector{msg("x", "", {}, "Nope")}).error().code, ENOENT);
+    const std::uint32_t one[] = {1};
+    EXPECT_EQ(store_->expunge(kUser, "Nope", one).error().code, ENOENT);
+}
+
+TEST_P(StoreTest, BatchWithOneBadEntryStoresNothing) {
+    auto r =
+        store_->append(std::vector{msg("good1", "k1"), msg("bad", "k2", {}, "Nope"), msg("good2", "k3")});
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, ENOENT);
+    EXPECT_EQ(box().messages, 0u);
+    EXPECT_EQ(box().uidnext, 1u);
+    EXPECT_TRUE(store_->list_messages(kUser, "INBOX")->empty());
+    // Not even the dedupe keys of the good entries were kept.
+    auto retry = append_ok({msg("good1", "k1"), msg("good2", "k3")});
+    ASSERT_EQ(retry.size(), 2u);
+    EXPECT_FALSE(retry[0].duplicate);
+    EXPECT_FALSE(retry[1].duplicate);
+    EXPECT_EQ(retry[0].uid, 1u);
+}
+
+TEST_P(StoreTest, DeleteAccountRemovesEverythingAndRecreationGetsNewUidvalidity) {
+    append_ok({msg("x")});
+    const auto old_validity = box().uidvalidity;
+    ASSERT_TRUE(store_->delete_account(kUser));
+    EXPECT_EQ(store_->has_account(kUser), false);
+    ASSERT_TRUE(store_->create_account(kUser));
+    EXPECT_EQ(box().messages, 0u);
+    EXPECT_EQ(box().uidnext, 1u);
+    EXPECT_NE(box().uidvalidity, old_validity) << "UIDs 1.. are reused, so UIDVALIDITY must change";
+}
+
+TEST_P(StoreTest, ConcurrentAppendsGetDistinctUids) {
+    auto worker = [&](std::string tag) {
+        for (int i = 0; i < 50; ++i) ASSERT_TRUE(store_->append(std::vector{msg(tag + std::to_string(i))}));
+    };
+    std::thread a(worker, "a"), b(worker, "b");
+    a.join();
+    b.join();
+    auto listed = store_->list_messages(kUser, "INBOX");
+    ASSERT_TRUE(listed);
+    ASSERT_EQ(listed->size(), 100u);
+    for (std::size_t i = 0; i < listed->size(); ++i) EXPECT_EQ((*listed)[i].uid, i + 1);
+    EXPECT_EQ(box().messages, 100u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("memory", "sqlite"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace tern::store
