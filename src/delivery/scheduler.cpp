@@ -68,8 +68,16 @@ std::size_t Scheduler::queued() const {
 
 void Scheduler::run() {
     std::unique_lock lock(mutex_);
+    std::int64_t last_compact = now_();
     while (!stopping_) {
         std::int64_t now = now_();
+        if (!waiting_.empty() && now - last_compact >= options_.compact_interval) {
+            last_compact = now;
+            lock.unlock();
+            if (auto r = spool_.compact(); !r) log::warn("queue: spool compaction failed: ", r.error().message);
+            lock.lock();
+            continue;
+        }
         while (!waiting_.empty() && waiting_.begin()->first <= now) {
             ready_.push_back(std::move(waiting_.begin()->second));
             waiting_.erase(waiting_.begin());

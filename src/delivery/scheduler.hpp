@@ -22,6 +22,9 @@ struct SchedulerOptions {
     std::size_t batch_messages = 256;          // messages per store transaction
     std::int64_t retry_interval = 15 * 60;     // seconds between attempts for deferred recipients
     std::int64_t temp_failure_retry = 60;      // after a local store failure
+    // While mail waits for a retry, its spool segment would keep every later one alive; this
+    // often the scheduler asks the spool to copy waiting messages forward (Spool::compact).
+    std::int64_t compact_interval = 60 * 60;
 };
 
 class Scheduler {

@@ -1,0 +1,129 @@
+// Scheduler + local delivery against a real spool (temp dir, no fsync), the SQLite directory
+// and the in-memory store: routing, Return-Path, outcomes recorded, idempotent redelivery.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <unistd.h>
+#include <thread>
+
+#include "delivery/local.hpp"
+#include "delivery/scheduler.hpp"
+#include "directory/directory.hpp"
+#include "queue/spool.hpp"
+#include "store/store.hpp"
+
+namespace tern::delivery {
+namespace {
+
+namespace fs = std::filesystem;
+
+class DeliveryTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_path = fs::temp_directory_path() / ("tern-delivery-" + std::to_string(::getpid()) + "-" +
+                                                 ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::remove_all(dir_path);
+        fs::create_directories(dir_path);
+        dir = std::move(*directory::open_sqlite_directory(dir_path));
+        ASSERT_TRUE(dir->add_domain("example.org"));
+        ASSERT_TRUE(dir->add_user("alice@example.org", "pw"));
+        ASSERT_TRUE(dir->add_user("bob@example.org", "pw"));
+        ASSERT_TRUE(dir->add_alias("team@example.org", {"alice@example.org", "bob@example.org"}));
+        store = store::make_memory_store();
+        queue::SpoolOptions o;
+        o.dir = dir_path / "spool";
+        o.fsync = false;
+        spool = std::move(*queue::Spool::open(o));
+    }
+    void TearDown() override {
+        spool->close();
+        fs::remove_all(dir_path);
+    }
+
+    // Commits a message through the spool and returns what the scheduler gets.
+    queue::QueuedMessage submit(std::vector<std::string> rcpts, std::string body) {
+        queue::Envelope e;
+        e.mail_from = "sender@remote.example";
+        for (auto& r : rcpts) e.recipients.push_back({r, {}, ""});
+        std::promise<Result<queue::QueueId>> p;
+        auto f = p.get_future();
+        spool->submit(e, std::move(body), [&p](Result<queue::QueueId> r) { p.set_value(r); });
+        auto id = f.get();
+        EXPECT_TRUE(id);
+        queue::QueuedMessage m;
+        m.id = *id;
+        m.envelope = e;
+        m.states.resize(e.recipients.size());
+        return m;
+    }
+
+    std::size_t count(const std::string& account) {
+        auto l = store->list_messages(account, "INBOX");
+        return l ? l->size() : 0;
+    }
+
+    fs::path dir_path;
+    std::unique_ptr<directory::Directory> dir;
+    std::unique_ptr<store::MailStore> store;
+    std::unique_ptr<queue::Spool> spool;
+};
+
+TEST_F(DeliveryTest, LocalAliasUnknownAndRemoteOutcomes) {
+    LocalDelivery local(*dir, *store);
+    auto m = submit({"alice+news@example.org", "team@example.org", "ghost@example.org", "x@remote.example"},
+                    "Subject: hi\r\n\r\nbody\r\n");
+    std::string body = "Subject: hi\r\n\r\nbody\r\n";
+    std::vector<Job> jobs;
+    for (std::size_t i = 0; i < 4; ++i) jobs.push_back({m.id, i, &m.envelope, &body});
+    auto out = local.deliver(jobs, 1795000000);
+    ASSERT_EQ(out.size(), 4u);
+    EXPECT_EQ(out[0].kind, Outcome::Kind::Delivered);  // plus-address reaches alice
+    EXPECT_EQ(out[1].kind, Outcome::Kind::Delivered);  // alias fans out
+    EXPECT_EQ(out[2].kind, Outcome::Kind::Failed);
+    EXPECT_EQ(out[2].reply, "550 5.1.1 <ghost@example.org>: user unknown");
+    EXPECT_EQ(out[3].kind, Outcome::Kind::Deferred);   // relay comes with its own issue
+    EXPECT_EQ(count("alice@example.org"), 2u);
+    EXPECT_EQ(count("bob@example.org"), 1u);
+    auto msg = store->read_message("bob@example.org", "INBOX", 1);
+    ASSERT_TRUE(msg);
+    EXPECT_EQ(*msg, "Return-Path: <sender@remote.example>\r\n" + body);
+
+    // Redelivery after a crash (same queue id and recipient) stores nothing twice.
+    out = local.deliver(jobs, 1795000000);
+    EXPECT_EQ(out[0].kind, Outcome::Kind::Delivered);
+    EXPECT_EQ(count("alice@example.org"), 2u);
+    EXPECT_EQ(count("bob@example.org"), 1u);
+}
+
+TEST_F(DeliveryTest, SchedulerDeliversAndRecordsStates) {
+    LocalDelivery local(*dir, *store);
+    Scheduler scheduler(*spool, local);
+    scheduler.start({});
+    for (int i = 0; i < 50; ++i) scheduler.enqueue(submit({"alice@example.org", "x@remote.example"}, "m\r\n"), nullptr);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (count("alice@example.org") < 50 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(count("alice@example.org"), 50u);
+    scheduler.stop();
+    ASSERT_TRUE(spool->flush());
+    spool->close();
+
+    // After a restart, the remote recipients are still queued (deferred), the local ones done.
+    queue::SpoolOptions o;
+    o.dir = dir_path / "spool";
+    o.fsync = false;
+    spool = std::move(*queue::Spool::open(o));
+    auto recovered = spool->recovered();
+    ASSERT_EQ(recovered.size(), 50u);
+    for (auto& m : recovered) {
+        EXPECT_EQ(m.states[0].status, queue::RecipientState::Status::Delivered);
+        EXPECT_EQ(m.states[1].status, queue::RecipientState::Status::Deferred);
+        EXPECT_GT(m.states[1].next_attempt, 0);
+        EXPECT_EQ(m.states[1].attempts, 1u);
+    }
+}
+
+}  // namespace
+}  // namespace tern::delivery
