@@ -16,7 +16,7 @@
 
 #include "base/log.hpp"
 #include "directory/directory.hpp"
-#include "directory/sqlite_db.hpp"
+#include "sqlite/db.hpp"
 
 namespace tern::directory {
 
@@ -33,7 +33,7 @@ std::string canonical_address(std::string_view address) {
 
 namespace {
 
-using namespace detail;
+using namespace tern::sqlite;
 
 constexpr int kSchemaVersion = 1;
 constexpr int kMaxAliasDepth = 8;           // nested aliases on one expansion path

@@ -128,7 +128,11 @@ asio::awaitable<void> Server::Impl::smtp_connection(tcp::socket socket, smtp::Li
                                    deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
             if (event.index() == 1) {
                 // Timer fired: idle timeout, or shutdown woke us (RFC 5321 §4.5.3.2.7, §3.8).
-                co_await write_all(socket, stopping ? session.shutdown_reply() : session.timeout_reply());
+                // (Not a ?: inside co_await: g++ 12 destroys such temporaries twice.)
+                std::string bye;
+                if (stopping) bye = session.shutdown_reply();
+                else bye = session.timeout_reply();
+                co_await write_all(socket, bye);
                 break;
             }
             auto [ec, n] = std::get<0>(event);
@@ -156,11 +160,20 @@ asio::awaitable<void> Server::Impl::accept_loop(tcp::acceptor& acceptor, config:
         if (pec) continue;
         std::string ip = endpoint.address().to_string();
         if (listener.proto != "smtp" && listener.proto != "submission" && listener.proto != "submissions") {
-            // POP3 and IMAP arrive with their own issues; refuse politely instead of hanging.
+            // POP3 and IMAP arrive with their own issues; until then the client gets the
+            // protocol's own refusal (RFC 2449 §8.1.2 [SYS/PERM], RFC 9051 §7.1.5 BYE).
+            static const std::string pop3 = "-ERR [SYS/PERM] POP3 is not implemented yet\r\n";
+            static const std::string imap = "* BYE IMAP is not implemented yet\r\n";
             log::warn(listener.proto, " connection from ", ip, " refused: protocol not implemented yet");
+            const std::string& refusal = listener.proto.starts_with("pop3") ? pop3 : imap;
+            co_spawn(io, [s = std::move(socket), &refusal]() mutable -> asio::awaitable<void> {
+                co_await write_all(s, refusal);
+            }, asio::detached);
             continue;
         }
-        if (connections >= options.max_connections || per_ip[ip] >= options.max_connections_per_ip) {
+        auto from_ip = per_ip.find(ip);
+        if (connections >= options.max_connections ||
+            (from_ip != per_ip.end() && from_ip->second >= options.max_connections_per_ip)) {
             // RFC 5321 §3.8: 421 and close when the service is not available to this client now.
             static const std::string busy = "421 4.7.0 Too many connections, try again later\r\n";
             log::warn("connection from ", ip, " refused: connection limit");

@@ -89,6 +89,8 @@ int serve(const config::Config& cfg) {
     services.spool = spool->get();
     services.on_committed = [&scheduler](queue::QueuedMessage m) { scheduler.enqueue(std::move(m), nullptr); };
 
+    if (cfg.idle_timeout < 300)
+        log::warn("limits.idle_timeout = ", cfg.idle_timeout, " s is below RFC 5321 §4.5.3.2.7's 5 minutes");
     net::Server server(options, services);
     auto listeners = cfg.listeners.empty() ? config::default_listeners() : cfg.listeners;
     if (auto r = server.listen(listeners); !r) {

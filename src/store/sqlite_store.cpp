@@ -6,13 +6,14 @@
 #include <mutex>
 
 #include "store/common.hpp"
-#include "store/sqlite_db.hpp"
+#include "sqlite/db.hpp"
 #include "store/store.hpp"
 
 namespace tern::store {
 namespace {
 
 using namespace detail;
+using namespace tern::sqlite;
 
 constexpr int kSchemaVersion = 1;
 

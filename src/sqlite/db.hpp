@@ -1,7 +1,6 @@
-// Thin RAII layer over the SQLite C API for the directory: connection, cached prepared statements,
-// transactions. A copy of src/store/sqlite_db.hpp, because sibling modules may not depend on each other
-// (candidate for src/base once base links SQLite). Must never let a statement outlive its connection,
-// nor leave one un-reset after use (that pins a read snapshot and blocks WAL checkpoints).
+// Thin RAII layer over the SQLite C API shared by the embedded store and directory: connection,
+// per-connection cache of prepared statements, transactions. Must never let a statement outlive its connection, nor leave a
+// statement un-reset after use (an un-reset statement pins a read snapshot and blocks WAL checkpoints).
 // Not thread-safe by itself: the owner serialises access (one mutex per connection).
 #pragma once
 #include <sqlite3.h>
@@ -14,7 +13,7 @@
 
 #include "base/result.hpp"
 
-namespace tern::directory::detail {
+namespace tern::sqlite {
 
 class Db {
 public:
@@ -85,4 +84,4 @@ private:
     Db* db_ = nullptr;
 };
 
-}  // namespace tern::directory::detail
+}  // namespace tern::sqlite

@@ -1,11 +1,11 @@
 // Implementation of the thin SQLite RAII layer (see sqlite_db.hpp).
 // Must never throw and never leave a transaction open on an error path.
-#include "store/sqlite_db.hpp"
+#include "sqlite/db.hpp"
 
 #include <cerrno>
 #include <utility>
 
-namespace tern::store::detail {
+namespace tern::sqlite {
 
 Db::Db(Db&& other) noexcept : db_(std::exchange(other.db_, nullptr)), cache_(std::move(other.cache_)) {}
 
@@ -154,4 +154,4 @@ Result<void> Tx::commit() {
     return r;
 }
 
-}  // namespace tern::store::detail
+}  // namespace tern::sqlite
