@@ -87,6 +87,10 @@ void Scheduler::run() {
             else wake_.wait_for(lock, std::chrono::seconds(std::max<std::int64_t>(1, waiting_.begin()->first - now)));
             continue;
         }
+        // Under load, let a batch fill for a moment: one store transaction (one fsync) for many
+        // messages leaves the disk to the spool's group commits, which the clients wait for.
+        if (ready_.size() < options_.batch_messages && options_.coalesce.count() > 0)
+            wake_.wait_for(lock, options_.coalesce, [this] { return stopping_ || ready_.size() >= options_.batch_messages; });
         std::vector<Entry> batch;
         std::size_t n = std::min(ready_.size(), options_.batch_messages);
         batch.reserve(n);

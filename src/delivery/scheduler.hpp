@@ -3,6 +3,7 @@
 // storage (spool) and scheduling are separate, as in OpenSMTPD. Must never mark a recipient
 // Delivered before the store has durably accepted the message.
 #pragma once
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -20,6 +21,7 @@ namespace tern::delivery {
 
 struct SchedulerOptions {
     std::size_t batch_messages = 256;          // messages per store transaction
+    std::chrono::milliseconds coalesce{5};     // wait this long for a batch to fill
     std::int64_t retry_interval = 15 * 60;     // seconds between attempts for deferred recipients
     std::int64_t temp_failure_retry = 60;      // after a local store failure
     // While mail waits for a retry, its spool segment would keep every later one alive; this
