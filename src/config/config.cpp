@@ -86,6 +86,38 @@ const std::vector<Key>& schema() {
             "Concurrent connections in total; further ones get 421 and are closed."),
         uint_key<&Config::connections_per_ip, 1, 1000000>("limits.connections_per_ip", "50",
             "Concurrent connections from one client IP address."),
+        {"tls.cert", "string", "self-signed, generated in <data>/tls", "PEM certificate chain (leaf first). Reloaded on SIGHUP.",
+         [](Config& c, const toml::node& n) -> Result<void> {
+             auto v = n.value<std::string>();
+             if (!v || v->empty()) return fail("tls.cert: expected a file name");
+             c.tls_cert = *v;
+             return {};
+         }},
+        {"tls.key", "string", "self-signed, generated in <data>/tls", "PEM private key of tls.cert.",
+         [](Config& c, const toml::node& n) -> Result<void> {
+             auto v = n.value<std::string>();
+             if (!v || v->empty()) return fail("tls.key: expected a file name");
+             c.tls_key = *v;
+             return {};
+         }},
+        {"auth.allow_plaintext", "boolean", "false",
+         "Allow passwords (AUTH, USER/PASS) before TLS. Off by default (RFC 8314); for tests and trusted links.",
+         [](Config& c, const toml::node& n) -> Result<void> {
+             auto v = n.value<bool>();
+             if (!v) return fail("auth.allow_plaintext: expected true or false");
+             c.allow_plaintext_auth = *v;
+             return {};
+         }},
+        uint_key<&Config::auth_failures_per_ip, 1, 1000000>("auth.failures_per_ip", "10",
+            "Failed logins from one client IP within 10 minutes after which its logins are refused."),
+        {"server.user", "string", "\"tern\" when started as root",
+         "Unprivileged user ternd switches to right after binding its ports (when started as root).",
+         [](Config& c, const toml::node& n) -> Result<void> {
+             auto v = n.value<std::string>();
+             if (!v || v->empty()) return fail("server.user: expected a user name");
+             c.run_as = *v;
+             return {};
+         }},
         {"log.level", "string", "\"info\"", "debug, info, warn or error.",
          [](Config& c, const toml::node& n) -> Result<void> {
              auto v = n.value<std::string>();

@@ -33,6 +33,12 @@ struct Config {
     std::uint64_t connections = 1000;
     std::uint64_t connections_per_ip = 50;
 
+    std::string tls_cert;                   // PEM chain; empty: self-signed in <data>/tls
+    std::string tls_key;
+    bool allow_plaintext_auth = false;      // passwords before TLS (RFC 8314 says no)
+    std::uint64_t auth_failures_per_ip = 10;
+    std::string run_as;                     // user to drop to when started as root
+
     std::string log_level = "info";
     bool trace = false;
 };

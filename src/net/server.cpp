@@ -11,6 +11,7 @@
 #include <map>
 
 #include "base/log.hpp"
+#include "net/stream.hpp"
 
 namespace tern::net {
 
@@ -22,7 +23,12 @@ struct Server::Impl {
     Options options;
     SmtpServices smtp;
     asio::io_context io{1};
+    asio::thread_pool workers{2};  // password hashing and directory lookups, off the I/O thread
     asio::signal_set signals{io, SIGINT, SIGTERM};
+    asio::signal_set hangup{io, SIGHUP};
+    std::function<void()> reload;
+    // Failed logins per client IP (timestamps), across sessions and protocols.
+    std::map<std::string, std::vector<std::chrono::steady_clock::time_point>> auth_failures;
     std::vector<std::pair<tcp::acceptor, config::Listener>> acceptors;
     std::list<asio::steady_timer*> deadlines;  // of live connections, to wake them on shutdown
     std::map<std::string, std::uint64_t> per_ip;
@@ -42,6 +48,29 @@ struct Server::Impl {
         }
         for (auto* t : deadlines) t->cancel();
         signals.cancel();
+        hangup.cancel();
+    }
+
+    // Recent failures from `ip` (10 minutes), pruning older ones.
+    std::size_t recent_failures(const std::string& ip) {
+        auto it = auth_failures.find(ip);
+        if (it == auth_failures.end()) return 0;
+        auto cutoff = std::chrono::steady_clock::now() - std::chrono::minutes(10);
+        std::erase_if(it->second, [&](auto t) { return t < cutoff; });
+        if (it->second.empty()) {
+            auth_failures.erase(it);
+            return 0;
+        }
+        return it->second.size();
+    }
+    bool ip_blocked(const std::string& ip) { return recent_failures(ip) >= options.auth_failures_per_ip; }
+
+    // A growing delay before a failed login is answered: 1, 2, 4, 8 s (more from a noisy IP).
+    asio::awaitable<void> failure_delay(const std::string& ip, unsigned session_failures) {
+        auth_failures[ip].push_back(std::chrono::steady_clock::now());
+        unsigned exponent = std::min(3u, session_failures - 1 + static_cast<unsigned>(recent_failures(ip) / 5));
+        asio::steady_timer t(io, std::chrono::seconds(1u << exponent));
+        co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
     }
 
     asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, config::Listener listener);
@@ -100,31 +129,82 @@ asio::awaitable<void> Server::Impl::smtp_connection(tcp::socket socket, smtp::Li
     cfg.hostname = options.hostname;
     cfg.kind = kind;
     cfg.limits = options.smtp_limits;
+    cfg.tls_available = options.tls != nullptr && kind != smtp::ListenerKind::Submissions;
+    cfg.tls_active = kind == smtp::ListenerKind::Submissions;
+    cfg.allow_plaintext_auth = options.allow_plaintext_auth;
+    cfg.scram_secret = options.scram_secret;
     smtp::Session session(cfg, *smtp.host, peer, idbuf);
     log::info("smtp[", idbuf, "] connect from ", peer);
 
-    asio::steady_timer deadline(socket.get_executor());
+    Stream stream(std::move(socket));
+    asio::steady_timer deadline(io);
     auto registered = deadlines.insert(deadlines.end(), &deadline);
     std::array<char, 4096> buffer;
+    auto idle = std::chrono::seconds(options.smtp_limits.idle_timeout_seconds);
 
-    if (co_await write_all(socket, session.greeting())) {
+    // Implicit TLS (RFC 8314 §3.3): the handshake comes before the greeting, under the deadline.
+    bool ok = true;
+    if (kind == smtp::ListenerKind::Submissions) {
+        deadline.expires_after(idle);
+        auto ctx = options.tls->context();
+        auto r = co_await (stream.handshake(ctx) || deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
+        ok = r.index() == 0 && !std::get<0>(r);
+        if (!ok) log::info("smtp[", idbuf, "] TLS handshake failed");
+    }
+    unsigned failures_seen = 0;
+    if (ok && co_await stream.write(session.greeting())) {
         for (;;) {
             auto action = session.advance();
-            if (action.next == smtp::Session::Next::Commit) {
-                // Flush replies so far (pipelining), then wait for the group commit.
-                if (!co_await write_all(socket, action.output)) break;
+            if (session.auth_failures() > failures_seen) {
+                failures_seen = session.auth_failures();
+                co_await failure_delay(peer, failures_seen);
+            }
+            if (!co_await stream.write(action.output)) break;
+            using Next = smtp::Session::Next;
+            if (action.next == Next::Commit) {
                 auto result = co_await commit(session.take_commit());
                 session.committed(result);
                 continue;
             }
-            if (!co_await write_all(socket, action.output)) break;
-            if (action.next == smtp::Session::Next::Close) break;
+            if (action.next == Next::StartTls) {
+                auto r = co_await stream.handshake(options.tls->context());
+                if (r) {
+                    log::info("smtp[", idbuf, "] STARTTLS handshake failed: ", r.message());
+                    break;
+                }
+                session.tls_started();
+                continue;
+            }
+            if (action.next == Next::VerifyPassword) {
+                auto request = session.password_request();
+                bool verified = false;
+                // A client IP with too many recent failures is refused without a check, on the
+                // same path (and after the same delay) as a wrong password.
+                if (!ip_blocked(peer) && smtp.verify_password)
+                    verified = co_await asio::co_spawn(
+                        workers, [&]() -> asio::awaitable<bool> { co_return smtp.verify_password(request.user, request.password); },
+                        asio::use_awaitable);
+                request.password.assign(request.password.size(), '\0');
+                session.password_checked(verified);
+                continue;
+            }
+            if (action.next == Next::LookupScram) {
+                std::string user = session.scram_user();
+                std::optional<sasl::ScramCredentials> creds;
+                if (!ip_blocked(peer) && smtp.scram_credentials)
+                    creds = co_await asio::co_spawn(
+                        workers, [&]() -> asio::awaitable<std::optional<sasl::ScramCredentials>> { co_return smtp.scram_credentials(user); },
+                        asio::use_awaitable);
+                session.scram_credentials(std::move(creds));
+                continue;
+            }
+            if (action.next == Next::Close) break;
             if (stopping) {
-                co_await write_all(socket, session.shutdown_reply());
+                co_await stream.write(session.shutdown_reply());
                 break;
             }
-            deadline.expires_after(std::chrono::seconds(options.smtp_limits.idle_timeout_seconds));
-            auto event = co_await (socket.async_read_some(asio::buffer(buffer), asio::as_tuple(asio::use_awaitable)) ||
+            deadline.expires_after(idle);
+            auto event = co_await (stream.read_some(asio::buffer(buffer)) ||
                                    deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
             if (event.index() == 1) {
                 // Timer fired: idle timeout, or shutdown woke us (RFC 5321 §4.5.3.2.7, §3.8).
@@ -132,7 +212,7 @@ asio::awaitable<void> Server::Impl::smtp_connection(tcp::socket socket, smtp::Li
                 std::string bye;
                 if (stopping) bye = session.shutdown_reply();
                 else bye = session.timeout_reply();
-                co_await write_all(socket, bye);
+                co_await stream.write(bye);
                 break;
             }
             auto [ec, n] = std::get<0>(event);
@@ -141,9 +221,7 @@ asio::awaitable<void> Server::Impl::smtp_connection(tcp::socket socket, smtp::Li
         }
     }
     deadlines.erase(registered);
-    boost::system::error_code ignored;
-    socket.shutdown(tcp::socket::shutdown_both, ignored);
-    socket.close(ignored);
+    stream.close();
     log::info("smtp[", idbuf, "] disconnect");
 }
 
@@ -225,8 +303,18 @@ void Server::run() {
             im.begin_shutdown();
         }
     });
+    std::function<void(const boost::system::error_code&, int)> on_hup = [&im, &on_hup](const boost::system::error_code& ec, int) {
+        if (ec) return;
+        log::info("SIGHUP received: reloading");
+        if (im.reload) im.reload();
+        im.hangup.async_wait(on_hup);
+    };
+    im.hangup.async_wait(on_hup);
     im.io.run();
+    im.workers.join();
 }
+
+void Server::on_reload(std::function<void()> fn) { impl_->reload = std::move(fn); }
 
 void Server::stop() {
     asio::post(impl_->io, [im = impl_.get()] { im->begin_shutdown(); });

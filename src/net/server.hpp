@@ -11,6 +11,7 @@
 
 #include "base/result.hpp"
 #include "config/config.hpp"
+#include "net/tls.hpp"
 #include "queue/spool.hpp"
 #include "session/smtp/session.hpp"
 
@@ -21,6 +22,10 @@ struct Options {
     smtp::Limits smtp_limits;
     std::uint64_t max_connections = 1000;
     std::uint64_t max_connections_per_ip = 50;
+    TlsManager* tls = nullptr;          // STARTTLS and implicit TLS need it; null: no TLS at all
+    bool allow_plaintext_auth = false;  // AUTH/USER/PASS before TLS (tests, trusted networks)
+    std::string scram_secret;           // keys fake SCRAM salts for unknown users
+    unsigned auth_failures_per_ip = 10; // failed logins per client IP within 10 minutes, then refused
 };
 
 // What SMTP connections need from the rest of the server.
@@ -29,6 +34,9 @@ struct SmtpServices {
     queue::Spool* spool = nullptr;
     // Called on the spool's writer thread once a message is durable.
     std::function<void(queue::QueuedMessage)> on_committed;
+    // Run on a worker thread (slow: yescrypt, SQLite); must be thread-safe.
+    std::function<bool(const std::string& user, const std::string& password)> verify_password;
+    std::function<std::optional<sasl::ScramCredentials>(const std::string& user)> scram_credentials;
 };
 
 class Server {
@@ -42,6 +50,8 @@ public:
     void run();
     // Thread-safe request to stop, as SIGTERM does.
     void stop();
+    // Called on SIGHUP (on the I/O thread): e.g. reload the TLS certificate.
+    void on_reload(std::function<void()> fn);
 
 private:
     struct Impl;

@@ -36,6 +36,18 @@ public:
         return domains->front();
     }
 
+    std::string canonical_account(std::string_view authcid) override { return directory::canonical_address(authcid); }
+
+    bool sender_allowed(std::string_view account, std::string_view address) override {
+        // Its own address, a +tag of it, or an alias (including a catch-all) that delivers to it.
+        if (directory::canonical_address(address) == account) return true;
+        auto res = dir_.resolve(address);
+        if (!res || res->kind != directory::Resolution::Kind::Ok) return false;
+        for (const auto& a : res->accounts)
+            if (a == account) return true;
+        return false;
+    }
+
     std::int64_t now() override {
         return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
             .count();

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 
 #include "base/log.hpp"
@@ -91,7 +92,44 @@ int serve(const config::Config& cfg) {
 
     if (cfg.idle_timeout < 300)
         log::warn("limits.idle_timeout = ", cfg.idle_timeout, " s is below RFC 5321 §4.5.3.2.7's 5 minutes");
+    // TLS: the configured certificate, or a self-signed one made on first start (RFC 8314).
+    net::TlsFiles tls_files{cfg.tls_cert, cfg.tls_key};
+    if (cfg.tls_cert.empty() != cfg.tls_key.empty()) {
+        std::cerr << "ternd: tls.cert and tls.key go together\n";
+        return 1;
+    }
+    if (cfg.tls_cert.empty()) {
+        auto generated = net::ensure_self_signed(cfg.data_dir, options.hostname);
+        if (!generated) { std::cerr << "ternd: " << generated.error().message << "\n"; return 1; }
+        tls_files = *generated;
+    }
+    auto tls = net::TlsManager::load(tls_files);
+    if (!tls) { std::cerr << "ternd: " << tls.error().message << "\n"; return 1; }
+    options.tls = tls->get();
+    options.allow_plaintext_auth = cfg.allow_plaintext_auth;
+    options.auth_failures_per_ip = static_cast<unsigned>(cfg.auth_failures_per_ip);
+    {
+        unsigned char secret[32];
+        std::ifstream rnd("/dev/urandom", std::ios::binary);
+        rnd.read(reinterpret_cast<char*>(secret), sizeof secret);
+        for (unsigned char b : secret) options.scram_secret += "0123456789abcdef"[b >> 4], options.scram_secret += "0123456789abcdef"[b & 15];
+    }
+    auto* directory = dir->get();
+    services.verify_password = [directory](const std::string& user, const std::string& password) {
+        auto ok = directory->verify_password(user, password);
+        return ok && *ok;
+    };
+    services.scram_credentials = [directory](const std::string& user) -> std::optional<sasl::ScramCredentials> {
+        auto c = directory->scram_credentials(user);
+        if (!c) return std::nullopt;
+        return *c;
+    };
+
     net::Server server(options, services);
+    server.on_reload([&tls] {
+        if (auto r = (*tls)->reload(); !r) log::error("TLS reload failed, keeping the old certificate: ", r.error().message);
+        else log::info("TLS certificate reloaded from ", (*tls)->files().cert.string());
+    });
     auto listeners = cfg.listeners.empty() ? config::default_listeners() : cfg.listeners;
     if (auto r = server.listen(listeners); !r) {
         std::cerr << "ternd: " << r.error().message << "\n";
@@ -99,6 +137,7 @@ int serve(const config::Config& cfg) {
     }
     scheduler.start((*spool)->recovered());
 
+    auto fp = net::fingerprint_sha256(tls_files.cert);
     std::cout << "ternd " << TERN_VERSION << " serving " << std::filesystem::absolute(cfg.data_dir).string()
               << " as " << options.hostname << "\n";
     for (const auto& l : listeners) {
@@ -107,6 +146,7 @@ int serve(const config::Config& cfg) {
                   << l.address << ":" << l.port << (ready ? "" : "  (not implemented yet: connections are closed)")
                   << "\n";
     }
+    std::cout << "TLS certificate " << tls_files.cert.string() << "\n  SHA-256 " << (fp ? *fp : fp.error().message) << "\n";
     auto domains = (*dir)->list_domains();
     if (domains && domains->empty()) {
         std::string d = cfg.data_dir.string();

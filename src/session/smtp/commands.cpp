@@ -45,9 +45,8 @@ void Session::on_command(const Command& c, std::string& out) {
         case Verb::Expn:
             // RFC 5321 §3.5.2: EXPN may be disabled; list membership is not disclosed.
             return say(out, reply(502, "5.5.1", "EXPN not available"));
-        case Verb::StartTls:
-        case Verb::Auth:
-            return bad_command(out, 502, "5.5.1", "Command not implemented");
+        case Verb::StartTls: return cmd_starttls(c, out);
+        case Verb::Auth: return cmd_auth(c, out);
     }
 }
 
@@ -68,8 +67,16 @@ void Session::cmd_helo(const Command& c, std::string& out, bool extended) {
         "SMTPUTF8",                                            // RFC 6531
         "CHUNKING",                                            // RFC 3030
         "DSN",                                                 // RFC 3461
-        "HELP",
     };
+    // RFC 3207 §4: STARTTLS only before TLS; RFC 4954 §4 + RFC 8314: AUTH only once passwords
+    // cannot travel in clear (unless configured otherwise).
+    if (config_.tls_available && !config_.tls_active) lines.push_back("STARTTLS");
+    if (auth_allowed()) {
+        std::string mechs = "AUTH";
+        for (auto& m : sasl::mechanism_names()) mechs += " " + m;
+        lines.push_back(mechs);
+    }
+    lines.push_back("HELP");
     say(out, reply_lines(250, lines));
 }
 
@@ -80,15 +87,21 @@ void Session::cmd_mail(const Command& c, std::string& out) {
         return bad_command(out, 503, "5.5.1", "Error: nested MAIL command");
     if (!esmtp_ && any_mail_param(c.mail))
         return bad_command(out, 555, "5.5.4", "MAIL parameters need EHLO");
-    if (config_.kind != ListenerKind::Smtp && auth_user_.empty())
-        // RFC 6409 §4.3, RFC 4954 §6: submission requires authentication.
+    if (config_.kind != ListenerKind::Smtp && auth_user_.empty()) {
+        // RFC 6409 §4.3, RFC 4954 §6: submission requires authentication (and, on 587, TLS first).
+        if (!config_.tls_active && !config_.allow_plaintext_auth)
+            return say(out, reply(530, "5.7.0", "Must issue a STARTTLS command first"));
         return say(out, reply(530, "5.7.0", "Authentication required"));
+    }
     if (c.mail.body == BodyType::BinaryMime)
         return bad_command(out, 555, "5.5.4", "BODY=BINARYMIME not supported");
     if (c.mail.size && *c.mail.size > config_.limits.message_size)
         // RFC 1870 §6.2
         return say(out, reply(552, "5.3.4", "Message size exceeds fixed maximum message size"));
     std::string from = c.path.mailbox ? c.path.mailbox->str() : "";
+    if (!auth_user_.empty() && !from.empty() && !host_.sender_allowed(auth_user_, from))
+        // RFC 6409 §6.1: the submitter may only use its own addresses.
+        return say(out, reply(553, "5.7.1", "<" + from + ">: Sender address rejected: not owned by user " + auth_user_));
     if (has_non_ascii(from) && !c.mail.smtputf8)
         // RFC 6531 §3.5
         return say(out, reply(553, "5.6.7", "UTF-8 address requires the SMTPUTF8 parameter"));
@@ -185,6 +198,18 @@ void Session::cmd_bdat(const Command& c, std::string& out) {
         chunk.txn = std::move(*t);
     }
     enter(std::move(chunk), "bdat");
+}
+
+void Session::cmd_starttls(const Command& c, std::string& out) {
+    (void)c;
+    if (!config_.tls_available || config_.tls_active)
+        return bad_command(out, 502, "5.5.1", config_.tls_active ? "TLS already active" : "STARTTLS not available");
+    if (in_transaction()) return bad_command(out, 503, "5.5.1", "Error: STARTTLS inside a transaction");
+    say(out, reply(220, "2.0.0", "Ready to start TLS"));
+    // RFC 3207 §4.2, CVE-2011-0411: whatever the client pipelined after STARTTLS was sent in
+    // clear and must never be answered inside TLS.
+    input_pos_ = input_.size();
+    starttls_pending_ = true;
 }
 
 void Session::cmd_rset(std::string& out) {

@@ -15,7 +15,7 @@ Session::Session(SessionConfig config, SessionHost& host, std::string peer_ip, s
 
 const char* Session::state_name(const State& s) {
     static constexpr const char* names[] = {"connected", "ready",     "transaction", "data",
-                                            "bdat",      "committing", "closed"};
+                                            "bdat",      "committing", "closed", "auth"};
     return names[s.index()];
 }
 
@@ -72,12 +72,21 @@ Session::Action Session::advance() {
     }
     if (std::holds_alternative<Closed>(state_)) a.next = Next::Close;
     else if (std::holds_alternative<Committing>(state_)) a.next = Next::Commit;
+    else if (starttls_pending_) a.next = Next::StartTls;
+    else if (auto* au = std::get_if<Authenticating>(&state_)) {
+        if (au->waiting == Authenticating::Waiting::Password) a.next = Next::VerifyPassword;
+        else if (au->waiting == Authenticating::Waiting::Scram) a.next = Next::LookupScram;
+    }
     return a;
 }
 
 bool Session::step(std::string& out) {
     std::string_view in(input_.data() + input_pos_, input_.size() - input_pos_);
-    if (std::holds_alternative<Closed>(state_) || std::holds_alternative<Committing>(state_)) return false;
+    if (std::holds_alternative<Closed>(state_) || std::holds_alternative<Committing>(state_) || starttls_pending_)
+        return false;
+    if (auto* au = std::get_if<Authenticating>(&state_);
+        au && (au->waiting == Authenticating::Waiting::Password || au->waiting == Authenticating::Waiting::Scram))
+        return false;
 
     if (auto* d = std::get_if<ReceivingData>(&state_)) {
         auto st = d->reader.feed(in);
@@ -104,7 +113,9 @@ bool Session::step(std::string& out) {
     }
     if (in.empty()) return false;
 
-    auto r = next_line(in, config_.limits.command_line, skipping_long_line_);
+    // RFC 4954 §4: a SASL response line may be up to 12288 octets.
+    bool sasl = std::holds_alternative<Authenticating>(state_);
+    auto r = next_line(in, sasl ? 12288 + 2 : config_.limits.command_line, skipping_long_line_);
     switch (r.kind) {
         case LineResult::Kind::NeedMore:
             return false;
@@ -113,17 +124,27 @@ bool Session::step(std::string& out) {
             input_pos_ += r.consumed;
             std::string_view used = in.substr(0, r.consumed);
             skipping_long_line_ = !(used.size() >= 2 && used.substr(used.size() - 2) == "\r\n");
-            // RFC 5321 §4.5.3.1.4: "500 Line too long", said once per overlong line.
-            if (!was_skipping) bad_command(out, 500, "5.5.2", "Line too long");
+            // RFC 5321 §4.5.3.1.4: "500 Line too long", said once per overlong line; RFC 4954 §4
+            // 500 5.5.6 for a SASL response, which also ends the exchange.
+            if (!was_skipping) {
+                if (sasl) {
+                    enter(Ready{}, "auth line too long");
+                    bad_command(out, 500, "5.5.6", "Authentication exchange line is too long");
+                } else {
+                    bad_command(out, 500, "5.5.2", "Line too long");
+                }
+            }
             return r.consumed > 0 && !std::holds_alternative<Closed>(state_);
         }
         case LineResult::Kind::BareNewline:
             input_pos_ += r.consumed;
+            if (sasl) enter(Ready{}, "bare newline in auth");
             trace_in("<line with bare CR or LF>");
             bad_command(out, 500, "5.5.2", "Bare CR or LF in command line (RFC 5321 section 2.3.8)");
             return r.consumed > 0 && !std::holds_alternative<Closed>(state_);
         case LineResult::Kind::Line:
             input_pos_ += r.consumed;
+            if (sasl) return on_auth_line(r.line, out);
             return on_line(r.line, out);
     }
     return false;
@@ -163,7 +184,12 @@ bool Session::finish_data(std::string& out) {
         enter(Ready{}, "bare newline in data");
         return true;
     }
-    auto commit = make_commit(std::move(d.envelope), d.reader.take());
+    std::string message = d.reader.take();
+    if (config_.kind != ListenerKind::Smtp && !check_submission(message, out)) {
+        enter(Ready{}, "submission refused");
+        return true;
+    }
+    auto commit = make_commit(std::move(d.envelope), std::move(message));
     enter(Committing{std::move(commit)}, "end of data");
     return false;
 }
@@ -190,6 +216,10 @@ bool Session::finish_chunk(std::string& out) {
         enter(Ready{}, "bare newline in bdat");
         return true;
     }
+    if (config_.kind != ListenerKind::Smtp && !check_submission(c.txn->chunks, out)) {
+        enter(Ready{}, "submission refused");
+        return true;
+    }
     auto commit = make_commit(std::move(c.txn->envelope), std::move(c.txn->chunks));
     enter(Committing{std::move(commit)}, "bdat last");
     return false;
@@ -212,6 +242,18 @@ void Session::committed(const Result<std::uint64_t>& queue_id) {
         say(deferred_out_, reply(451, "4.3.0", "Error: queue file write error, try again later"));
     }
     enter(Ready{}, "committed");
+}
+
+void Session::tls_started() {
+    // RFC 3207 §4.2: forget everything learnt before TLS; the client must EHLO again. Nothing it
+    // sent before the handshake is kept (it was discarded at STARTTLS).
+    starttls_pending_ = false;
+    config_.tls_active = true;
+    input_.clear();
+    input_pos_ = 0;
+    helo_.clear();
+    esmtp_ = false;
+    enter(Connected{}, "tls started");
 }
 
 std::string Session::timeout_reply() {

@@ -12,6 +12,7 @@
 
 #include "base/result.hpp"
 #include "proto/smtp/command.hpp"
+#include "proto/sasl/sasl.hpp"
 #include "proto/smtp/data_reader.hpp"
 #include "queue/envelope.hpp"
 
@@ -36,6 +37,11 @@ struct SessionConfig {
     std::string hostname = "localhost";
     ListenerKind kind = ListenerKind::Smtp;
     Limits limits;
+    bool tls_available = false;         // STARTTLS may be offered (RFC 3207)
+    bool tls_active = false;            // implicit TLS (submissions, RFC 8314 §3.3)
+    bool allow_plaintext_auth = false;  // AUTH before TLS only if explicitly configured
+    unsigned auth_failures = 3;         // failed AUTH attempts before 421 and disconnect
+    std::string scram_secret;           // per-installation key for fake SCRAM salts of unknown users
 };
 
 // The verdict on one RCPT (RFC 5321 §3.6, §7.1).
@@ -51,6 +57,10 @@ public:
     // The first local domain, for RCPT TO:<postmaster> (RFC 5321 §4.5.1). Empty if none.
     virtual std::string postmaster_domain() = 0;
     virtual std::int64_t now() = 0;  // unix seconds
+    // The account an authentication identity logs in as ("Alice@Example.org" -> "alice@example.org").
+    virtual std::string canonical_account(std::string_view authcid) = 0;
+    // RFC 6409 §6.1: may `account` send as `address` (its own address, an alias of it, a +tag)?
+    virtual bool sender_allowed(std::string_view account, std::string_view address) = 0;
 };
 
 // A message ready to be committed to the queue.
@@ -65,9 +75,12 @@ public:
 
     // What the network layer does next after advance().
     enum class Next {
-        Read,    // write `output`, then read more input and call receive()
-        Commit,  // write `output`, then commit take_commit() and call committed()
-        Close,   // write `output`, then close the connection
+        Read,            // write `output`, then read more input and call receive()
+        Commit,          // write `output`, then commit take_commit() and call committed()
+        Close,           // write `output`, then close the connection
+        StartTls,        // write `output`, do the TLS handshake, then call tls_started()
+        VerifyPassword,  // check password_request() off the I/O thread, then call password_checked()
+        LookupScram,     // fetch SCRAM credentials of scram_user(), then call scram_credentials()
     };
     struct Action {
         std::string output;
@@ -79,6 +92,15 @@ public:
     Action advance();                       // process buffered input as far as possible
     PendingCommit take_commit();            // valid once advance() returned Commit
     void committed(const Result<std::uint64_t>& queue_id);  // the spool's answer
+    void tls_started();                     // handshake done: RFC 3207 §4.2, start afresh
+    struct PasswordRequest { std::string user, password; };
+    PasswordRequest password_request();     // valid once advance() returned VerifyPassword (moves out)
+    void password_checked(bool ok);
+    std::string scram_user() const;         // valid once advance() returned LookupScram
+    void scram_credentials(std::optional<sasl::ScramCredentials> creds);
+    unsigned auth_failures() const { return auth_failures_; }
+    const std::string& authenticated() const { return auth_user_; }
+    bool tls_active() const { return config_.tls_active; }
     std::string timeout_reply();            // 421 on idle timeout; the session is then closed
     std::string shutdown_reply();           // 421 when the server stops (only between transactions)
 
@@ -109,8 +131,14 @@ private:
         std::string error;                             // reply to send after the chunk, if failing
     };
     struct Committing { PendingCommit commit; };
+    struct Authenticating {                            // AUTH exchange (RFC 4954 §4)
+        std::unique_ptr<sasl::Mechanism> mechanism;
+        enum class Waiting { Client, Password, Scram, FinalAck } waiting = Waiting::Client;
+        sasl::Step pending;                            // the step the host is working on / the success held back
+    };
     struct Closed {};
-    using State = std::variant<Connected, Ready, Transaction, ReceivingData, ReceivingChunk, Committing, Closed>;
+    using State = std::variant<Connected, Ready, Transaction, ReceivingData, ReceivingChunk, Committing, Closed,
+                               Authenticating>;
 
     void enter(State next, const char* why);           // the one place state changes (logged)
     static const char* state_name(const State& s);
@@ -130,6 +158,17 @@ private:
     void cmd_data(std::string& out);
     void cmd_bdat(const Command& c, std::string& out);
     void cmd_rset(std::string& out);
+    void cmd_starttls(const Command& c, std::string& out);
+    void cmd_auth(const Command& c, std::string& out);
+
+    // SASL exchange (auth.cpp).
+    bool auth_allowed() const;
+    bool on_auth_line(std::string_view line, std::string& out);
+    void on_sasl_step(sasl::Step step, std::string& out);
+    void auth_failed(std::string& out, std::string_view why);
+
+    // Submission rules (submission.cpp, RFC 6409 §6.1, §8).
+    bool check_submission(std::string& message, std::string& out);
 
     PendingCommit make_commit(queue::Envelope env, std::string body);
     std::string received_header(const queue::Envelope& env) const;
@@ -150,6 +189,8 @@ private:
     std::string helo_;
     std::string auth_user_;  // set by AUTH (issue: TLS and authentication)
     unsigned bad_commands_ = 0;
+    unsigned auth_failures_ = 0;
+    bool starttls_pending_ = false;
     unsigned transactions_ = 0;
 };
 

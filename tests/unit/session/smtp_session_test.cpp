@@ -205,6 +205,7 @@ TEST(SmtpSession, DsnParametersKept) {
 TEST(SmtpSession, SubmissionNeedsAuth) {
     auto cfg = Transcript::make_config();
     cfg.kind = ListenerKind::Submission;
+    cfg.tls_active = true;
     Transcript t(cfg);
     t.send(kEhlo);
     EXPECT_EQ(t.send("MAIL FROM:<alice@example.org>\r\n"), "530 5.7.0 Authentication required\r\n");
@@ -248,6 +249,115 @@ TEST(SmtpSession, EverySplitPointGivesSameResult) {
     std::string out;
     for (char c : conv) out += bytewise.send(std::string_view(&c, 1));
     EXPECT_EQ(out, expected);
+}
+
+}  // namespace
+}  // namespace tern::smtp::testing
+
+namespace tern::smtp::testing {
+namespace {
+
+SessionConfig submission_config(bool tls_active) {
+    auto c = Transcript::make_config();
+    c.kind = ListenerKind::Submission;
+    c.tls_available = true;
+    c.tls_active = tls_active;
+    c.scram_secret = "test-secret";
+    return c;
+}
+
+// Answers VerifyPassword steps: alice's password is "pw".
+std::string run_auth(Transcript& t, std::string_view bytes) {
+    t.session().receive(bytes);
+    std::string out;
+    for (;;) {
+        auto a = t.session().advance();
+        out += a.output;
+        if (a.next == Session::Next::VerifyPassword) {
+            auto r = t.session().password_request();
+            t.session().password_checked(r.user == "alice@example.org" && r.password == "pw");
+            continue;
+        }
+        return out;
+    }
+}
+
+TEST(SmtpStartTls, DiscardsPipelinedPlaintext) {
+    Transcript t(submission_config(false));
+    std::string ehlo = t.send("EHLO c\r\n");
+    EXPECT_NE(ehlo.find("250-STARTTLS\r\n"), std::string::npos);
+    EXPECT_EQ(ehlo.find("AUTH"), std::string::npos) << "no AUTH advertised before TLS";
+    t.session().receive("STARTTLS\r\nRSET\r\n");
+    auto a = t.session().advance();
+    EXPECT_EQ(a.output, "220 2.0.0 Ready to start TLS\r\n") << "RSET sent before the handshake is never answered";
+    EXPECT_EQ(a.next, Session::Next::StartTls);
+    t.session().tls_started();
+    EXPECT_EQ(t.drain(), "") << "nothing buffered survives the handshake";
+    std::string after = t.send("EHLO c\r\n");
+    EXPECT_EQ(after.find("STARTTLS"), std::string::npos);
+    EXPECT_NE(after.find("250-AUTH SCRAM-SHA-256 PLAIN LOGIN\r\n"), std::string::npos) << after;
+}
+
+TEST(SmtpAuth, RequiresTlsOnSubmission) {
+    Transcript t(submission_config(false));
+    t.send("EHLO c\r\n");
+    EXPECT_EQ(t.send("AUTH PLAIN AGFsaWNlQGV4YW1wbGUub3JnAHB3\r\n"), "530 5.7.0 Must issue a STARTTLS command first\r\n");
+    EXPECT_EQ(t.send("MAIL FROM:<alice@example.org>\r\n"), "530 5.7.0 Must issue a STARTTLS command first\r\n");
+}
+
+TEST(SmtpAuth, NotOfferedOnPort25) {
+    Transcript t;
+    t.send("EHLO c\r\n");
+    EXPECT_EQ(t.send("AUTH PLAIN AGFsaWNlQGV4YW1wbGUub3JnAHB3\r\n"), "503 5.5.1 Error: authentication not enabled\r\n");
+}
+
+TEST(SmtpAuth, PlainThenSubmit) {
+    Transcript t(submission_config(true));
+    t.send("EHLO c\r\n");
+    // "\0alice@example.org\0pw"
+    EXPECT_EQ(run_auth(t, "AUTH PLAIN AGFsaWNlQGV4YW1wbGUub3JnAHB3\r\n"), "235 2.7.0 Authentication successful\r\n");
+    EXPECT_EQ(t.session().authenticated(), "alice@example.org");
+    EXPECT_EQ(t.send("AUTH PLAIN AGFsaWNlQGV4YW1wbGUub3JnAHB3\r\n"), "503 5.5.1 Error: already authenticated\r\n");
+    EXPECT_EQ(t.send("MAIL FROM:<bob@example.org>\r\n"),
+              "553 5.7.1 <bob@example.org>: Sender address rejected: not owned by user alice@example.org\r\n");
+    EXPECT_EQ(t.send("MAIL FROM:<alice@example.org>\r\n"), "250 2.1.0 Ok\r\n");
+    EXPECT_EQ(t.send("RCPT TO:<friend@elsewhere.example>\r\n"), "250 2.1.5 Ok\r\n") << "authenticated: relay queued";
+    EXPECT_EQ(t.send("DATA\r\n"), "354 End data with <CR><LF>.<CR><LF>\r\n");
+    EXPECT_EQ(t.send("From: Bob <bob@example.org>\r\n\r\nhi\r\n.\r\n"),
+              "553 5.7.1 From: <bob@example.org> is not owned by user alice@example.org\r\n");
+    EXPECT_TRUE(t.commits.empty());
+    t.send("MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n");
+    EXPECT_EQ(t.send("From: \"Sales, Team\" <sales@example.org> (alias)\r\nSubject: x\r\n\r\nhi\r\n.\r\n"),
+              "250 2.0.0 Ok: queued as 0000000000000001\r\n");
+    ASSERT_EQ(t.commits.size(), 1u);
+    const std::string& m = t.commits[0].message;
+    EXPECT_NE(m.find("\r\nDate: "), std::string::npos) << "RFC 6409 §8.3: Date added";
+    EXPECT_NE(m.find("\r\nMessage-ID: <"), std::string::npos) << "RFC 6409 §8.2: Message-ID added";
+    EXPECT_NE(m.find("with ESMTPA id"), std::string::npos) << m;
+    EXPECT_EQ(t.commits[0].envelope.auth_user, "alice@example.org");
+}
+
+TEST(SmtpAuth, LoginExchangeAndFailureLimit) {
+    Transcript t(submission_config(true));
+    t.send("EHLO c\r\n");
+    EXPECT_EQ(run_auth(t, "AUTH LOGIN\r\n"), "334 VXNlcm5hbWU6\r\n");          // "Username:"
+    EXPECT_EQ(run_auth(t, "YWxpY2VAZXhhbXBsZS5vcmc=\r\n"), "334 UGFzc3dvcmQ6\r\n");  // "Password:"
+    EXPECT_EQ(run_auth(t, "d3Jvbmc=\r\n"), "535 5.7.8 Authentication credentials invalid\r\n");
+    EXPECT_EQ(t.session().auth_failures(), 1u);
+    // Unknown user: the very same answer.
+    EXPECT_EQ(run_auth(t, "AUTH PLAIN AGdob3N0QGV4YW1wbGUub3JnAHB3\r\n"), "535 5.7.8 Authentication credentials invalid\r\n");
+    EXPECT_EQ(run_auth(t, "AUTH LOGIN\r\n*\r\n"), "334 VXNlcm5hbWU6\r\n501 5.7.0 Authentication cancelled\r\n");
+    EXPECT_EQ(run_auth(t, "AUTH PLAIN AGFsaWNlQGV4YW1wbGUub3JnAHg=\r\n"),
+              "535 5.7.8 Authentication credentials invalid\r\n"
+              "421 4.7.0 mx.example.org Too many failed authentications, closing connection\r\n");
+    EXPECT_EQ(t.session().advance().next, Session::Next::Close);
+}
+
+TEST(SmtpAuth, UnknownMechanismAndBadBase64) {
+    Transcript t(submission_config(true));
+    t.send("EHLO c\r\n");
+    EXPECT_EQ(t.send("AUTH CRAM-MD5\r\n"), "504 5.5.4 Unrecognized authentication type\r\n");
+    EXPECT_EQ(t.send("AUTH PLAIN !!!\r\n"), "501 5.5.2 Cannot decode response\r\n");
 }
 
 }  // namespace

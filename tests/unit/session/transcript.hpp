@@ -25,6 +25,14 @@ public:
     }
     std::string postmaster_domain() override { return "example.org"; }
     std::int64_t now() override { return 1795000000; }
+    std::string canonical_account(std::string_view authcid) override {
+        std::string s(authcid);
+        for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        return s;
+    }
+    bool sender_allowed(std::string_view account, std::string_view address) override {
+        return canonical_account(address) == account || (account == "alice@example.org" && address == "sales@example.org");
+    }
 };
 
 // Feeds input, answers commits (with success unless told otherwise), collects all output.
