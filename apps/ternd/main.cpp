@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "config/config.hpp"
+#include "server/privileges.hpp"
 #include "server/server.hpp"
 
 namespace {
@@ -54,6 +55,8 @@ int main(int argc, char** argv) {
     serve->add_option("--listen", listens, "PROTO=ADDR:PORT; PROTO: smtp submission submissions pop3 pop3s imap imaps");
     serve->add_option("--hostname", hostname, "Host name for greetings and Received: headers");
     serve->add_flag("--trace", trace, "Log every session's dialogue (C:/S: lines, secrets masked)");
+    std::string run_as;
+    serve->add_option("--user", run_as, "When started as root: the user to switch to after binding (default tern)");
     serve->callback([&] {
         tern::config::Config cfg;
         if (!config_file.empty()) {
@@ -68,6 +71,7 @@ int main(int argc, char** argv) {
         if (app.get_option("--data")->count() > 0 || config_file.empty()) cfg.data_dir = data;
         if (!hostname.empty()) cfg.hostname = hostname;
         if (trace) cfg.trace = true;
+        if (!run_as.empty()) cfg.run_as = run_as;
         if (!listens.empty()) {
             cfg.listeners.clear();
             for (auto& l : listens) {
@@ -82,6 +86,12 @@ int main(int argc, char** argv) {
         }
         rc = tern::server::serve(cfg);
     });
+
+    // setup
+    std::string setup_user = "tern";
+    auto* setup = app.add_subcommand("setup", "As root: create the system user and give it the data directory");
+    setup->add_option("--user", setup_user, "Unprivileged user the server runs as")->capture_default_str();
+    setup->callback([&] { rc = tern::server::setup(data, setup_user); });
 
     // domain
     auto* domain = app.add_subcommand("domain", "Manage local domains")->require_subcommand(1);
@@ -101,6 +111,9 @@ int main(int argc, char** argv) {
     user->add_subcommand("passwd", "Change a password; the new one is read from stdin")
         ->callback([&] { rc = admin::user_passwd(data, name, read_password()); })->add_option("ADDRESS", name)->required();
     user->add_subcommand("list", "List accounts")->callback([&] { rc = admin::user_list(data); });
+    user->add_subcommand("apop-secret", "Set the APOP shared secret (RFC 1939 §7), read from stdin")
+        ->callback([&] { rc = admin::user_apop_secret(data, name, read_password()); })
+        ->add_option("ADDRESS", name)->required();
 
     // alias
     auto* alias = app.add_subcommand("alias", "Manage aliases (catch-all: @domain)")->require_subcommand(1);
@@ -140,6 +153,14 @@ int main(int argc, char** argv) {
         std::cout << tern::config::reference();
     });
 
+    // Admin commands act as the data directory's owner, so the server can still open what they write.
+    app.parse_complete_callback([&] {
+        if (serve->parsed() || setup->parsed() || config->parsed()) return;
+        if (auto r = tern::server::become_data_owner(data); !r) {
+            std::cerr << "ternd: " << r.error().message << "\n";
+            std::exit(1);
+        }
+    });
     CLI11_PARSE(app, argc, argv);
     return rc;
 }

@@ -82,6 +82,8 @@ const std::vector<Key>& schema() {
         uint_key<&Config::idle_timeout, 1, 86400>("limits.idle_timeout", "300",
             "Seconds a session may stay idle. RFC 5321 §4.5.3.2.7 asks for at least 5 minutes; "
             "lower values (for tests) are accepted with a warning."),
+        uint_key<&Config::pop3_idle_timeout, 1, 86400>("limits.pop3_idle_timeout", "600",
+            "Seconds a POP3 session may stay idle (RFC 1939 §3: at least 10 minutes; lower values for tests)."),
         uint_key<&Config::connections, 1, 1000000>("limits.connections", "1000",
             "Concurrent connections in total; further ones get 421 and are closed."),
         uint_key<&Config::connections_per_ip, 1, 1000000>("limits.connections_per_ip", "50",

@@ -32,6 +32,7 @@ struct Config {
     std::uint64_t idle_timeout = 300;       // seconds; RFC 5321 §4.5.3.2.7 asks for >= 5 minutes
     std::uint64_t connections = 1000;
     std::uint64_t connections_per_ip = 50;
+    std::uint64_t pop3_idle_timeout = 600;  // RFC 1939 §3: autologout after at least 10 minutes
 
     std::string tls_cert;                   // PEM chain; empty: self-signed in <data>/tls
     std::string tls_key;

@@ -5,11 +5,13 @@
 #pragma once
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/result.hpp"
+#include "proto/sasl/sasl.hpp"
 
 namespace tern::directory {
 
@@ -34,7 +36,9 @@ public:
     virtual Result<std::vector<std::string>> list_domains() = 0;
     virtual Result<bool> is_local_domain(std::string_view domain) = 0;
 
-    // `address` must be in a local domain. The password is hashed with yescrypt (crypt(3)).
+    // `address` must be in a local domain. The password is hashed with yescrypt (crypt(3)), and
+    // SCRAM-SHA-256 credentials (random salt, sasl::kScramIterations) are derived from it and stored too;
+    // set_password replaces both.
     virtual Result<void> add_user(std::string_view address, std::string_view password) = 0;
     virtual Result<void> remove_user(std::string_view address) = 0;
     virtual Result<void> set_password(std::string_view address, std::string_view password) = 0;
@@ -42,6 +46,16 @@ public:
     virtual Result<bool> user_exists(std::string_view address) = 0;
     // Constant work whether or not the user exists (a dummy hash is checked for unknown users).
     virtual Result<bool> verify_password(std::string_view address, std::string_view password) = 0;
+    // Stored SCRAM-SHA-256 credentials (RFC 5802 §3). nullopt: no such user, or a user created before
+    // schema 2 whose password has not been set since (SCRAM then fails like a wrong password; PLAIN works).
+    virtual Result<std::optional<sasl::ScramCredentials>> scram_credentials(std::string_view address) = 0;
+    // APOP (RFC 1939 §7) shared secret. By protocol design the server must be able to recover it (it
+    // computes MD5(timestamp secret)), so it is stored as given, separately from the password, and must
+    // never be logged. No control characters, at most 255 octets; an empty secret removes it. ENOENT: no
+    // such user.
+    virtual Result<void> set_apop_secret(std::string_view address, std::string_view secret) = 0;
+    // nullopt: no such user, or no APOP secret set (APOP must then be refused).
+    virtual Result<std::optional<std::string>> apop_secret(std::string_view address) = 0;
 
     virtual Result<void> add_alias(std::string_view source, const std::vector<std::string>& targets) = 0;
     // Removes the given targets, or the whole alias when `targets` is empty.

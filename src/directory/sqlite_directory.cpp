@@ -1,6 +1,7 @@
 // The embedded Directory backend: <data>/directory.db (SQLite, WAL), shared with admin CLI processes.
 // Every call reads the database afresh (no in-process cache) so admin changes apply at once. Must never
-// store or log a password in clear, and never let alias expansion loop or fan out without bound.
+// store or log a password in clear (the APOP secret is the one recoverable secret, and only because the
+// protocol needs it), and never let alias expansion loop or fan out without bound.
 #include <crypt.h>
 #include <string.h>  // explicit_bzero
 
@@ -16,6 +17,7 @@
 
 #include "base/log.hpp"
 #include "directory/directory.hpp"
+#include "proto/sasl/sasl.hpp"
 #include "sqlite/db.hpp"
 
 namespace tern::directory {
@@ -35,7 +37,9 @@ namespace {
 
 using namespace tern::sqlite;
 
-constexpr int kSchemaVersion = 1;
+// 1: domains, users (yescrypt), aliases. 2: users.scram and users.apop_secret (migrated in place).
+constexpr int kSchemaVersion = 2;
+constexpr std::size_t kMaxApopSecret = 255;  // octets; RFC 1939 §7 sets no limit, this is ours
 constexpr int kMaxAliasDepth = 8;           // nested aliases on one expansion path
 constexpr int kMaxAliasTargets = 1000;      // targets visited in one resolve()
 constexpr char kSubaddressSeparator = '+';  // RFC 5233 §1: user+detail
@@ -48,7 +52,9 @@ CREATE TABLE users(
     address       TEXT PRIMARY KEY,
     domain        TEXT NOT NULL REFERENCES domains(name),
     password_hash TEXT NOT NULL,
-    created       INTEGER NOT NULL
+    created       INTEGER NOT NULL,
+    scram         TEXT,
+    apop_secret   TEXT
 ) WITHOUT ROWID;
 CREATE INDEX users_domain ON users(domain);
 CREATE TABLE aliases(
@@ -58,7 +64,15 @@ CREATE TABLE aliases(
     PRIMARY KEY(source, target)
 ) WITHOUT ROWID;
 CREATE INDEX aliases_domain ON aliases(domain);
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
+)sql";
+
+// Schema 1 -> 2. Existing users get NULL credentials: SCRAM-SHA-256 works for them once their password is
+// set again (the server never sees a password it could derive them from), and they have no APOP secret.
+constexpr const char* kMigrate1To2 = R"sql(
+ALTER TABLE users ADD COLUMN scram TEXT;
+ALTER TABLE users ADD COLUMN apop_secret TEXT;
+PRAGMA user_version = 2;
 )sql";
 
 #define TRY(expr)                                                                     \
@@ -145,6 +159,14 @@ std::string run_crypt(const std::string& password, const char* setting) {
     return out;
 }
 
+// RFC 5803 text of fresh SCRAM-SHA-256 credentials (random salt, sasl::kScramIterations) for a password
+// that hash_password() accepted. Slow (PBKDF2): call it before taking the lock.
+Result<std::string> scram_text(std::string_view password) {
+    auto creds = sasl::new_scram_credentials(password);
+    if (!creds) return std::unexpected(creds.error());
+    return sasl::format_scram(*creds);
+}
+
 Result<std::string> hash_password(std::string_view password) {
     if (password.empty()) return invalid("empty password");
     if (contains_nul(password)) return invalid("password contains NUL");
@@ -190,6 +212,9 @@ public:
         }
         if (version == 0) {
             TRY(db_.exec(kSchema));
+        } else if (version == 1) {
+            TRY(db_.exec(kMigrate1To2));  // in the same write transaction: all or nothing
+            log::info("directory.db migrated from schema 1 to 2 (SCRAM and APOP columns)");
         } else if (version != kSchemaVersion) {
             return fail("directory.db has schema version " + std::to_string(version) + ", this build knows " +
                             std::to_string(kSchemaVersion),
@@ -252,6 +277,8 @@ public:
         if (!parts) return std::unexpected(parts.error());
         auto hash = hash_password(password);  // slow: done before taking the lock
         if (!hash) return std::unexpected(hash.error());
+        auto scram = scram_text(password);
+        if (!scram) return std::unexpected(scram.error());
         std::lock_guard lock(mu_);
         auto tx = Tx::begin(db_, true);
         if (!tx) return std::unexpected(tx.error());
@@ -266,10 +293,11 @@ public:
         if (!targets->empty()) return fail("an alias with this address exists: " + a, EEXIST);
         {
             auto q = Query::make(db_,
-                                 "INSERT INTO users(address, domain, password_hash, created) "
-                                 "VALUES(?1, ?2, ?3, ?4)");
+                                 "INSERT INTO users(address, domain, password_hash, created, scram) "
+                                 "VALUES(?1, ?2, ?3, ?4, ?5)");
             if (!q) return std::unexpected(q.error());
-            TRY(q->bind(1, a).bind(2, parts->domain).bind(3, *hash).bind(4, now_seconds()).run());
+            q->bind(1, a).bind(2, parts->domain).bind(3, *hash).bind(4, now_seconds()).bind(5, *scram);
+            TRY(q->run());
         }
         return tx->commit();
     }
@@ -286,11 +314,14 @@ public:
         const std::string a = canonical_address(address);
         auto hash = hash_password(password);
         if (!hash) return std::unexpected(hash.error());
+        auto scram = scram_text(password);
+        if (!scram) return std::unexpected(scram.error());
         std::lock_guard lock(mu_);
         {
-            auto q = Query::make(db_, "UPDATE users SET password_hash = ?2 WHERE address = ?1");
+            // One statement: the yescrypt hash and the SCRAM keys always come from the same password.
+            auto q = Query::make(db_, "UPDATE users SET password_hash = ?2, scram = ?3 WHERE address = ?1");
             if (!q) return std::unexpected(q.error());
-            TRY(q->bind(1, a).bind(2, *hash).run());
+            TRY(q->bind(1, a).bind(2, *hash).bind(3, *scram).run());
         }
         if (sqlite3_changes(db_.raw()) == 0) return fail("no such user: " + a, ENOENT);
         return {};
@@ -329,6 +360,58 @@ public:
         explicit_bzero(pw.data(), pw.size());
         const bool match = !computed.empty() && constant_time_equal(computed, setting);
         return usable && match;
+    }
+
+    Result<std::optional<sasl::ScramCredentials>> scram_credentials(std::string_view address) override {
+        const std::string a = canonical_address(address);
+        std::string text;
+        {
+            std::lock_guard lock(mu_);
+            auto q = Query::make(db_, "SELECT COALESCE(scram, '') FROM users WHERE address = ?1");
+            if (!q) return std::unexpected(q.error());
+            auto row = q->bind(1, a).step();
+            if (!row) return std::unexpected(row.error());
+            if (!*row) return std::nullopt;  // no such user
+            text = q->text(0);
+        }
+        if (text.empty()) return std::nullopt;  // user from schema 1 whose password was not set since
+        auto creds = sasl::parse_scram(text);
+        if (!creds) return fail("stored SCRAM credentials of " + a + " are malformed", EIO);  // not the value
+        return creds;
+    }
+
+    // APOP (RFC 1939 §7) digests the timestamp with the shared secret itself, so the server must keep the
+    // secret in recoverable form: unlike the password it cannot be hashed. That is why it is a separate
+    // secret in its own column, set explicitly and never derived from or equal to the login password by
+    // default. It is never logged or put in an error message.
+    Result<void> set_apop_secret(std::string_view address, std::string_view secret) override {
+        const std::string a = canonical_address(address);
+        if (secret.size() > kMaxApopSecret) return invalid("APOP secret longer than 255 octets");
+        for (char c : secret) {
+            const auto u = static_cast<unsigned char>(c);
+            if (u < 0x20 || u == 0x7f) return invalid("APOP secret contains a control character");
+        }
+        std::lock_guard lock(mu_);
+        {
+            // An empty secret removes it: APOP is then refused for this user.
+            auto q = Query::make(db_, "UPDATE users SET apop_secret = NULLIF(?2, '') WHERE address = ?1");
+            if (!q) return std::unexpected(q.error());
+            TRY(q->bind(1, a).bind(2, secret).run());
+        }
+        if (sqlite3_changes(db_.raw()) == 0) return fail("no such user: " + a, ENOENT);
+        return {};
+    }
+
+    Result<std::optional<std::string>> apop_secret(std::string_view address) override {
+        std::lock_guard lock(mu_);
+        auto q = Query::make(db_, "SELECT COALESCE(apop_secret, '') FROM users WHERE address = ?1");
+        if (!q) return std::unexpected(q.error());
+        auto row = q->bind(1, canonical_address(address)).step();
+        if (!row) return std::unexpected(row.error());
+        if (!*row) return std::nullopt;
+        std::string secret = q->text(0);
+        if (secret.empty()) return std::nullopt;
+        return secret;
     }
 
     // --- aliases ---

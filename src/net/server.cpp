@@ -22,6 +22,7 @@ using namespace asio::experimental::awaitable_operators;
 struct Server::Impl {
     Options options;
     SmtpServices smtp;
+    pop3::Pop3Host* pop3_host = nullptr;
     asio::io_context io{1};
     asio::thread_pool workers{2};  // password hashing and directory lookups, off the I/O thread
     asio::signal_set signals{io, SIGINT, SIGTERM};
@@ -74,7 +75,11 @@ struct Server::Impl {
     }
 
     asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, config::Listener listener);
+    template <class S>
+    asio::awaitable<void> drive(S& session, Stream& stream, const std::string& peer, bool implicit_tls,
+                                std::chrono::seconds idle, const char* tag);
     asio::awaitable<void> smtp_connection(tcp::socket socket, smtp::ListenerKind kind, std::string peer);
+    asio::awaitable<void> pop3_connection(tcp::socket socket, bool implicit_tls, std::string peer);
     asio::awaitable<Result<queue::QueueId>> commit(smtp::PendingCommit commit);
 };
 
@@ -122,9 +127,108 @@ asio::awaitable<Result<queue::QueueId>> Server::Impl::commit(smtp::PendingCommit
         asio::use_awaitable);
 }
 
+// The one read/act/write loop every protocol session runs through (SMTP, POP3): sessions are
+// pure state machines, this drives their requests (TLS, password checks, commits) and deadlines.
+template <class S>
+asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std::string& peer, bool implicit_tls,
+                                          std::chrono::seconds idle, const char* tag) {
+    asio::steady_timer deadline(io);
+    auto registered = deadlines.insert(deadlines.end(), &deadline);
+    struct Unregister {
+        std::list<asio::steady_timer*>& list;
+        std::list<asio::steady_timer*>::iterator it;
+        ~Unregister() { list.erase(it); }
+    } unregister{deadlines, registered};
+    std::array<char, 4096> buffer;
+    using Next = typename S::Next;
+
+    if (implicit_tls) {
+        // RFC 8314 §3.3: the handshake comes before the greeting, under the idle deadline.
+        deadline.expires_after(idle);
+        auto r = co_await (stream.handshake(options.tls->context()) ||
+                           deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
+        if (r.index() != 0 || std::get<0>(r)) {
+            log::info(tag, "[", session.id(), "] TLS handshake failed");
+            co_return;
+        }
+    }
+    if (!co_await stream.write(session.greeting())) co_return;
+    unsigned failures_seen = 0;
+    for (;;) {
+        auto action = session.advance();
+        if (session.auth_failures() > failures_seen) {
+            failures_seen = session.auth_failures();
+            co_await failure_delay(peer, failures_seen);
+        }
+        if (!co_await stream.write(action.output)) co_return;
+        if constexpr (requires { Next::Commit; }) {
+            if (action.next == Next::Commit) {
+                auto result = co_await commit(session.take_commit());
+                session.committed(result);
+                continue;
+            }
+        }
+        if constexpr (requires { Next::Continue; }) {
+            if (action.next == Next::Continue) continue;
+        }
+        if (action.next == Next::Close) co_return;
+        if (action.next == Next::StartTls) {
+            if (auto ec = co_await stream.handshake(options.tls->context())) {
+                log::info(tag, "[", session.id(), "] TLS handshake failed: ", ec.message());
+                co_return;
+            }
+            session.tls_started();
+            continue;
+        }
+        if (action.next == Next::VerifyPassword) {
+            auto check = session.take_password_check();
+            bool verified = false;
+            // A client IP with too many recent failures is refused without a check, on the same
+            // path (and after the same delay) as a wrong password.
+            if (!ip_blocked(peer) && smtp.verify_password)
+                verified = co_await asio::co_spawn(
+                    workers, [&]() -> asio::awaitable<bool> { co_return smtp.verify_password(check.user, check.password); },
+                    asio::use_awaitable);
+            check.password.assign(check.password.size(), '\0');
+            session.password_checked(verified);
+            continue;
+        }
+        if (action.next == Next::LookupScram) {
+            std::string user = session.scram_user();
+            std::optional<sasl::ScramCredentials> creds;
+            if (!ip_blocked(peer) && smtp.scram_credentials)
+                creds = co_await asio::co_spawn(
+                    workers,
+                    [&]() -> asio::awaitable<std::optional<sasl::ScramCredentials>> { co_return smtp.scram_credentials(user); },
+                    asio::use_awaitable);
+            session.scram_credentials(std::move(creds));
+            continue;
+        }
+        if (stopping) {
+            co_await stream.write(session.shutdown_reply());
+            co_return;
+        }
+        deadline.expires_after(idle);
+        auto event = co_await (stream.read_some(asio::buffer(buffer)) ||
+                               deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
+        if (event.index() == 1) {
+            // Timer fired: idle timeout, or shutdown woke us. (Not a ?: inside co_await: g++ 12
+            // destroys such temporaries twice.)
+            std::string bye;
+            if (stopping) bye = session.shutdown_reply();
+            else bye = session.timeout_reply();
+            co_await stream.write(bye);
+            co_return;
+        }
+        auto [ec, n] = std::get<0>(event);
+        if (ec) co_return;  // peer closed or reset; an unfinished transaction is simply dropped
+        session.receive(std::string_view(buffer.data(), n));
+    }
+}
+
 asio::awaitable<void> Server::Impl::smtp_connection(tcp::socket socket, smtp::ListenerKind kind, std::string peer) {
-    char idbuf[17];
-    std::snprintf(idbuf, sizeof idbuf, "%08llX", static_cast<unsigned long long>(++next_id));
+    char id[17];
+    std::snprintf(id, sizeof id, "%08llX", static_cast<unsigned long long>(++next_id));
     smtp::SessionConfig cfg;
     cfg.hostname = options.hostname;
     cfg.kind = kind;
@@ -133,96 +237,35 @@ asio::awaitable<void> Server::Impl::smtp_connection(tcp::socket socket, smtp::Li
     cfg.tls_active = kind == smtp::ListenerKind::Submissions;
     cfg.allow_plaintext_auth = options.allow_plaintext_auth;
     cfg.scram_secret = options.scram_secret;
-    smtp::Session session(cfg, *smtp.host, peer, idbuf);
-    log::info("smtp[", idbuf, "] connect from ", peer);
-
+    smtp::Session session(cfg, *smtp.host, peer, id);
+    log::info("smtp[", id, "] connect from ", peer);
     Stream stream(std::move(socket));
-    asio::steady_timer deadline(io);
-    auto registered = deadlines.insert(deadlines.end(), &deadline);
-    std::array<char, 4096> buffer;
-    auto idle = std::chrono::seconds(options.smtp_limits.idle_timeout_seconds);
-
-    // Implicit TLS (RFC 8314 §3.3): the handshake comes before the greeting, under the deadline.
-    bool ok = true;
-    if (kind == smtp::ListenerKind::Submissions) {
-        deadline.expires_after(idle);
-        auto ctx = options.tls->context();
-        auto r = co_await (stream.handshake(ctx) || deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
-        ok = r.index() == 0 && !std::get<0>(r);
-        if (!ok) log::info("smtp[", idbuf, "] TLS handshake failed");
-    }
-    unsigned failures_seen = 0;
-    if (ok && co_await stream.write(session.greeting())) {
-        for (;;) {
-            auto action = session.advance();
-            if (session.auth_failures() > failures_seen) {
-                failures_seen = session.auth_failures();
-                co_await failure_delay(peer, failures_seen);
-            }
-            if (!co_await stream.write(action.output)) break;
-            using Next = smtp::Session::Next;
-            if (action.next == Next::Commit) {
-                auto result = co_await commit(session.take_commit());
-                session.committed(result);
-                continue;
-            }
-            if (action.next == Next::StartTls) {
-                auto r = co_await stream.handshake(options.tls->context());
-                if (r) {
-                    log::info("smtp[", idbuf, "] STARTTLS handshake failed: ", r.message());
-                    break;
-                }
-                session.tls_started();
-                continue;
-            }
-            if (action.next == Next::VerifyPassword) {
-                auto request = session.password_request();
-                bool verified = false;
-                // A client IP with too many recent failures is refused without a check, on the
-                // same path (and after the same delay) as a wrong password.
-                if (!ip_blocked(peer) && smtp.verify_password)
-                    verified = co_await asio::co_spawn(
-                        workers, [&]() -> asio::awaitable<bool> { co_return smtp.verify_password(request.user, request.password); },
-                        asio::use_awaitable);
-                request.password.assign(request.password.size(), '\0');
-                session.password_checked(verified);
-                continue;
-            }
-            if (action.next == Next::LookupScram) {
-                std::string user = session.scram_user();
-                std::optional<sasl::ScramCredentials> creds;
-                if (!ip_blocked(peer) && smtp.scram_credentials)
-                    creds = co_await asio::co_spawn(
-                        workers, [&]() -> asio::awaitable<std::optional<sasl::ScramCredentials>> { co_return smtp.scram_credentials(user); },
-                        asio::use_awaitable);
-                session.scram_credentials(std::move(creds));
-                continue;
-            }
-            if (action.next == Next::Close) break;
-            if (stopping) {
-                co_await stream.write(session.shutdown_reply());
-                break;
-            }
-            deadline.expires_after(idle);
-            auto event = co_await (stream.read_some(asio::buffer(buffer)) ||
-                                   deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
-            if (event.index() == 1) {
-                // Timer fired: idle timeout, or shutdown woke us (RFC 5321 §4.5.3.2.7, §3.8).
-                // (Not a ?: inside co_await: g++ 12 destroys such temporaries twice.)
-                std::string bye;
-                if (stopping) bye = session.shutdown_reply();
-                else bye = session.timeout_reply();
-                co_await stream.write(bye);
-                break;
-            }
-            auto [ec, n] = std::get<0>(event);
-            if (ec) break;  // peer closed or reset; an unfinished transaction is simply dropped
-            session.receive(std::string_view(buffer.data(), n));
-        }
-    }
-    deadlines.erase(registered);
+    co_await drive(session, stream, peer, cfg.tls_active, std::chrono::seconds(cfg.limits.idle_timeout_seconds), "smtp");
     stream.close();
-    log::info("smtp[", idbuf, "] disconnect");
+    log::info("smtp[", id, "] disconnect");
+}
+
+asio::awaitable<void> Server::Impl::pop3_connection(tcp::socket socket, bool implicit_tls, std::string peer) {
+    char id[17];
+    std::snprintf(id, sizeof id, "%08llX", static_cast<unsigned long long>(++next_id));
+    pop3::SessionConfig cfg;
+    cfg.hostname = options.hostname;
+    // RFC 1939 §7: the APOP timestamp must be unique per greeting.
+    cfg.unique_token = std::to_string(::getpid()) + "." + id + "." +
+                       std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                          std::chrono::system_clock::now().time_since_epoch()).count());
+    cfg.tls_available = options.tls != nullptr && !implicit_tls;
+    cfg.tls_active = implicit_tls;
+    cfg.allow_plaintext_auth = options.allow_plaintext_auth;
+    cfg.sasl_fake_secret = options.scram_secret;
+    cfg.limits.idle_timeout_seconds = options.pop3_idle_timeout ? options.pop3_idle_timeout : 600;
+    pop3::Session session(cfg, *pop3_host, id);
+    log::info("pop3[", id, "] connect from ", peer);
+    Stream stream(std::move(socket));
+    co_await drive(session, stream, peer, implicit_tls, std::chrono::seconds(cfg.limits.idle_timeout_seconds), "pop3");
+    session.abort();  // after QUIT a no-op; otherwise unlock and delete nothing (RFC 1939 §6)
+    stream.close();
+    log::info("pop3[", id, "] disconnect");
 }
 
 asio::awaitable<void> Server::Impl::accept_loop(tcp::acceptor& acceptor, config::Listener listener) {
@@ -237,13 +280,14 @@ asio::awaitable<void> Server::Impl::accept_loop(tcp::acceptor& acceptor, config:
         auto endpoint = socket.remote_endpoint(pec);
         if (pec) continue;
         std::string ip = endpoint.address().to_string();
-        if (listener.proto != "smtp" && listener.proto != "submission" && listener.proto != "submissions") {
-            // POP3 and IMAP arrive with their own issues; until then the client gets the
-            // protocol's own refusal (RFC 2449 §8.1.2 [SYS/PERM], RFC 9051 §7.1.5 BYE).
-            static const std::string pop3 = "-ERR [SYS/PERM] POP3 is not implemented yet\r\n";
+        bool is_pop3 = listener.proto == "pop3" || listener.proto == "pop3s";
+        if (listener.proto == "imap" || listener.proto == "imaps" || (is_pop3 && !pop3_host)) {
+            // IMAP arrives with its own issue; until then the client gets the protocol's own
+            // refusal (RFC 9051 §7.1.5 BYE, RFC 2449 §8.1.2 [SYS/PERM]).
             static const std::string imap = "* BYE IMAP is not implemented yet\r\n";
-            log::warn(listener.proto, " connection from ", ip, " refused: protocol not implemented yet");
-            const std::string& refusal = listener.proto.starts_with("pop3") ? pop3 : imap;
+            static const std::string pop3 = "-ERR [SYS/PERM] POP3 is not available\r\n";
+            log::warn(listener.proto, " connection from ", ip, " refused: not available");
+            const std::string& refusal = is_pop3 ? pop3 : imap;
             co_spawn(io, [s = std::move(socket), &refusal]() mutable -> asio::awaitable<void> {
                 co_await write_all(s, refusal);
             }, asio::detached);
@@ -262,7 +306,9 @@ asio::awaitable<void> Server::Impl::accept_loop(tcp::acceptor& acceptor, config:
         }
         ++connections;
         ++per_ip[ip];
-        co_spawn(io, smtp_connection(std::move(socket), kind_of(listener.proto), ip),
+        auto session = is_pop3 ? pop3_connection(std::move(socket), listener.proto == "pop3s", ip)
+                               : smtp_connection(std::move(socket), kind_of(listener.proto), ip);
+        co_spawn(io, std::move(session),
                  [this, ip](std::exception_ptr e) {
                      if (e) {
                          try { std::rethrow_exception(e); }
@@ -315,6 +361,12 @@ void Server::run() {
 }
 
 void Server::on_reload(std::function<void()> fn) { impl_->reload = std::move(fn); }
+
+void Server::configure(Options options, SmtpServices smtp, pop3::Pop3Host* pop3) {
+    impl_->options = std::move(options);
+    impl_->smtp = std::move(smtp);
+    impl_->pop3_host = pop3;
+}
 
 void Server::stop() {
     asio::post(impl_->io, [im = impl_.get()] { im->begin_shutdown(); });

@@ -13,6 +13,7 @@
 #include "config/config.hpp"
 #include "net/tls.hpp"
 #include "queue/spool.hpp"
+#include "session/pop3/session.hpp"
 #include "session/smtp/session.hpp"
 
 namespace tern::net {
@@ -26,9 +27,10 @@ struct Options {
     bool allow_plaintext_auth = false;  // AUTH/USER/PASS before TLS (tests, trusted networks)
     std::string scram_secret;           // keys fake SCRAM salts for unknown users
     unsigned auth_failures_per_ip = 10; // failed logins per client IP within 10 minutes, then refused
+    unsigned pop3_idle_timeout = 0;     // 0: 600 s (RFC 1939 §3 autologout: at least 10 minutes)
 };
 
-// What SMTP connections need from the rest of the server.
+// What SMTP (and, for logins, POP3) connections need from the rest of the server.
 struct SmtpServices {
     smtp::SessionHost* host = nullptr;
     queue::Spool* spool = nullptr;
@@ -44,6 +46,9 @@ public:
     Server(Options options, SmtpServices smtp);
     ~Server();
 
+    // Replaces options and services (after binding, before run(): ports are bound as root, the
+    // rest is opened after dropping privileges).
+    void configure(Options options, SmtpServices smtp, pop3::Pop3Host* pop3 = nullptr);
     // Binds every listener; fails (naming the address) if any cannot be bound.
     Result<void> listen(const std::vector<config::Listener>& listeners);
     // Runs until SIGTERM/SIGINT (or stop()), then finishes open sessions and returns.

@@ -88,6 +88,16 @@ int user_passwd(const fs::path& data, const std::string& address, const std::str
     return report((*d)->set_password(address, password), "password of " + address + " changed");
 }
 
+int user_apop_secret(const fs::path& data, const std::string& address, const std::string& secret) {
+    auto d = open_dir(data);
+    if (!check(d)) return 1;
+    if (secret.empty()) {
+        std::cerr << "ternd: empty APOP secret\n";
+        return 1;
+    }
+    return report((*d)->set_apop_secret(address, secret), "APOP secret of " + address + " set");
+}
+
 int user_list(const fs::path& data) {
     auto d = open_dir(data);
     if (!check(d)) return 1;

@@ -1,6 +1,7 @@
-// `ternd serve`: data directory, lock, databases, spool recovery, scheduler, listeners, and an
-// orderly stop. Must never start serving before the spool has been replayed, and never exit
-// before the spool writer has committed what it acknowledged.
+// `ternd serve`: bind the listeners, drop root, open the data directory (lock, databases, spool
+// replay, TLS material), start the scheduler and serve until SIGTERM/SIGINT. Must never start
+// serving before the spool has been replayed, never open data as root, and never exit before
+// the spool writer has committed what it acknowledged.
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -17,6 +18,8 @@
 #include "net/server.hpp"
 #include "queue/spool.hpp"
 #include "server/host.hpp"
+#include "server/pop3_host.hpp"
+#include "server/privileges.hpp"
 #include "server/server.hpp"
 #include "store/store.hpp"
 
@@ -46,36 +49,44 @@ log::Level parse_level(const std::string& s) {
     return log::Level::Info;
 }
 
+// A per-installation secret kept in the data directory (mode 0600): it keys the fake SCRAM salts
+// of unknown users, which must stay the same across restarts like real users' salts do.
+std::string persistent_secret(const std::filesystem::path& file);
+
+std::string random_hex(std::size_t bytes) {
+    std::string raw(bytes, '\0'), out;
+    std::ifstream("/dev/urandom", std::ios::binary).read(raw.data(), static_cast<std::streamsize>(bytes));
+    for (unsigned char b : raw) {
+        out += "0123456789abcdef"[b >> 4];
+        out += "0123456789abcdef"[b & 15];
+    }
+    return out;
+}
+
+std::string persistent_secret(const std::filesystem::path& file) {
+    std::string secret;
+    if (std::ifstream in(file); in && std::getline(in, secret) && secret.size() >= 32) return secret;
+    secret = random_hex(32);
+    int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        std::string line = secret + "\n";
+        if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) log::warn("cannot write ", file.string());
+        ::fsync(fd);
+        ::close(fd);
+    }
+    return secret;
+}
+
+int failed(const std::string& what) {
+    std::cerr << "ternd: " << what << "\n";
+    return 1;
+}
+
 }  // namespace
 
 int serve(const config::Config& cfg) {
     log::set_level(parse_level(cfg.log_level));
     log::set_trace(cfg.trace);
-    if (auto r = prepare_data_dir(cfg.data_dir); !r) {
-        std::cerr << "ternd: " << r.error().message << "\n";
-        return 1;
-    }
-    // One server per data directory.
-    auto lock_path = cfg.data_dir / "ternd.lock";
-    int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        std::cerr << "ternd: another ternd is serving " << cfg.data_dir.string() << "\n";
-        return 1;
-    }
-
-    auto dir = directory::open_sqlite_directory(cfg.data_dir);
-    if (!dir) { std::cerr << "ternd: directory: " << dir.error().message << "\n"; return 1; }
-    auto store = store::open_sqlite_store(cfg.data_dir);
-    if (!store) { std::cerr << "ternd: store: " << store.error().message << "\n"; return 1; }
-    queue::SpoolOptions spool_options;
-    spool_options.dir = cfg.data_dir / "spool";
-    auto spool = queue::Spool::open(spool_options);
-    if (!spool) { std::cerr << "ternd: spool: " << spool.error().message << "\n"; return 1; }
-
-    delivery::LocalDelivery local(**dir, **store);
-    delivery::Scheduler scheduler(**spool, local);
-
-    DirectoryHost host(**dir);
     net::Options options;
     options.hostname = cfg.hostname.empty() ? machine_hostname() : cfg.hostname;
     options.smtp_limits.command_line = cfg.command_line;
@@ -85,36 +96,56 @@ int serve(const config::Config& cfg) {
     options.smtp_limits.idle_timeout_seconds = static_cast<unsigned>(cfg.idle_timeout);
     options.max_connections = cfg.connections;
     options.max_connections_per_ip = cfg.connections_per_ip;
+    options.allow_plaintext_auth = cfg.allow_plaintext_auth;
+    options.auth_failures_per_ip = static_cast<unsigned>(cfg.auth_failures_per_ip);
+    if (cfg.idle_timeout < 300)
+        log::warn("limits.idle_timeout = ", cfg.idle_timeout, " s is below RFC 5321 §4.5.3.2.7's 5 minutes");
+
+    // 1. Bind (ports below 1024 need root), 2. drop root, 3. open the data.
+    net::Server server(options, {});
+    auto listeners = cfg.listeners.empty() ? config::default_listeners() : cfg.listeners;
+    if (auto r = server.listen(listeners); !r) return failed(r.error().message);
+    bool was_root = ::geteuid() == 0;
+    std::string run_as = cfg.run_as.empty() ? "tern" : cfg.run_as;
+    if (auto r = drop_privileges(run_as, cfg.data_dir); !r) return failed(r.error().message);
+    if (auto r = prepare_data_dir(cfg.data_dir); !r) return failed(r.error().message);
+
+    // One server per data directory.
+    auto lock_path = cfg.data_dir / "ternd.lock";
+    int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0)
+        return failed("another ternd is serving " + cfg.data_dir.string());
+
+    auto dir = directory::open_sqlite_directory(cfg.data_dir);
+    if (!dir) return failed("directory: " + dir.error().message);
+    auto store = store::open_sqlite_store(cfg.data_dir);
+    if (!store) return failed("store: " + store.error().message);
+    queue::SpoolOptions spool_options;
+    spool_options.dir = cfg.data_dir / "spool";
+    auto spool = queue::Spool::open(spool_options);
+    if (!spool) return failed("spool: " + spool.error().message);
+
+    // TLS: the configured certificate, or a self-signed one made on first start (RFC 8314).
+    if (cfg.tls_cert.empty() != cfg.tls_key.empty()) return failed("tls.cert and tls.key go together");
+    net::TlsFiles tls_files{cfg.tls_cert, cfg.tls_key};
+    if (cfg.tls_cert.empty()) {
+        auto generated = net::ensure_self_signed(cfg.data_dir, options.hostname);
+        if (!generated) return failed(generated.error().message);
+        tls_files = *generated;
+    }
+    auto tls = net::TlsManager::load(tls_files);
+    if (!tls) return failed(tls.error().message);
+    options.tls = tls->get();
+    options.scram_secret = persistent_secret(cfg.data_dir / "secret");
+
+    delivery::LocalDelivery local(**dir, **store);
+    delivery::Scheduler scheduler(**spool, local);
+    DirectoryHost host(**dir);
+    auto* directory = dir->get();
     net::SmtpServices services;
     services.host = &host;
     services.spool = spool->get();
     services.on_committed = [&scheduler](queue::QueuedMessage m) { scheduler.enqueue(std::move(m), nullptr); };
-
-    if (cfg.idle_timeout < 300)
-        log::warn("limits.idle_timeout = ", cfg.idle_timeout, " s is below RFC 5321 §4.5.3.2.7's 5 minutes");
-    // TLS: the configured certificate, or a self-signed one made on first start (RFC 8314).
-    net::TlsFiles tls_files{cfg.tls_cert, cfg.tls_key};
-    if (cfg.tls_cert.empty() != cfg.tls_key.empty()) {
-        std::cerr << "ternd: tls.cert and tls.key go together\n";
-        return 1;
-    }
-    if (cfg.tls_cert.empty()) {
-        auto generated = net::ensure_self_signed(cfg.data_dir, options.hostname);
-        if (!generated) { std::cerr << "ternd: " << generated.error().message << "\n"; return 1; }
-        tls_files = *generated;
-    }
-    auto tls = net::TlsManager::load(tls_files);
-    if (!tls) { std::cerr << "ternd: " << tls.error().message << "\n"; return 1; }
-    options.tls = tls->get();
-    options.allow_plaintext_auth = cfg.allow_plaintext_auth;
-    options.auth_failures_per_ip = static_cast<unsigned>(cfg.auth_failures_per_ip);
-    {
-        unsigned char secret[32];
-        std::ifstream rnd("/dev/urandom", std::ios::binary);
-        rnd.read(reinterpret_cast<char*>(secret), sizeof secret);
-        for (unsigned char b : secret) options.scram_secret += "0123456789abcdef"[b >> 4], options.scram_secret += "0123456789abcdef"[b & 15];
-    }
-    auto* directory = dir->get();
     services.verify_password = [directory](const std::string& user, const std::string& password) {
         auto ok = directory->verify_password(user, password);
         return ok && *ok;
@@ -124,29 +155,26 @@ int serve(const config::Config& cfg) {
         if (!c) return std::nullopt;
         return *c;
     };
-
-    net::Server server(options, services);
+    options.pop3_idle_timeout = static_cast<unsigned>(cfg.pop3_idle_timeout);
+    StoreMaildrop maildrop(**dir, **store);
+    server.configure(options, services, &maildrop);
     server.on_reload([&tls] {
         if (auto r = (*tls)->reload(); !r) log::error("TLS reload failed, keeping the old certificate: ", r.error().message);
         else log::info("TLS certificate reloaded from ", (*tls)->files().cert.string());
     });
-    auto listeners = cfg.listeners.empty() ? config::default_listeners() : cfg.listeners;
-    if (auto r = server.listen(listeners); !r) {
-        std::cerr << "ternd: " << r.error().message << "\n";
-        return 1;
-    }
     scheduler.start((*spool)->recovered());
 
-    auto fp = net::fingerprint_sha256(tls_files.cert);
     std::cout << "ternd " << TERN_VERSION << " serving " << std::filesystem::absolute(cfg.data_dir).string()
-              << " as " << options.hostname << "\n";
+              << " as " << options.hostname << (was_root ? " (running as user " + run_as + ")" : "") << "\n";
     for (const auto& l : listeners) {
-        bool ready = l.proto == "smtp" || l.proto == "submission" || l.proto == "submissions";
+        bool ready = l.proto != "imap" && l.proto != "imaps";
         std::cout << "  " << l.proto << std::string(12 - std::min<std::size_t>(l.proto.size(), 11), ' ')
-                  << l.address << ":" << l.port << (ready ? "" : "  (not implemented yet: connections are closed)")
+                  << l.address << ":" << l.port << (ready ? "" : "  (not implemented yet: connections are refused)")
                   << "\n";
     }
-    std::cout << "TLS certificate " << tls_files.cert.string() << "\n  SHA-256 " << (fp ? *fp : fp.error().message) << "\n";
+    auto fp = net::fingerprint_sha256(tls_files.cert);
+    std::cout << "TLS certificate " << tls_files.cert.string() << "\n  SHA-256 " << (fp ? *fp : fp.error().message)
+              << "\n";
     auto domains = (*dir)->list_domains();
     if (domains && domains->empty()) {
         std::string d = cfg.data_dir.string();

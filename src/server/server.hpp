@@ -28,6 +28,7 @@ int user_add(const std::filesystem::path& data, const std::string& address, cons
 int user_remove(const std::filesystem::path& data, const std::string& address);
 int user_passwd(const std::filesystem::path& data, const std::string& address, const std::string& password);
 int user_list(const std::filesystem::path& data);
+int user_apop_secret(const std::filesystem::path& data, const std::string& address, const std::string& secret);
 int alias_add(const std::filesystem::path& data, const std::string& alias, const std::vector<std::string>& targets);
 int alias_remove(const std::filesystem::path& data, const std::string& alias, const std::vector<std::string>& targets);
 int alias_list(const std::filesystem::path& data);

@@ -59,6 +59,9 @@ def wait_for(predicate, timeout=20.0, interval=0.05, what="condition"):
         interval = min(interval * 1.5, 0.5)
 
 
+RUN_AS = "tern-test"
+
+
 class AdminError(AssertionError):
     pass
 
@@ -81,6 +84,12 @@ class Server:
             with open(self.config_path, "w") as f:
                 f.write(config)
         self.log_path = os.path.join(self.tmp, "ternd.log")
+        if os.geteuid() == 0:
+            # As root, ternd runs as an unprivileged user: `ternd setup` creates it and hands it
+            # the data directory; the temp dir must let it through.
+            os.chmod(self.tmp, 0o711)
+            subprocess.run([TERND, "--data", self.data, "setup", "--user", RUN_AS], check=True,
+                           stdout=subprocess.DEVNULL)
         self.proc = None
         self.starts = 0
         with _lock:
@@ -90,6 +99,8 @@ class Server:
 
     def command(self):
         cmd = [TERND, "serve", "--data", self.data, "--hostname", self.hostname]
+        if os.geteuid() == 0:
+            cmd += ["--user", RUN_AS]   # started as root, ternd drops to this user after binding
         for proto, port in self.ports.items():
             cmd += ["--listen", f"{proto}=127.0.0.1:{port}"]
         if self.config_path:

@@ -123,7 +123,7 @@ void Session::auth_failed(std::string& out, std::string_view why) {
     enter(Ready{}, "auth failed");
 }
 
-Session::PasswordRequest Session::password_request() {
+Session::PasswordCheck Session::take_password_check() {
     auto& au = std::get<Authenticating>(state_);
     return {au.pending.authcid, std::move(au.pending.password)};
 }

@@ -93,8 +93,8 @@ public:
     PendingCommit take_commit();            // valid once advance() returned Commit
     void committed(const Result<std::uint64_t>& queue_id);  // the spool's answer
     void tls_started();                     // handshake done: RFC 3207 §4.2, start afresh
-    struct PasswordRequest { std::string user, password; };
-    PasswordRequest password_request();     // valid once advance() returned VerifyPassword (moves out)
+    struct PasswordCheck { std::string user, password; };
+    PasswordCheck take_password_check();    // valid once advance() returned VerifyPassword (moves out)
     void password_checked(bool ok);
     std::string scram_user() const;         // valid once advance() returned LookupScram
     void scram_credentials(std::optional<sasl::ScramCredentials> creds);

@@ -274,7 +274,7 @@ std::string run_auth(Transcript& t, std::string_view bytes) {
         auto a = t.session().advance();
         out += a.output;
         if (a.next == Session::Next::VerifyPassword) {
-            auto r = t.session().password_request();
+            auto r = t.session().take_password_check();
             t.session().password_checked(r.user == "alice@example.org" && r.password == "pw");
             continue;
         }

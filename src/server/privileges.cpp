@@ -1,0 +1,97 @@
+// Privilege handling: `ternd setup` creates the unprivileged system user and hands it the data
+// directory; `ternd serve` started as root binds its ports, then switches to that user before it
+// opens any data. Must never keep root (or a way back to it) after the switch.
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "server/privileges.hpp"
+#include "server/server.hpp"
+
+namespace tern::server {
+namespace fs = std::filesystem;
+
+namespace {
+
+Result<void> chown_tree(const fs::path& dir, uid_t uid, gid_t gid) {
+    std::error_code ec;
+    if (::lchown(dir.c_str(), uid, gid) != 0) return fail("chown " + dir.string() + " failed", errno);
+    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec))
+        if (::lchown(it->path().c_str(), uid, gid) != 0) return fail("chown " + it->path().string() + " failed", errno);
+    if (ec) return fail("cannot walk " + dir.string() + ": " + ec.message());
+    return {};
+}
+
+}  // namespace
+
+Result<void> drop_privileges(const std::string& user, const fs::path& data_dir) {
+    if (::geteuid() != 0) return {};
+    errno = 0;
+    struct passwd* pw = ::getpwnam(user.c_str());
+    if (!pw) return fail("user '" + user + "' does not exist; `ternd setup` creates it");
+    if (pw->pw_uid == 0) return fail("server.user '" + user + "' is root; choose an unprivileged user");
+    uid_t uid = pw->pw_uid;
+    gid_t gid = pw->pw_gid;
+    // The data directory belongs to the server's user and nobody else.
+    if (auto r = prepare_data_dir(data_dir); !r) return r;
+    struct stat st{};
+    if (::stat(data_dir.c_str(), &st) == 0 && (st.st_uid != uid || st.st_gid != gid))
+        if (auto r = chown_tree(data_dir, uid, gid); !r) return r;
+    if (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0)
+        return fail("cannot switch to user '" + user + "'", errno);
+    if (::setuid(0) == 0 || ::geteuid() == 0) return fail("still able to regain root after switching users");
+    return {};
+}
+
+Result<void> become_data_owner(const fs::path& data_dir) {
+    if (::geteuid() != 0) return {};
+    struct stat st{};
+    if (::stat(data_dir.c_str(), &st) != 0 || st.st_uid == 0) return {};
+    // An admin command run as root must not leave root-owned database files (-wal, -shm) that the
+    // server, running as the data directory's owner, could not open.
+    if (::setgroups(0, nullptr) != 0 || ::setgid(st.st_gid) != 0 || ::setuid(st.st_uid) != 0)
+        return fail("cannot switch to the owner of " + data_dir.string(), errno);
+    return {};
+}
+
+int setup(const fs::path& data_dir, const std::string& user) {
+    if (::geteuid() != 0) {
+        std::cerr << "ternd setup: run as root (it creates the system user '" << user << "')\n";
+        return 1;
+    }
+    if (!::getpwnam(user.c_str())) {
+        pid_t pid = ::fork();
+        if (pid == 0) {
+            ::execlp("useradd", "useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
+                     "--shell", "/usr/sbin/nologin", user.c_str(), static_cast<char*>(nullptr));
+            _exit(127);
+        }
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !::getpwnam(user.c_str())) {
+            std::cerr << "ternd setup: useradd " << user << " failed\n";
+            return 1;
+        }
+        std::cout << "created system user " << user << "\n";
+    }
+    struct passwd* pw = ::getpwnam(user.c_str());
+    if (auto r = prepare_data_dir(data_dir); !r) {
+        std::cerr << "ternd setup: " << r.error().message << "\n";
+        return 1;
+    }
+    if (auto r = chown_tree(data_dir, pw->pw_uid, pw->pw_gid); !r) {
+        std::cerr << "ternd setup: " << r.error().message << "\n";
+        return 1;
+    }
+    std::cout << fs::absolute(data_dir).string() << " belongs to " << user << " (mode 0700)\n"
+              << "start the server as root; it drops to " << user << " after binding its ports\n";
+    return 0;
+}
+
+}  // namespace tern::server

@@ -1,0 +1,17 @@
+// Switching from root to the unprivileged server user (see privileges.cpp).
+#pragma once
+#include <filesystem>
+#include <string>
+
+#include "base/result.hpp"
+
+namespace tern::server {
+
+// No-op unless running as root; then chowns the data directory to `user` and switches to it.
+Result<void> drop_privileges(const std::string& user, const std::filesystem::path& data_dir);
+// Admin commands run as root switch to the data directory's owner (if it is not root) first.
+Result<void> become_data_owner(const std::filesystem::path& data_dir);
+// `ternd setup`: create the system user if missing and give it the data directory.
+int setup(const std::filesystem::path& data_dir, const std::string& user);
+
+}  // namespace tern::server
