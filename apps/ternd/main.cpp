@@ -1,10 +1,12 @@
 // ternd: the Tern mail server daemon and its admin commands (CLI11). Parses the command line
 // and hands over to src/server; no mail logic here. Must never take a password from argv: it is
 // read from standard input.
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <iostream>
 
 #include "config/config.hpp"
@@ -38,6 +40,8 @@ std::string read_password() {
 
 int main(int argc, char** argv) {
     namespace admin = tern::server::admin;
+    ::umask(077);  // mail, keys and databases are for the server's user only
+
     CLI::App app{"Tern mail server: SMTP, queue, local delivery, POP3 and IMAP"};
     app.set_version_flag("--version", std::string("ternd ") + TERN_VERSION);
     app.require_subcommand(1);
@@ -156,10 +160,13 @@ int main(int argc, char** argv) {
     // Admin commands act as the data directory's owner, so the server can still open what they write.
     app.parse_complete_callback([&] {
         if (serve->parsed() || setup->parsed() || config->parsed()) return;
-        if (auto r = tern::server::become_data_owner(data); !r) {
-            std::cerr << "ternd: " << r.error().message << "\n";
+        if (!file.empty()) file = std::filesystem::absolute(file).string();  // before any chdir
+        auto switched = tern::server::become_data_owner(data);
+        if (!switched) {
+            std::cerr << "ternd: " << switched.error().message << "\n";
             std::exit(1);
         }
+        if (*switched) data = ".";
     });
     CLI11_PARSE(app, argc, argv);
     return rc;

@@ -30,8 +30,8 @@ Result<void> chown_tree(const fs::path& dir, uid_t uid, gid_t gid) {
 
 }  // namespace
 
-Result<void> drop_privileges(const std::string& user, const fs::path& data_dir) {
-    if (::geteuid() != 0) return {};
+Result<bool> drop_privileges(const std::string& user, const fs::path& data_dir) {
+    if (::geteuid() != 0) return false;
     errno = 0;
     struct passwd* pw = ::getpwnam(user.c_str());
     if (!pw) return fail("user '" + user + "' does not exist; `ternd setup` creates it");
@@ -39,25 +39,29 @@ Result<void> drop_privileges(const std::string& user, const fs::path& data_dir) 
     uid_t uid = pw->pw_uid;
     gid_t gid = pw->pw_gid;
     // The data directory belongs to the server's user and nobody else.
-    if (auto r = prepare_data_dir(data_dir); !r) return r;
+    if (auto r = prepare_data_dir(data_dir); !r) return std::unexpected(r.error());
     struct stat st{};
     if (::stat(data_dir.c_str(), &st) == 0 && (st.st_uid != uid || st.st_gid != gid))
-        if (auto r = chown_tree(data_dir, uid, gid); !r) return r;
+        if (auto r = chown_tree(data_dir, uid, gid); !r) return std::unexpected(r.error());
+    // Enter the data directory while still root: its parents (e.g. /root) need not be
+    // traversable by the server user, and every later path is relative to it.
+    if (::chdir(data_dir.c_str()) != 0) return fail("cannot enter " + data_dir.string(), errno);
     if (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0)
         return fail("cannot switch to user '" + user + "'", errno);
     if (::setuid(0) == 0 || ::geteuid() == 0) return fail("still able to regain root after switching users");
-    return {};
+    return true;
 }
 
-Result<void> become_data_owner(const fs::path& data_dir) {
-    if (::geteuid() != 0) return {};
+Result<bool> become_data_owner(const fs::path& data_dir) {
+    if (::geteuid() != 0) return false;
     struct stat st{};
-    if (::stat(data_dir.c_str(), &st) != 0 || st.st_uid == 0) return {};
+    if (::stat(data_dir.c_str(), &st) != 0 || st.st_uid == 0) return false;
     // An admin command run as root must not leave root-owned database files (-wal, -shm) that the
     // server, running as the data directory's owner, could not open.
+    if (::chdir(data_dir.c_str()) != 0) return fail("cannot enter " + data_dir.string(), errno);
     if (::setgroups(0, nullptr) != 0 || ::setgid(st.st_gid) != 0 || ::setuid(st.st_uid) != 0)
         return fail("cannot switch to the owner of " + data_dir.string(), errno);
-    return {};
+    return true;
 }
 
 int setup(const fs::path& data_dir, const std::string& user) {

@@ -7,10 +7,12 @@
 
 namespace tern::server {
 
-// No-op unless running as root; then chowns the data directory to `user` and switches to it.
-Result<void> drop_privileges(const std::string& user, const std::filesystem::path& data_dir);
-// Admin commands run as root switch to the data directory's owner (if it is not root) first.
-Result<void> become_data_owner(const std::filesystem::path& data_dir);
+// No-op unless running as root; then chowns the data directory to `user`, makes it the working
+// directory and switches to `user`. Returns true if it switched: the data directory is then ".".
+Result<bool> drop_privileges(const std::string& user, const std::filesystem::path& data_dir);
+// Admin commands run as root switch to the data directory's owner (if it is not root) first;
+// true if they did, and the data directory is then the working directory ".".
+Result<bool> become_data_owner(const std::filesystem::path& data_dir);
 // `ternd setup`: create the system user if missing and give it the data directory.
 int setup(const std::filesystem::path& data_dir, const std::string& user);
 

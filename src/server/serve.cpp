@@ -105,23 +105,26 @@ int serve(const config::Config& cfg) {
     net::Server server(options, {});
     auto listeners = cfg.listeners.empty() ? config::default_listeners() : cfg.listeners;
     if (auto r = server.listen(listeners); !r) return failed(r.error().message);
-    bool was_root = ::geteuid() == 0;
     std::string run_as = cfg.run_as.empty() ? "tern" : cfg.run_as;
-    if (auto r = drop_privileges(run_as, cfg.data_dir); !r) return failed(r.error().message);
-    if (auto r = prepare_data_dir(cfg.data_dir); !r) return failed(r.error().message);
+    std::string shown_dir = std::filesystem::absolute(cfg.data_dir).string();
+    auto dropped = drop_privileges(run_as, cfg.data_dir);
+    if (!dropped) return failed(dropped.error().message);
+    bool was_root = *dropped;
+    const std::filesystem::path data = was_root ? std::filesystem::path(".") : cfg.data_dir;
+    if (auto r = prepare_data_dir(data); !r) return failed(r.error().message);
 
     // One server per data directory.
-    auto lock_path = cfg.data_dir / "ternd.lock";
+    auto lock_path = data / "ternd.lock";
     int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0)
-        return failed("another ternd is serving " + cfg.data_dir.string());
+        return failed("another ternd is serving " + data.string());
 
-    auto dir = directory::open_sqlite_directory(cfg.data_dir);
+    auto dir = directory::open_sqlite_directory(data);
     if (!dir) return failed("directory: " + dir.error().message);
-    auto store = store::open_sqlite_store(cfg.data_dir);
+    auto store = store::open_sqlite_store(data);
     if (!store) return failed("store: " + store.error().message);
     queue::SpoolOptions spool_options;
-    spool_options.dir = cfg.data_dir / "spool";
+    spool_options.dir = data / "spool";
     auto spool = queue::Spool::open(spool_options);
     if (!spool) return failed("spool: " + spool.error().message);
 
@@ -129,14 +132,14 @@ int serve(const config::Config& cfg) {
     if (cfg.tls_cert.empty() != cfg.tls_key.empty()) return failed("tls.cert and tls.key go together");
     net::TlsFiles tls_files{cfg.tls_cert, cfg.tls_key};
     if (cfg.tls_cert.empty()) {
-        auto generated = net::ensure_self_signed(cfg.data_dir, options.hostname);
+        auto generated = net::ensure_self_signed(data, options.hostname);
         if (!generated) return failed(generated.error().message);
         tls_files = *generated;
     }
     auto tls = net::TlsManager::load(tls_files);
     if (!tls) return failed(tls.error().message);
     options.tls = tls->get();
-    options.scram_secret = persistent_secret(cfg.data_dir / "secret");
+    options.scram_secret = persistent_secret(data / "secret");
 
     delivery::LocalDelivery local(**dir, **store);
     delivery::Scheduler scheduler(**spool, local);
@@ -164,7 +167,7 @@ int serve(const config::Config& cfg) {
     });
     scheduler.start((*spool)->recovered());
 
-    std::cout << "ternd " << TERN_VERSION << " serving " << std::filesystem::absolute(cfg.data_dir).string()
+    std::cout << "ternd " << TERN_VERSION << " serving " << shown_dir
               << " as " << options.hostname << (was_root ? " (running as user " + run_as + ")" : "") << "\n";
     for (const auto& l : listeners) {
         bool ready = l.proto != "imap" && l.proto != "imaps";
@@ -173,7 +176,9 @@ int serve(const config::Config& cfg) {
                   << "\n";
     }
     auto fp = net::fingerprint_sha256(tls_files.cert);
-    std::cout << "TLS certificate " << tls_files.cert.string() << "\n  SHA-256 " << (fp ? *fp : fp.error().message)
+    std::string cert_shown = cfg.tls_cert.empty() ? (std::filesystem::path(shown_dir) / "tls" / "cert.pem").string()
+                                                  : cfg.tls_cert;
+    std::cout << "TLS certificate " << cert_shown << "\n  SHA-256 " << (fp ? *fp : fp.error().message)
               << "\n";
     auto domains = (*dir)->list_domains();
     if (domains && domains->empty()) {

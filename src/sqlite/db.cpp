@@ -2,6 +2,9 @@
 // Must never throw and never leave a transaction open on an error path.
 #include "sqlite/db.hpp"
 
+#include <cstring>
+#include <mutex>
+
 #include <cerrno>
 #include <utility>
 
@@ -29,10 +32,43 @@ void Db::close() {
     db_ = nullptr;
 }
 
+namespace {
+
+// The "unix" VFS turns every name into an absolute path and lstat()s each of its components.
+// After ternd drops root it runs inside the data directory, whose parents (say /root) it may not
+// be allowed to search; relative names must then stay relative. This VFS is "unix" with only
+// xFullPathname changed: relative names are kept as they are (the working directory never changes
+// after start-up), absolute ones are left to "unix".
+sqlite3_vfs* g_unix_vfs = nullptr;  // the "unix" VFS we delegate to (its pAppData is its own)
+
+int relative_full_pathname(sqlite3_vfs* self, const char* name, int n, char* out) {
+    (void)self;
+    if (name[0] == '/') return g_unix_vfs->xFullPathname(g_unix_vfs, name, n, out);
+    if (static_cast<int>(std::strlen(name)) + 1 > n) return SQLITE_CANTOPEN;
+    std::strcpy(out, name);
+    return SQLITE_OK;
+}
+
+sqlite3_vfs* relative_vfs() {
+    static sqlite3_vfs vfs;
+    static std::once_flag once;
+    std::call_once(once, [] {
+        g_unix_vfs = sqlite3_vfs_find("unix");
+        vfs = *g_unix_vfs;  // pAppData stays: unixOpen finds its I/O methods through it
+        vfs.pNext = nullptr;
+        vfs.zName = "tern-relative";
+        vfs.xFullPathname = relative_full_pathname;
+        sqlite3_vfs_register(&vfs, 0);
+    });
+    return &vfs;
+}
+
+}  // namespace
+
 Result<Db> Db::open(const std::filesystem::path& file) {
     Db db;
     int rc = sqlite3_open_v2(file.c_str(), &db.db_,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, relative_vfs()->zName);
     if (rc != SQLITE_OK) {
         std::string msg = db.db_ ? sqlite3_errmsg(db.db_) : sqlite3_errstr(rc);
         return fail("cannot open " + file.string() + ": " + msg, EIO);
