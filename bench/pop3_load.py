@@ -93,16 +93,16 @@ def retr_bulk(p, i):
     if not status.startswith(b"+OK"):
         raise poplib.error_proto(status.rstrip())
     f = p.file
-    buf = b""
+    n = 0
+    tail = b""
     while True:
         chunk = f.read1(65536)
         if not chunk:
             raise EOFError("connection closed during RETR")
-        buf += chunk
-        if buf.endswith(END) or buf == b".\r\n":
-            return len(buf) - 3
-        if END in buf[-len(chunk) - 4:]:
-            raise poplib.error_proto("data after the end of a RETR reply")
+        n += len(chunk)
+        tail = (tail + chunk)[-5:]
+        if tail.endswith(END) or (n == 3 and tail == b".\r\n"):
+            return n - 3
 
 
 def retr_worker(port, user, password, expect, timeout, barrier, out, bulk=False):
