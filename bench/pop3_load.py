@@ -7,6 +7,9 @@
   pop3_load.py maildir DIR [-n COUNT] [-s SIZE]
       write the same messages into the Maildir DIR (cur/, S= and W= in the
       file names, flags already ":2,S")
+  pop3_load.py hash PASSWORD
+      print a yescrypt ($y$) hash of PASSWORD made by libcrypt, the scheme
+      and default cost `ternd user add` uses (for Dovecot's {CRYPT})
   pop3_load.py retr -p PORT -u USER1,USER2,... [-w PASSWORD] [-e EXPECT]
       one process per user, released together: connect, USER/PASS, STAT,
       RETR 1..n, QUIT (no DELE); prints one line of key=value figures
@@ -77,6 +80,23 @@ def cmd_maildir(a):
         with open(path, "wb") as f:
             f.write(text)
         os.utime(path, (t0 + i, t0 + i))
+
+
+def cmd_hash(a):
+    import ctypes
+    import ctypes.util
+    lib = ctypes.CDLL(ctypes.util.find_library("crypt") or "libcrypt.so.1")
+    lib.crypt_gensalt_ra.restype = ctypes.c_void_p
+    lib.crypt_gensalt_ra.argtypes = [ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p, ctypes.c_int]
+    lib.crypt.restype = ctypes.c_char_p
+    lib.crypt.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    salt = lib.crypt_gensalt_ra(b"$y$", 0, None, 0)
+    if not salt:
+        raise SystemExit("crypt_gensalt_ra($y$) failed")
+    h = lib.crypt(a.password.encode(), ctypes.c_char_p(salt))
+    if not h or not h.startswith(b"$y$"):
+        raise SystemExit("crypt() failed")
+    print(h.decode())
 
 
 # ------------------------------------------------------------------- retr --
@@ -311,6 +331,9 @@ def main():
     d.add_argument("-n", "--count", type=int, default=2000)
     d.add_argument("-s", "--size", type=int, default=4096)
     d.set_defaults(fn=cmd_maildir)
+    h = sub.add_parser("hash")
+    h.add_argument("password")
+    h.set_defaults(fn=cmd_hash)
     r = sub.add_parser("retr")
     r.add_argument("-p", "--port", type=int, required=True)
     r.add_argument("-u", "--users", required=True)

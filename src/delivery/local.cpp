@@ -2,6 +2,8 @@
 // Must never report Delivered for a recipient whose append did not commit.
 #include "delivery/local.hpp"
 
+#include <cstdio>
+#include <map>
 #include <set>
 
 #include "base/log.hpp"
@@ -11,7 +13,8 @@ namespace tern::delivery {
 std::vector<Outcome> LocalDelivery::deliver(const std::vector<Job>& jobs, std::int64_t now) {
     std::vector<Outcome> out(jobs.size());
     std::vector<store::NewMessage> batch;
-    std::vector<std::size_t> owner;  // batch entry -> job index
+    std::vector<std::vector<std::size_t>> owners;  // batch entry -> the jobs it delivers for
+    std::map<std::pair<queue::QueueId, std::string>, std::size_t> stored;  // (message, account) -> entry
     std::set<std::string> accounts;
 
     for (std::size_t i = 0; i < jobs.size(); ++i) {
@@ -37,7 +40,17 @@ std::vector<Outcome> LocalDelivery::deliver(const std::vector<Job>& jobs, std::i
         }
         // RFC 5321 §4.4: the final delivery adds Return-Path with the reverse-path.
         std::string return_path = "Return-Path: <" + job.envelope->mail_from + ">\r\n";
+        // The content is part of the dedupe key, so that a queue id reused after a clock reset
+        // can never make a different message look delivered already.
+        auto content = std::hash<std::string_view>{}(*job.message);
         for (const auto& account : res->accounts) {
+            // One copy per account, however many of the message's recipients lead there
+            // (user, user+tag, an alias and a catch-all may all name the same mailbox).
+            auto [it, fresh] = stored.try_emplace({job.id, account}, batch.size());
+            if (!fresh) {
+                owners[it->second].push_back(i);
+                continue;
+            }
             store::NewMessage m;
             m.account = account;
             m.data.reserve(return_path.size() + job.message->size());
@@ -46,9 +59,11 @@ std::vector<Outcome> LocalDelivery::deliver(const std::vector<Job>& jobs, std::i
             m.internal_date = now;
             m.envelope_from = job.envelope->mail_from;
             // Idempotent redelivery after a crash: the store skips keys it already has.
-            m.dedupe_key = "q:" + std::to_string(job.id) + ":" + std::to_string(job.recipient) + ":" + account;
+            char key[96];
+            std::snprintf(key, sizeof key, "q:%llu:%016zx:", static_cast<unsigned long long>(job.id), content);
+            m.dedupe_key = key + account;
             batch.push_back(std::move(m));
-            owner.push_back(i);
+            owners.push_back({i});
             accounts.insert(account);
         }
         if (!res->remote.empty())
@@ -65,8 +80,8 @@ std::vector<Outcome> LocalDelivery::deliver(const std::vector<Job>& jobs, std::i
         if (auto r = store_.append(batch); !r) error = r.error().message;
     if (!error.empty()) {
         log::error("local delivery of ", batch.size(), " messages failed: ", error);
-        for (std::size_t b = 0; b < batch.size(); ++b)
-            out[owner[b]] = {Outcome::Kind::Deferred, "451 4.3.0 mail store error: " + error};
+        for (const auto& jobs_of_entry : owners)
+            for (std::size_t j : jobs_of_entry) out[j] = {Outcome::Kind::Deferred, "451 4.3.0 mail store error: " + error};
     }
     return out;
 }

@@ -91,8 +91,14 @@ void Scheduler::run() {
         // messages leaves the disk to the spool's group commits, which the clients wait for.
         if (ready_.size() < options_.batch_messages && options_.coalesce.count() > 0)
             wake_.wait_for(lock, options_.coalesce, [this] { return stopping_ || ready_.size() >= options_.batch_messages; });
+        // A batch is bounded in messages and in bytes (each may be copied once per account).
         std::vector<Entry> batch;
-        std::size_t n = std::min(ready_.size(), options_.batch_messages);
+        std::size_t n = 0;
+        std::uint64_t bytes = 0;
+        while (n < ready_.size() && n < options_.batch_messages && (n == 0 || bytes + ready_[n].message.size <= options_.batch_bytes)) {
+            bytes += ready_[n].message.size;
+            ++n;
+        }
         batch.reserve(n);
         for (std::size_t i = 0; i < n; ++i) batch.push_back(std::move(ready_[i]));
         ready_.erase(ready_.begin(), ready_.begin() + static_cast<std::ptrdiff_t>(n));

@@ -21,6 +21,7 @@ namespace tern::delivery {
 
 struct SchedulerOptions {
     std::size_t batch_messages = 256;          // messages per store transaction
+    std::uint64_t batch_bytes = 64u << 20;     // message bytes per store transaction (at least one message)
     std::chrono::milliseconds coalesce{5};     // wait this long for a batch to fill
     std::int64_t retry_interval = 15 * 60;     // seconds between attempts for deferred recipients
     std::int64_t temp_failure_retry = 60;      // after a local store failure

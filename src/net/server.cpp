@@ -31,7 +31,7 @@ struct Server::Impl {
     // Failed logins per client IP (timestamps), across sessions and protocols.
     std::map<std::string, std::vector<std::chrono::steady_clock::time_point>> auth_failures;
     std::vector<std::pair<tcp::acceptor, config::Listener>> acceptors;
-    std::list<asio::steady_timer*> deadlines;  // of live connections, to wake them on shutdown
+    std::list<asio::steady_timer*> readers;  // deadlines of sessions waiting for input, woken on shutdown
     std::map<std::string, std::uint64_t> per_ip;
     std::uint64_t connections = 0;
     std::uint64_t next_id = 0;
@@ -47,7 +47,7 @@ struct Server::Impl {
             boost::system::error_code ec;
             a.close(ec);
         }
-        for (auto* t : deadlines) t->cancel();
+        for (auto* t : readers) t->cancel();
         signals.cancel();
         hangup.cancel();
     }
@@ -133,26 +133,30 @@ template <class S>
 asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std::string& peer, bool implicit_tls,
                                           std::chrono::seconds idle, const char* tag) {
     asio::steady_timer deadline(io);
-    auto registered = deadlines.insert(deadlines.end(), &deadline);
-    struct Unregister {
-        std::list<asio::steady_timer*>& list;
-        std::list<asio::steady_timer*>::iterator it;
-        ~Unregister() { list.erase(it); }
-    } unregister{deadlines, registered};
     std::array<char, 4096> buffer;
     using Next = typename S::Next;
-
-    if (implicit_tls) {
-        // RFC 8314 §3.3: the handshake comes before the greeting, under the idle deadline.
+    // Every write and handshake runs against the idle deadline too: a client that stops reading
+    // (or stalls a TLS handshake) is dropped like an idle one. Shutdown wakes only sessions that
+    // wait for input (see the read below), so a reply being written is never cut short.
+    auto write = [&](std::string_view data) -> asio::awaitable<bool> {
+        if (data.empty()) co_return true;
+        deadline.expires_after(idle);
+        auto r = co_await (stream.write(data) || deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
+        co_return r.index() == 0 && std::get<0>(r);
+    };
+    auto handshake = [&]() -> asio::awaitable<bool> {
         deadline.expires_after(idle);
         auto r = co_await (stream.handshake(options.tls->context()) ||
                            deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
-        if (r.index() != 0 || std::get<0>(r)) {
-            log::info(tag, "[", session.id(), "] TLS handshake failed");
-            co_return;
-        }
+        co_return r.index() == 0 && !std::get<0>(r);
+    };
+
+    // RFC 8314 §3.3: on implicit-TLS ports the handshake comes before the greeting.
+    if (implicit_tls && !co_await handshake()) {
+        log::info(tag, "[", session.id(), "] TLS handshake failed or timed out");
+        co_return;
     }
-    if (!co_await stream.write(session.greeting())) co_return;
+    if (!co_await write(session.greeting())) co_return;
     unsigned failures_seen = 0;
     for (;;) {
         auto action = session.advance();
@@ -160,7 +164,7 @@ asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std:
             failures_seen = session.auth_failures();
             co_await failure_delay(peer, failures_seen);
         }
-        if (!co_await stream.write(action.output)) co_return;
+        if (!co_await write(action.output)) co_return;
         if constexpr (requires { Next::Commit; }) {
             if (action.next == Next::Commit) {
                 auto result = co_await commit(session.take_commit());
@@ -173,8 +177,8 @@ asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std:
         }
         if (action.next == Next::Close) co_return;
         if (action.next == Next::StartTls) {
-            if (auto ec = co_await stream.handshake(options.tls->context())) {
-                log::info(tag, "[", session.id(), "] TLS handshake failed: ", ec.message());
+            if (!co_await handshake()) {
+                log::info(tag, "[", session.id(), "] TLS handshake failed or timed out");
                 co_return;
             }
             session.tls_started();
@@ -204,20 +208,23 @@ asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std:
             session.scram_credentials(std::move(creds));
             continue;
         }
+        if constexpr (requires { session.set_logins_refused(true); }) session.set_logins_refused(ip_blocked(peer));
         if (stopping) {
-            co_await stream.write(session.shutdown_reply());
+            co_await write(session.shutdown_reply());
             co_return;
         }
         deadline.expires_after(idle);
+        auto waiting = readers.insert(readers.end(), &deadline);  // begin_shutdown() may cancel it
         auto event = co_await (stream.read_some(asio::buffer(buffer)) ||
                                deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
+        readers.erase(waiting);
         if (event.index() == 1) {
             // Timer fired: idle timeout, or shutdown woke us. (Not a ?: inside co_await: g++ 12
             // destroys such temporaries twice.)
             std::string bye;
             if (stopping) bye = session.shutdown_reply();
             else bye = session.timeout_reply();
-            co_await stream.write(bye);
+            co_await write(bye);
             co_return;
         }
         auto [ec, n] = std::get<0>(event);
@@ -273,7 +280,11 @@ asio::awaitable<void> Server::Impl::accept_loop(tcp::acceptor& acceptor, config:
         auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
         if (ec) {
             if (stopping || ec == asio::error::operation_aborted) co_return;
+            // Out of descriptors (EMFILE/ENFILE) or memory: back off instead of spinning, and
+            // say so at most once a second.
             log::warn("accept on ", listener.address, ":", listener.port, ": ", ec.message());
+            asio::steady_timer pause(io, std::chrono::milliseconds(ec == asio::error::no_descriptors ? 1000 : 50));
+            co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
             continue;
         }
         boost::system::error_code pec;

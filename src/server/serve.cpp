@@ -4,6 +4,7 @@
 // the spool writer has committed what it acknowledged.
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -100,6 +101,15 @@ int serve(const config::Config& cfg) {
     options.auth_failures_per_ip = static_cast<unsigned>(cfg.auth_failures_per_ip);
     if (cfg.idle_timeout < 300)
         log::warn("limits.idle_timeout = ", cfg.idle_timeout, " s is below RFC 5321 §4.5.3.2.7's 5 minutes");
+
+    // Every connection is a descriptor: raise the soft limit to the hard one, and say so if the
+    // connection limit still does not fit.
+    if (rlimit lim{}; ::getrlimit(RLIMIT_NOFILE, &lim) == 0) {
+        lim.rlim_cur = lim.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &lim);
+        if (lim.rlim_cur != RLIM_INFINITY && cfg.connections + 64 > lim.rlim_cur)
+            log::warn("limits.connections = ", cfg.connections, " does not fit the open-file limit ", lim.rlim_cur);
+    }
 
     // 1. Bind (ports below 1024 need root), 2. drop root, 3. open the data.
     net::Server server(options, {});

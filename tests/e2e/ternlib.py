@@ -123,6 +123,10 @@ class Server:
             if self.proc.poll() is not None:
                 raise AssertionError(f"ternd exited with {self.proc.returncode} during startup\n"
                                      + self.log_tail())
+            # Listening sockets accept into their backlog as soon as they are bound; ternd is
+            # ready once it has printed its "serving" banner for this start.
+            if self.log_text().count(" serving ") < self.starts:
+                return False
             return all(port_accepts(p) for p in self.ports.values())
         wait_for(ready, timeout=timeout, what="ternd to accept connections on " + str(self.ports))
         return self

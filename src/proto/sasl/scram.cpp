@@ -9,6 +9,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+
+#include <cctype>
 #include <openssl/rand.h>
 
 #include <cerrno>
@@ -244,7 +246,11 @@ private:
     bool fake_credentials() {
         fake_ = true;
         Key mac{};
-        if (!hmac(fake_secret_, username_, mac)) return false;
+        // Keyed by the lower-cased name: real users are looked up case-insensitively, so
+        // "Nobody" and "nobody" must get the same fake salt as "Alice" and "alice" get the same real one.
+        std::string folded = username_;
+        for (auto& ch : folded) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        if (!hmac(fake_secret_, folded, mac)) return false;
         creds_.salt.assign(reinterpret_cast<const char*>(mac.data()), kScramSaltBytes);
         creds_.iterations = kScramIterations;
         return RAND_bytes(creds_.stored_key.data(), static_cast<int>(creds_.stored_key.size())) == 1 &&

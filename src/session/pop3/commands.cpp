@@ -200,7 +200,7 @@ void Session::cmd_apop(std::string_view name, std::string_view digest, std::stri
     // throw-away secret, so the reply and its timing do not depend on the user's existence.
     auto secret = host_.apop_secret(name);
     bool good = apop_verify(timestamp_, secret ? std::string_view(*secret) : std::string_view("\x01unknown"), digest);
-    if (!good || !secret) return auth_failed(out, "APOP rejected");
+    if (!good || !secret || logins_refused_) return auth_failed(out, "APOP rejected");
     login(out, name);
 }
 

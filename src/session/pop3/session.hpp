@@ -113,6 +113,9 @@ public:
     std::string timeout_reply();
     std::string shutdown_reply();           // server stopping; deletes nothing
 
+    // Set by the network layer while the client's IP is refused for too many failed logins:
+    // APOP, checked inside the session, then fails like a wrong digest.
+    void set_logins_refused(bool refused) { logins_refused_ = refused; }
     bool authenticated() const;             // in TRANSACTION state
     // Failed credential attempts so far; the network layer delays the next reply when it grows.
     unsigned auth_failures() const { return auth_failures_; }
@@ -196,6 +199,7 @@ private:
     bool locked_ = false;
     unsigned bad_commands_ = 0;
     unsigned auth_failures_ = 0;
+    bool logins_refused_ = false;
 };
 
 }  // namespace tern::pop3

@@ -149,16 +149,20 @@ void Session::cmd_rcpt(const Command& c, std::string& out) {
         case RcptVerdict::Accept:
             break;
         case RcptVerdict::RelayDenied:
-            // No open relay: RFC 5321 §3.6.2 / §7.1.
+            // No open relay: RFC 5321 §3.6.2 / §7.1. Refused recipients count as errors, so a
+            // client harvesting addresses is cut off after limits.bad_commands of them.
             ++t->rejected_rcpts;
-            return say(out, reply(554, "5.7.1", "<" + address + ">: Relay access denied"));
+            return bad_command(out, 554, "5.7.1", "<" + address + ">: Relay access denied");
         case RcptVerdict::UnknownUser:
             ++t->rejected_rcpts;
-            return say(out, reply(550, "5.1.1", "<" + address + ">: Recipient address rejected: User unknown"));
+            return bad_command(out, 550, "5.1.1", "<" + address + ">: Recipient address rejected: User unknown");
         case RcptVerdict::TemporaryFailure:
             ++t->rejected_rcpts;
             return say(out, reply(451, "4.3.0", "<" + address + ">: Temporary lookup failure"));
     }
+    for (const auto& existing : t->envelope.recipients)
+        if (existing.address == address)  // the same recipient twice: one delivery (RFC 5321 §3.3)
+            return say(out, reply(250, "2.1.5", "Ok (duplicate recipient)"));
     queue::Recipient r;
     r.address = std::move(address);
     r.notify = c.rcpt.notify;

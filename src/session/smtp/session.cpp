@@ -4,6 +4,8 @@
 // line on anything but CRLF (RFC 5321 §2.3.8).
 #include "session/smtp/session.hpp"
 
+#include <cctype>
+
 #include "base/log.hpp"
 #include "proto/smtp/line_reader.hpp"
 #include "proto/smtp/reply.hpp"
@@ -28,7 +30,11 @@ void Session::enter(State next, const char* why) {
 void Session::trace_in(std::string_view line) const {
     if (!log::trace_enabled()) return;
     // Never log credentials: AUTH payloads are masked (the mechanism name stays).
-    if (line.size() >= 5 && (line.substr(0, 5) == "AUTH " || line.substr(0, 5) == "auth ")) {
+    auto is_auth = line.size() >= 5 && line[4] == ' ' && std::toupper(static_cast<unsigned char>(line[0])) == 'A' &&
+                   std::toupper(static_cast<unsigned char>(line[1])) == 'U' &&
+                   std::toupper(static_cast<unsigned char>(line[2])) == 'T' &&
+                   std::toupper(static_cast<unsigned char>(line[3])) == 'H';
+    if (is_auth) {
         auto sp = line.find(' ', 5);
         log::info("smtp[", id_, "] C: ", line.substr(0, sp), sp == std::string_view::npos ? "" : " ****");
         return;
@@ -253,6 +259,7 @@ void Session::tls_started() {
     input_pos_ = 0;
     helo_.clear();
     esmtp_ = false;
+    auth_user_.clear();  // a login made in clear does not carry over into TLS
     enter(Connected{}, "tls started");
 }
 

@@ -11,12 +11,16 @@
 namespace tern::smtp {
 namespace {
 
-bool iequals_prefix(std::string_view line, std::string_view name) {
-    if (line.size() <= name.size() || line[name.size()] != ':') return false;
+// Length of "Name:" (with RFC 5322 §4.5.3 obsolete white space before the colon) if `line` is a
+// field called `name`, else 0.
+std::size_t field_prefix(std::string_view line, std::string_view name) {
+    if (line.size() <= name.size()) return 0;
     for (std::size_t i = 0; i < name.size(); ++i)
         if (std::tolower(static_cast<unsigned char>(line[i])) != std::tolower(static_cast<unsigned char>(name[i])))
-            return false;
-    return true;
+            return 0;
+    std::size_t i = name.size();
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+    return i < line.size() && line[i] == ':' ? i + 1 : 0;
 }
 
 // The header section: everything up to the first empty line (RFC 5322 §2.1).
@@ -35,8 +39,8 @@ std::vector<std::string> header_values(std::string_view headers, std::string_vie
         if (eol == std::string_view::npos) eol = headers.size();
         std::string_view line = headers.substr(pos, eol - pos);
         pos = eol + 2;
-        if (iequals_prefix(line, name)) {
-            std::string v(line.substr(name.size() + 1));
+        if (std::size_t prefix = field_prefix(line, name)) {
+            std::string v(line.substr(prefix));
             while (pos < headers.size() && (headers[pos] == ' ' || headers[pos] == '\t')) {
                 auto e = headers.find("\r\n", pos);
                 if (e == std::string_view::npos) e = headers.size();
@@ -49,22 +53,29 @@ std::vector<std::string> header_values(std::string_view headers, std::string_vie
     return values;
 }
 
-// The addr-specs in an address list (RFC 5322 §3.4): "<x@y>" inside angle brackets, or bare
-// addr-specs; comments and quoted display names are skipped.
+// The addr-specs in an address list (RFC 5322 §3.4): every "<x@y>" inside angle brackets (all of
+// them, should an entry hold several), or the bare addr-spec of an entry without brackets.
+// Comments and quoted display names are skipped.
 std::vector<std::string> addresses(std::string_view value) {
     std::vector<std::string> out;
-    std::string current, bracketed;
-    bool in_quote = false, in_angle = false, seen_angle = false;
+    std::string bare, angle;
+    std::vector<std::string> angles;
+    bool in_quote = false, in_angle = false;
     int comment = 0;
-    auto flush = [&] {
-        std::string a = seen_angle ? bracketed : current;
+    auto strip = [](const std::string& a) {
         std::string t;
         for (char ch : a)
             if (ch != ' ' && ch != '\t') t += ch;
-        if (!t.empty()) out.push_back(t);
-        current.clear();
-        bracketed.clear();
-        seen_angle = false;
+        return t;
+    };
+    auto flush = [&] {
+        if (angles.empty()) {
+            if (auto t = strip(bare); !t.empty()) out.push_back(t);
+        } else {
+            for (auto& a : angles) out.push_back(strip(a));
+        }
+        bare.clear();
+        angles.clear();
     };
     for (std::size_t i = 0; i < value.size(); ++i) {
         char ch = value[i];
@@ -79,15 +90,23 @@ std::vector<std::string> addresses(std::string_view value) {
             else if (ch == ')') --comment;
             continue;
         }
+        if (in_angle) {
+            if (ch == '>') {
+                in_angle = false;
+                angles.push_back(angle);
+            } else {
+                angle += ch;
+            }
+            continue;
+        }
         if (ch == '"') in_quote = true;
         else if (ch == '(') ++comment;
-        else if (ch == '<') { in_angle = true; seen_angle = true; bracketed.clear(); }
-        else if (ch == '>') in_angle = false;
-        else if (in_angle) bracketed += ch;
+        else if (ch == '<') { in_angle = true; angle.clear(); }
         else if (ch == ',' || ch == ';') flush();
-        else if (ch == ':') current.clear();  // group display name (RFC 5322 §3.4)
-        else current += ch;
+        else if (ch == ':') bare.clear();  // group display name (RFC 5322 §3.4)
+        else bare += ch;
     }
+    if (in_angle) angles.push_back(angle);  // unterminated: still checked
     flush();
     return out;
 }

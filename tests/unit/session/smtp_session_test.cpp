@@ -362,3 +362,60 @@ TEST(SmtpAuth, UnknownMechanismAndBadBase64) {
 
 }  // namespace
 }  // namespace tern::smtp::testing
+
+namespace tern::smtp::testing {
+namespace {
+
+// Found in review: each of these was a way around a rule.
+TEST(SmtpReview, LoginMadeInClearDoesNotSurviveStartTls) {
+    auto cfg = Transcript::make_config();
+    cfg.kind = ListenerKind::Submission;
+    cfg.tls_available = true;
+    cfg.allow_plaintext_auth = true;
+    Transcript t(cfg);
+    t.send("EHLO c\r\n");
+    EXPECT_EQ(run_auth(t, "AUTH PLAIN AGFsaWNlQGV4YW1wbGUub3JnAHB3\r\n"), "235 2.7.0 Authentication successful\r\n");
+    t.session().receive("STARTTLS\r\n");
+    EXPECT_EQ(t.session().advance().next, Session::Next::StartTls);
+    t.session().tls_started();
+    t.send("EHLO c\r\n");
+    EXPECT_EQ(t.send("MAIL FROM:<alice@example.org>\r\n"), "530 5.7.0 Authentication required\r\n");
+}
+
+TEST(SmtpReview, FromHeaderVariantsAreAllChecked) {
+    for (std::string from : {"From : bob@example.org\r\n", "From: <alice@example.org> <bob@example.org>\r\n",
+                             "FROM:\tAlice <alice@example.org>,\r\n bob@example.org\r\n",
+                             "From: (alice@example.org) bob@example.org\r\n"}) {
+        Transcript t(submission_config(true));
+        t.send("EHLO c\r\n");
+        run_auth(t, "AUTH PLAIN AGFsaWNlQGV4YW1wbGUub3JnAHB3\r\n");
+        t.send("MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n");
+        EXPECT_EQ(t.send(from + "\r\nbody\r\n.\r\n"),
+                  "553 5.7.1 From: <bob@example.org> is not owned by user alice@example.org\r\n")
+            << ::testing::PrintToString(from);
+        EXPECT_TRUE(t.commits.empty());
+    }
+}
+
+TEST(SmtpReview, DuplicateRecipientDeliversOnce) {
+    Transcript t;
+    t.send("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<alice@example.org>\r\n");
+    EXPECT_EQ(t.send("RCPT TO:<alice@example.org>\r\n"), "250 2.1.5 Ok (duplicate recipient)\r\n");
+    t.send("DATA\r\nx\r\n.\r\n");
+    ASSERT_EQ(t.commits.size(), 1u);
+    EXPECT_EQ(t.commits[0].envelope.recipients.size(), 1u);
+}
+
+TEST(SmtpReview, RefusedRecipientsCountAsErrors) {
+    auto cfg = Transcript::make_config();
+    cfg.limits.bad_commands = 3;
+    Transcript t(cfg);
+    t.send("EHLO c\r\nMAIL FROM:<a@b.example>\r\n");
+    t.send("RCPT TO:<nobody1@example.org>\r\nRCPT TO:<nobody2@example.org>\r\n");
+    std::string out = t.send("RCPT TO:<nobody3@example.org>\r\n");
+    EXPECT_TRUE(out.ends_with("421 4.7.0 mx.example.org Too many errors, closing connection\r\n")) << out;
+    EXPECT_TRUE(t.closed);
+}
+
+}  // namespace
+}  // namespace tern::smtp::testing
