@@ -15,6 +15,7 @@
 #include <random>
 #include <set>
 
+#include "base/ascii.hpp"
 #include "base/log.hpp"
 #include "directory/directory.hpp"
 #include "proto/sasl/sasl.hpp"
@@ -26,11 +27,7 @@ std::string canonical_address(std::string_view address) {
     // RFC 5321 §2.4: local parts are case-sensitive in general, but the receiving host may treat its
     // own local parts case-insensitively; Tern does so for every local domain. Non-ASCII bytes
     // (SMTPUTF8) are left as they are.
-    std::string out(address);
-    for (char& c : out) {
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
-    return out;
+    return ascii::to_lower(address);
 }
 
 namespace {

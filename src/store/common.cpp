@@ -1,5 +1,6 @@
 // Shared MailStore rules (see common.hpp): names, flags, UIDVALIDITY.
 // Must never depend on a backend, and never accept bytes that could break IMAP framing.
+#include "base/ascii.hpp"
 #include "store/common.hpp"
 
 #include <algorithm>
@@ -10,16 +11,7 @@ namespace tern::store::detail {
 
 namespace {
 
-bool ascii_iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'a' && x <= 'z') x = static_cast<char>(x - 'a' + 'A');
-        if (y >= 'a' && y <= 'z') y = static_cast<char>(y - 'a' + 'A');
-        if (x != y) return false;
-    }
-    return true;
-}
+using ascii::iequals;
 
 // RFC 9051 §9: ATOM-CHAR = <any CHAR except atom-specials>; atom-specials = "(" / ")" / "{" / SP /
 // CTL / list-wildcards ("%" "*") / quoted-specials (DQUOTE "\") / resp-specials ("]").
@@ -62,7 +54,7 @@ Result<std::string> normalize_mailbox_name(std::string_view name) {
     }
     std::string out(name);
     std::size_t first_end = std::min(out.find(kHierarchySeparator), out.size());
-    if (ascii_iequals(std::string_view(out).substr(0, first_end), "INBOX"))
+    if (iequals(std::string_view(out).substr(0, first_end), "INBOX"))
         out.replace(0, first_end, "INBOX");
     return out;
 }
@@ -95,9 +87,9 @@ Result<std::vector<std::string>> normalize_flags(std::vector<std::string> flags)
             return invalid("invalid flag: " + f);
         }
         if (system) {
-            if (ascii_iequals(f, "\\Recent")) return invalid("\\Recent cannot be stored");
+            if (iequals(f, "\\Recent")) return invalid("\\Recent cannot be stored");
             for (auto sf : kSystemFlags) {
-                if (ascii_iequals(f, sf)) f = sf;  // flags compare case-insensitively; keep one spelling
+                if (iequals(f, sf)) f = sf;  // flags compare case-insensitively; keep one spelling
             }
         }
     }

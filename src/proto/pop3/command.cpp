@@ -1,6 +1,7 @@
 // POP3 command line parsing (RFC 1939 §3, §9; RFC 2449 §3; RFC 5034 §4). Pure. Must never accept CR,
 // LF or NUL inside a line, nor an argument list with empty fields (double or trailing spaces),
 // except for PASS whose argument is taken verbatim (RFC 1939 §7).
+#include "base/ascii.hpp"
 #include "proto/pop3/command.hpp"
 
 #include <array>
@@ -10,7 +11,7 @@
 namespace tern::pop3 {
 namespace {
 
-char upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
+using ascii::upper;
 
 struct Keyword { std::string_view name; Verb verb; };
 constexpr std::array<Keyword, 15> kKeywords{{

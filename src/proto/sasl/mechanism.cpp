@@ -1,6 +1,7 @@
 // The SASL mechanism registry: which mechanisms exist, the order they are advertised in, and the
 // factory the protocol layers (SMTP AUTH, IMAP AUTHENTICATE, POP3 AUTH) call. Must never offer a
 // mechanism this module does not implement (no -PLUS variants: we do no channel binding).
+#include "base/ascii.hpp"
 #include "proto/sasl/internal.hpp"
 #include "proto/sasl/sasl.hpp"
 
@@ -9,16 +10,7 @@ namespace tern::sasl {
 namespace {
 
 // RFC 4422 §3.1: mechanism names are case-insensitive (upper-case by convention).
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'a' && x <= 'z') x = static_cast<char>(x - 'a' + 'A');
-        if (y >= 'a' && y <= 'z') y = static_cast<char>(y - 'a' + 'A');
-        if (x != y) return false;
-    }
-    return true;
-}
+using ascii::iequals;
 
 }  // namespace
 

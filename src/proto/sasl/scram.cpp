@@ -17,6 +17,7 @@
 #include <charconv>
 #include <climits>
 
+#include "base/ascii.hpp"
 #include "proto/sasl/internal.hpp"
 #include "proto/sasl/sasl.hpp"
 
@@ -248,9 +249,7 @@ private:
         Key mac{};
         // Keyed by the lower-cased name: real users are looked up case-insensitively, so
         // "Nobody" and "nobody" must get the same fake salt as "Alice" and "alice" get the same real one.
-        std::string folded = username_;
-        for (auto& ch : folded) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-        if (!hmac(fake_secret_, folded, mac)) return false;
+        if (!hmac(fake_secret_, ascii::to_lower(username_), mac)) return false;
         creds_.salt.assign(reinterpret_cast<const char*>(mac.data()), kScramSaltBytes);
         creds_.iterations = kScramIterations;
         return RAND_bytes(creds_.stored_key.data(), static_cast<int>(creds_.stored_key.size())) == 1 &&

@@ -2,6 +2,7 @@
 // Internal to src/proto/smtp: not part of the module's contract. Must never allocate or accept
 // ill-formed UTF-8, C0/C1 controls or DEL as "text".
 #pragma once
+#include "base/ascii.hpp"
 #include <cstddef>
 #include <string_view>
 
@@ -13,7 +14,9 @@ constexpr bool is_alnum(unsigned char c) { return is_alpha(c) || is_digit(c); }
 constexpr bool is_hex(unsigned char c) {
     return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
-constexpr char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+using ascii::iequals;
+using ascii::istarts_with;
+constexpr char to_lower(char c) { return ascii::lower(c); }
 
 // RFC 5322 §3.2.3 atext (ASCII part), as used by RFC 5321 Atom.
 constexpr bool is_atext(unsigned char c) {
@@ -72,17 +75,6 @@ inline bool is_text(std::string_view s, bool allow_utf8) {
         }
     }
     return true;
-}
-
-inline bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (to_lower(a[i]) != to_lower(b[i])) return false;
-    return true;
-}
-
-inline bool istarts_with(std::string_view s, std::string_view prefix) {
-    return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
 
 }  // namespace tern::smtp::detail

@@ -2,9 +2,9 @@
 // Command handlers live in commands.cpp, the Received: header in received.cpp. Must never
 // process a command while a commit is pending (the 250 waits for the spool), and never frame a
 // line on anything but CRLF (RFC 5321 §2.3.8).
+#include "base/ascii.hpp"
 #include "session/smtp/session.hpp"
 
-#include <cctype>
 
 #include "base/log.hpp"
 #include "proto/smtp/line_reader.hpp"
@@ -30,11 +30,7 @@ void Session::enter(State next, const char* why) {
 void Session::trace_in(std::string_view line) const {
     if (!log::trace_enabled()) return;
     // Never log credentials: AUTH payloads are masked (the mechanism name stays).
-    auto is_auth = line.size() >= 5 && line[4] == ' ' && std::toupper(static_cast<unsigned char>(line[0])) == 'A' &&
-                   std::toupper(static_cast<unsigned char>(line[1])) == 'U' &&
-                   std::toupper(static_cast<unsigned char>(line[2])) == 'T' &&
-                   std::toupper(static_cast<unsigned char>(line[3])) == 'H';
-    if (is_auth) {
+    if (ascii::istarts_with(line, "AUTH ")) {
         auto sp = line.find(' ', 5);
         log::info("smtp[", id_, "] C: ", line.substr(0, sp), sp == std::string_view::npos ? "" : " ****");
         return;

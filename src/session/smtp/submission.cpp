@@ -5,6 +5,7 @@
 #include <ctime>
 #include <random>
 
+#include "base/ascii.hpp"
 #include "proto/smtp/reply.hpp"
 #include "session/smtp/session.hpp"
 
@@ -15,9 +16,7 @@ namespace {
 // field called `name`, else 0.
 std::size_t field_prefix(std::string_view line, std::string_view name) {
     if (line.size() <= name.size()) return 0;
-    for (std::size_t i = 0; i < name.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(line[i])) != std::tolower(static_cast<unsigned char>(name[i])))
-            return 0;
+    if (!ascii::istarts_with(line, name)) return 0;
     std::size_t i = name.size();
     while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
     return i < line.size() && line[i] == ':' ? i + 1 : 0;
