@@ -40,12 +40,18 @@ std::string err(std::string_view resp_code, std::string_view text) {
     return out;
 }
 
+// Positions of the lines that start with '.', found with memchr (std::string_view::find) rather
+// than byte by byte: RETR runs this over every message it sends.
+template <class F>
+void for_each_dot_line(std::string_view data, F&& f) {
+    if (!data.empty() && data.front() == '.') f(0);
+    for (std::size_t i = data.find("\n."); i != std::string_view::npos; i = data.find("\n.", i + 1)) f(i + 1);
+}
+
 std::size_t multiline_size(std::string_view data) {
     std::size_t n = data.size() + 3;  // ".\r\n"
     if (!data.empty() && !ends_with_crlf(data)) n += 2;
-    if (!data.empty() && data.front() == '.') ++n;
-    for (std::size_t i = 0; i + 1 < data.size(); ++i)
-        if (data[i] == '\n' && data[i + 1] == '.') ++n;
+    for_each_dot_line(data, [&](std::size_t) { ++n; });
     return n;
 }
 
@@ -54,15 +60,11 @@ void append_multiline(std::string& out, std::string_view data) {
     // RFC 1939 §3: "If any line begins with the termination octet, the line is byte-stuffed by
     // pre-pending the termination octet to that line of the response."
     std::size_t start = 0;
-    bool line_start = true;
-    for (std::size_t i = 0; i < data.size(); ++i) {
-        if (line_start && data[i] == '.') {
-            out.append(data.substr(start, i - start));
-            out.push_back('.');
-            start = i;
-        }
-        line_start = data[i] == '\n';
-    }
+    for_each_dot_line(data, [&](std::size_t dot) {
+        out.append(data.substr(start, dot - start));
+        out.push_back('.');
+        start = dot;
+    });
     out.append(data.substr(start));
     // The terminator must start a line of its own: add the CRLF a message may lack.
     if (!data.empty() && !ends_with_crlf(data)) out += "\r\n";
