@@ -8,6 +8,8 @@
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <list>
+#include <mutex>
+#include <thread>
 #include <map>
 
 #include "base/log.hpp"
@@ -23,7 +25,16 @@ struct Server::Impl {
     Options options;
     SmtpServices smtp;
     pop3::Pop3Host* pop3_host = nullptr;
-    asio::io_context io{1};
+    asio::io_context io;
+    // One io_context per core, each run by one thread (no strands): a connection lives on one
+    // context for its whole life, so its session is only ever touched by that thread. `io` is
+    // the first; it also holds the acceptors and signals.
+    std::vector<std::unique_ptr<asio::io_context>> extra_contexts;
+    std::size_t next_context = 0;
+    asio::io_context& context_for_next_connection() {
+        std::size_t n = next_context++ % (extra_contexts.size() + 1);
+        return n == 0 ? io : *extra_contexts[n - 1];
+    }
     asio::thread_pool workers{2};  // password hashing and directory lookups, off the I/O thread
     asio::signal_set signals{io, SIGINT, SIGTERM};
     asio::signal_set hangup{io, SIGHUP};
@@ -31,28 +42,34 @@ struct Server::Impl {
     // Failed logins per client IP (timestamps), across sessions and protocols.
     std::map<std::string, std::vector<std::chrono::steady_clock::time_point>> auth_failures;
     std::vector<std::pair<tcp::acceptor, config::Listener>> acceptors;
-    std::list<asio::steady_timer*> readers;  // deadlines of sessions waiting for input, woken on shutdown
+    // The I/O threads share what follows; each connection stays on its own context's thread.
+    std::mutex mutex;  // guards readers, per_ip, connections, auth_failures
+    // Deadlines of sessions waiting for input, with their contexts' executors: woken on shutdown.
+    std::list<std::pair<std::weak_ptr<asio::steady_timer>, asio::any_io_executor>> readers;
     std::map<std::string, std::uint64_t> per_ip;
     std::uint64_t connections = 0;
-    std::uint64_t next_id = 0;
-    bool stopping = false;
+    std::atomic<std::uint64_t> next_id{0};
+    std::atomic<bool> stopping{false};
 
     Impl(Options o, SmtpServices s) : options(std::move(o)), smtp(std::move(s)) {}
 
     void begin_shutdown() {
-        if (stopping) return;
-        stopping = true;
+        if (stopping.exchange(true)) return;
+        std::lock_guard lock(mutex);
         log::info("shutting down: closing listeners, finishing ", connections, " sessions");
         for (auto& [a, l] : acceptors) {
             boost::system::error_code ec;
             a.close(ec);
         }
-        for (auto* t : readers) t->cancel();
+        for (auto& [timer, executor] : readers)
+            asio::post(executor, [t = timer] {
+                if (auto alive = t.lock()) alive->cancel();
+            });
         signals.cancel();
         hangup.cancel();
     }
 
-    // Recent failures from `ip` (10 minutes), pruning older ones.
+    // Recent failures from `ip` (10 minutes), pruning older ones. Caller holds `mutex`.
     std::size_t recent_failures(const std::string& ip) {
         auto it = auth_failures.find(ip);
         if (it == auth_failures.end()) return 0;
@@ -64,13 +81,20 @@ struct Server::Impl {
         }
         return it->second.size();
     }
-    bool ip_blocked(const std::string& ip) { return recent_failures(ip) >= options.auth_failures_per_ip; }
+    bool ip_blocked(const std::string& ip) {
+        std::lock_guard lock(mutex);
+        return recent_failures(ip) >= options.auth_failures_per_ip;
+    }
 
     // A growing delay before a failed login is answered: 1, 2, 4, 8 s (more from a noisy IP).
     asio::awaitable<void> failure_delay(const std::string& ip, unsigned session_failures) {
-        auth_failures[ip].push_back(std::chrono::steady_clock::now());
-        unsigned exponent = std::min(3u, session_failures - 1 + static_cast<unsigned>(recent_failures(ip) / 5));
-        asio::steady_timer t(io, std::chrono::seconds(1u << exponent));
+        unsigned exponent;
+        {
+            std::lock_guard lock(mutex);
+            auth_failures[ip].push_back(std::chrono::steady_clock::now());
+            exponent = std::min(3u, session_failures - 1 + static_cast<unsigned>(recent_failures(ip) / 5));
+        }
+        asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::seconds(1u << exponent));
         co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
     }
 
@@ -132,7 +156,9 @@ asio::awaitable<Result<queue::QueueId>> Server::Impl::commit(smtp::PendingCommit
 template <class S>
 asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std::string& peer, bool implicit_tls,
                                           std::chrono::seconds idle, const char* tag) {
-    asio::steady_timer deadline(io);
+    auto executor = co_await asio::this_coro::executor;
+    auto deadline_ptr = std::make_shared<asio::steady_timer>(executor);
+    asio::steady_timer& deadline = *deadline_ptr;
     std::array<char, 4096> buffer;
     using Next = typename S::Next;
     // Every write and handshake runs against the idle deadline too: a client that stops reading
@@ -217,10 +243,18 @@ asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std:
             co_return;
         }
         deadline.expires_after(idle);
-        auto waiting = readers.insert(readers.end(), &deadline);  // begin_shutdown() may cancel it
+        std::list<std::pair<std::weak_ptr<asio::steady_timer>, asio::any_io_executor>>::iterator waiting;
+        {
+            std::lock_guard lock(mutex);  // begin_shutdown() may cancel it
+            waiting = readers.insert(readers.end(), {deadline_ptr, executor});
+        }
+        if (stopping) deadline.cancel();  // shutdown began between the check above and now
         auto event = co_await (stream.read_some(asio::buffer(buffer)) ||
                                deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
-        readers.erase(waiting);
+        {
+            std::lock_guard lock(mutex);
+            readers.erase(waiting);
+        }
         if (event.index() == 1) {
             // Timer fired: idle timeout, or shutdown woke us. (Not a ?: inside co_await: g++ 12
             // destroys such temporaries twice.)
@@ -280,13 +314,16 @@ asio::awaitable<void> Server::Impl::pop3_connection(tcp::socket socket, bool imp
 
 asio::awaitable<void> Server::Impl::accept_loop(tcp::acceptor& acceptor, config::Listener listener) {
     for (;;) {
-        auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+        auto& context = context_for_next_connection();
+        auto [ec, socket] = co_await acceptor.async_accept(asio::any_io_executor(context.get_executor()),
+                                                           asio::as_tuple(asio::use_awaitable));
         if (ec) {
             if (stopping || ec == asio::error::operation_aborted) co_return;
             // Out of descriptors (EMFILE/ENFILE) or memory: back off instead of spinning, and
             // say so at most once a second.
             log::warn("accept on ", listener.address, ":", listener.port, ": ", ec.message());
-            asio::steady_timer pause(io, std::chrono::milliseconds(ec == asio::error::no_descriptors ? 1000 : 50));
+            asio::steady_timer pause(acceptor.get_executor(),
+                                     std::chrono::milliseconds(ec == asio::error::no_descriptors ? 1000 : 50));
             co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
             continue;
         }
@@ -302,32 +339,36 @@ asio::awaitable<void> Server::Impl::accept_loop(tcp::acceptor& acceptor, config:
             static const std::string pop3 = "-ERR [SYS/PERM] POP3 is not available\r\n";
             log::warn(listener.proto, " connection from ", ip, " refused: not available");
             const std::string& refusal = is_pop3 ? pop3 : imap;
-            co_spawn(io, [s = std::move(socket), &refusal]() mutable -> asio::awaitable<void> {
+            co_spawn(context, [s = std::move(socket), &refusal]() mutable -> asio::awaitable<void> {
                 co_await write_all(s, refusal);
             }, asio::detached);
             continue;
         }
+        std::unique_lock lock(mutex);
         auto from_ip = per_ip.find(ip);
         if (connections >= options.max_connections ||
             (from_ip != per_ip.end() && from_ip->second >= options.max_connections_per_ip)) {
+            lock.unlock();
             // RFC 5321 §3.8: 421 and close when the service is not available to this client now.
             static const std::string busy = "421 4.7.0 Too many connections, try again later\r\n";
             log::warn("connection from ", ip, " refused: connection limit");
-            co_spawn(io, [s = std::move(socket)]() mutable -> asio::awaitable<void> {
+            co_spawn(context, [s = std::move(socket)]() mutable -> asio::awaitable<void> {
                 co_await write_all(s, busy);
             }, asio::detached);
             continue;
         }
         ++connections;
         ++per_ip[ip];
+        lock.unlock();
         auto session = is_pop3 ? pop3_connection(std::move(socket), listener.proto == "pop3s", ip)
                                : smtp_connection(std::move(socket), kind_of(listener.proto), ip);
-        co_spawn(io, std::move(session),
+        co_spawn(context, std::move(session),
                  [this, ip](std::exception_ptr e) {
                      if (e) {
                          try { std::rethrow_exception(e); }
                          catch (const std::exception& ex) { log::error("session error: ", ex.what()); }
                      }
+                     std::lock_guard lock(mutex);
                      --connections;
                      if (--per_ip[ip] == 0) per_ip.erase(ip);
                  });
@@ -370,7 +411,20 @@ void Server::run() {
         im.hangup.async_wait(on_hup);
     };
     im.hangup.async_wait(on_hup);
+    // The sessions' work spreads over the cores: one io_context and thread per core; new
+    // connections take turns. (A single io_context run by several threads would need a strand
+    // per connection; with g++ 12 that crashed in Asio's handler bookkeeping.)
+    unsigned extra = std::max(1u, std::thread::hardware_concurrency()) - 1;
+    std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+    for (unsigned i = 0; i < extra; ++i) {
+        im.extra_contexts.push_back(std::make_unique<asio::io_context>());
+        guards.push_back(asio::make_work_guard(*im.extra_contexts.back()));
+    }
+    std::vector<std::thread> threads;
+    for (auto& c : im.extra_contexts) threads.emplace_back([ctx = c.get()] { ctx->run(); });
     im.io.run();
+    guards.clear();  // the other contexts return once their sessions have finished
+    for (auto& t : threads) t.join();
     im.workers.join();
 }
 
