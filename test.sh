@@ -30,7 +30,7 @@ if ! ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=
      ctest --test-dir build-asan -j"$jobs" --output-on-failure > build-asan/ctest.log 2>&1; then
   cat build-asan/ctest.log; echo "sanitizer tests FAILED"; exit 1
 fi
-tail -3 build-asan/ctest.log
+grep -E "tests passed|Total Test time" build-asan/ctest.log | sed "s/^/sanitizers: /"
 
 echo "== release build: all tests"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DTERN_TESTS=ON >/dev/null
