@@ -604,3 +604,47 @@ TEST(QueuedMessage, FinalOnlyWhenEveryRecipientIsDone) {
 
 }  // namespace
 }  // namespace tern::queue
+
+namespace tern::queue {
+namespace {
+
+// The active segment is preallocated with zeros so group commits overwrite existing blocks; a
+// crash leaves that zero tail behind, which replay must take for the end, and a clean stop
+// trims it.
+TEST_F(SpoolTest, PreallocatedZeroTailSurvivesCrashAndIsTrimmedOnClose) {
+    open();
+    for (int n = 0; n < 3; ++n) submit_ok(n);
+    ASSERT_EQ(segments().size(), 1u);
+    auto live = segments()[0];
+    auto preallocated = fs::file_size(live);
+    EXPECT_GE(preallocated, 4u << 20) << "zero-filled ahead of the records";
+
+    // "Crash": copy the segment as it is on disk while the spool still runs, and replay the copy.
+    fs::path crashed = fs::path(dir.string() + "-crashed");
+    fs::create_directories(crashed);
+    fs::copy_file(live, crashed / live.filename());
+    {
+        SpoolOptions o = options();
+        o.dir = crashed;
+        auto s = Spool::open(o);
+        ASSERT_TRUE(s) << s.error().message;
+        auto rec = (*s)->recovered();
+        ASSERT_EQ(rec.size(), 3u);
+        for (const auto& m : rec) {
+            auto body = (*s)->read_message(m.id);
+            ASSERT_TRUE(body);
+            EXPECT_EQ(body->size(), m.size);
+        }
+        (*s)->close();
+        EXPECT_FALSE(fs::exists(crashed / (live.filename().string() + ".corrupt")));
+    }
+    fs::remove_all(crashed);
+
+    spool->close();
+    EXPECT_LT(fs::file_size(live), preallocated) << "a clean stop trims the zero tail";
+    open();
+    EXPECT_EQ(recovered().size(), 3u);
+}
+
+}  // namespace
+}  // namespace tern::queue
