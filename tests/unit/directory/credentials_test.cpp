@@ -3,6 +3,8 @@
 // Must never touch files outside the temp dirs it creates.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "../common/temp_dir.hpp"
 #include <sqlite3.h>
 #include <stdlib.h>
 
@@ -15,22 +17,8 @@ namespace tern::directory {
 namespace {
 
 using ::testing::HasSubstr;
+using tern::testing::TempDir;
 
-class TempDir {
-public:
-    TempDir() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "tern-cred-XXXXXX").string();
-        if (char* p = ::mkdtemp(tmpl.data())) path_ = p;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-    }
-    const std::filesystem::path& path() const { return path_; }
-
-private:
-    std::filesystem::path path_;
-};
 
 // Runs `sql` on <dir>/directory.db with the plain C API; returns the first column of each row.
 std::vector<std::string> raw_sql(const std::filesystem::path& dir, const std::string& sql) {

@@ -3,6 +3,8 @@
 // Must never touch files outside the temp dir it creates.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "../common/temp_dir.hpp"
 #include <sqlite3.h>
 #include <stdlib.h>
 
@@ -15,23 +17,9 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using tern::testing::TempDir;
 using Kind = Resolution::Kind;
 
-class TempDir {
-public:
-    TempDir() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "tern-dir-XXXXXX").string();
-        if (char* p = ::mkdtemp(tmpl.data())) path_ = p;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-    }
-    const std::filesystem::path& path() const { return path_; }
-
-private:
-    std::filesystem::path path_;
-};
 
 class DirectoryTest : public ::testing::Test {
 protected:

@@ -7,7 +7,7 @@
 #include <cerrno>
 
 #include "store/store.hpp"
-#include "temp_dir.hpp"
+#include "../common/temp_dir.hpp"
 
 namespace tern::store {
 namespace {

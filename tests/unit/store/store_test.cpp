@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "store/store.hpp"
-#include "temp_dir.hpp"
+#include "../common/temp_dir.hpp"
 
 namespace tern::store {
 namespace {

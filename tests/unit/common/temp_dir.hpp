@@ -10,7 +10,7 @@ namespace tern::testing {
 class TempDir {
 public:
     TempDir() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "tern-store-XXXXXX").string();
+        std::string tmpl = (std::filesystem::temp_directory_path() / "tern-test-XXXXXX").string();
         if (char* p = ::mkdtemp(tmpl.data())) path_ = p;
     }
     ~TempDir() {
