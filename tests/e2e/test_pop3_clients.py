@@ -4,6 +4,7 @@
 # contention, DELE without QUIT, and fetchmail downloading with and without `keep` into an MDA.
 import os
 import poplib
+import re
 import smtplib
 import ssl
 import subprocess
@@ -47,6 +48,9 @@ class Pop3(unittest.TestCase):
                 s.sendmail("sender@remote.example", [f"{user}@{DOMAIN}"], body)
         self.srv.wait_count(f"{user}@{DOMAIN}", count)
 
+    def pop3_disconnects(self):
+        return len(re.findall(r"pop3\[[0-9A-F]+\] disconnect", self.srv.log_text()))
+
     def stls_login(self, user):
         p = poplib.POP3("127.0.0.1", self.srv.port("pop3"), timeout=10)
         p.stls(context=tls_context())
@@ -89,8 +93,12 @@ class Pop3(unittest.TestCase):
         p.apop(f"alice@{DOMAIN}", APOP_SECRET)
         self.assertEqual(p.stat()[0], 2)
         p.dele(1)
-        # Dropping the connection without QUIT deletes nothing (RFC 1939 §6).
-        p.sock.close()
+        # Dropping the connection without QUIT deletes nothing (RFC 1939 §6). The maildrop lock is
+        # released when the server sees the drop; wait for that rather than racing it (a login in
+        # between rightly gets -ERR [IN-USE]).
+        dropped = self.pop3_disconnects()
+        p.close()   # closes the socket without QUIT
+        ternlib.wait_for(lambda: self.pop3_disconnects() > dropped, what="the server to see the drop")
         p = poplib.POP3_SSL("127.0.0.1", self.srv.port("pop3s"), timeout=10, context=tls_context())
         p.apop(f"alice@{DOMAIN}", APOP_SECRET)
         self.assertEqual(p.stat()[0], 2)
