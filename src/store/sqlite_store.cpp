@@ -3,7 +3,11 @@
 // Must never report an append before COMMIT returned, never reuse a UID, and never scan a mailbox
 // on the append path (uidnext, message_count and highest_modseq live in the mailbox row).
 #include <cerrno>
+#include <algorithm>
+#include <atomic>
 #include <mutex>
+#include <thread>
+#include <vector>
 
 #include "store/common.hpp"
 #include "sqlite/db.hpp"
@@ -106,7 +110,7 @@ public:
         TRY(check_account_name(account));
         std::lock_guard lock(mu_);
         // Delivery calls this before every batch: answer "exists" without taking the write lock.
-        auto existing = account_id(account);
+        auto existing = account_id(db_, account);
         if (!existing) return std::unexpected(existing.error());
         if (*existing != 0) return {};
         auto tx = Tx::begin(db_, true);
@@ -137,21 +141,21 @@ public:
     }
 
     Result<bool> has_account(std::string_view account) override {
-        std::lock_guard lock(mu_);
-        auto id = account_id(account);
+        auto r = reader();
+        auto id = account_id(r.db, account);
         if (!id) return std::unexpected(id.error());
         return *id != 0;
     }
 
     Result<std::vector<MailboxInfo>> list_mailboxes(std::string_view account) override {
-        std::lock_guard lock(mu_);
-        auto tx = Tx::begin(db_, false);  // one snapshot for the account check and the listing
+        auto r = reader();
+        auto tx = Tx::begin(r.db, false);  // one snapshot for the account check and the listing
         if (!tx) return std::unexpected(tx.error());
-        auto id = existing_account_id(account);
+        auto id = existing_account_id(r.db, account);
         if (!id) return std::unexpected(id.error());
         std::vector<MailboxInfo> out;
         {
-            auto q = Query::make(db_,
+            auto q = Query::make(r.db,
                                  "SELECT name, special_use, uidvalidity, uidnext, highest_modseq, "
                                  "message_count FROM mailboxes WHERE account_id = ?1 ORDER BY id");
             if (!q) return std::unexpected(q.error());
@@ -168,8 +172,8 @@ public:
     }
 
     Result<MailboxInfo> mailbox(std::string_view account, std::string_view name) override {
-        std::lock_guard lock(mu_);
-        auto box = find_box(account, name);
+        auto r = reader();
+        auto box = find_box(r.db, account, name);
         if (!box) return std::unexpected(box.error());
         return box->info;
     }
@@ -180,7 +184,7 @@ public:
         std::lock_guard lock(mu_);
         auto tx = Tx::begin(db_, true);
         if (!tx) return std::unexpected(tx.error());
-        auto id = existing_account_id(account);
+        auto id = existing_account_id(db_, account);
         if (!id) return std::unexpected(id.error());
         auto exists = box_exists(*id, *norm);
         if (!exists) return std::unexpected(exists.error());
@@ -211,7 +215,7 @@ public:
         // Any failure returns before COMMIT; the Tx destructor rolls the whole batch back.
         for (std::size_t i = 0; i < batch.size(); ++i) {
             const NewMessage& m = batch[i];
-            auto box = find_box(m.account, m.mailbox);  // validates every entry, duplicates included
+            auto box = find_box(db_, m.account, m.mailbox);  // validates every entry, duplicates included
             if (!box) return std::unexpected(box.error());
             if (!m.dedupe_key.empty()) {
                 auto q = Query::make(db_, "SELECT uidvalidity, uid FROM delivered WHERE key = ?1");
@@ -277,15 +281,15 @@ public:
 
     Result<std::vector<MessageInfo>> list_messages(std::string_view account,
                                                    std::string_view mailbox) override {
-        std::lock_guard lock(mu_);
-        auto tx = Tx::begin(db_, false);
+        auto r = reader();
+        auto tx = Tx::begin(r.db, false);
         if (!tx) return std::unexpected(tx.error());
-        auto box = find_box(account, mailbox);
+        auto box = find_box(r.db, account, mailbox);
         if (!box) return std::unexpected(box.error());
         std::vector<MessageInfo> out;
         out.reserve(box->info.messages);
         {
-            auto q = Query::make(db_,
+            auto q = Query::make(r.db,
                                  "SELECT uid, modseq, flags, internal_date, size, envelope_from "
                                  "FROM messages WHERE mailbox_id = ?1 ORDER BY uid");
             if (!q) return std::unexpected(q.error());
@@ -314,9 +318,9 @@ public:
         // own, no explicit transaction); the mailbox is looked up separately only to name an error.
         auto norm = normalize_mailbox_name(mailbox);
         if (!norm) return std::unexpected(norm.error());
-        std::lock_guard lock(mu_);
+        auto r = reader();
         {
-            auto q = Query::make(db_,
+            auto q = Query::make(r.db,
                                  "SELECT b.data FROM accounts a JOIN mailboxes x ON x.account_id = a.id "
                                  "JOIN messages m ON m.mailbox_id = x.id JOIN bodies b ON b.id = m.body_id "
                                  "WHERE a.name = ?1 AND x.name = ?2 AND m.uid = ?3");
@@ -325,7 +329,7 @@ public:
             if (!row) return std::unexpected(row.error());
             if (*row) return q->blob(0);
         }
-        auto box = find_box(account, mailbox);
+        auto box = find_box(r.db, account, mailbox);
         if (!box) return std::unexpected(box.error());
         return not_found("no such message: UID " + std::to_string(uid));
     }
@@ -337,7 +341,7 @@ public:
         std::lock_guard lock(mu_);
         auto tx = Tx::begin(db_, true);
         if (!tx) return std::unexpected(tx.error());
-        auto box = find_box(account, mailbox);
+        auto box = find_box(db_, account, mailbox);
         if (!box) return std::unexpected(box.error());
         // RFC 7162 §3.1: every change to a message gets a mod-sequence above all earlier ones.
         const auto modseq = static_cast<std::int64_t>(box->info.highest_modseq + 1);
@@ -361,7 +365,7 @@ public:
         std::lock_guard lock(mu_);
         auto tx = Tx::begin(db_, true);
         if (!tx) return std::unexpected(tx.error());
-        auto box = find_box(account, mailbox);
+        auto box = find_box(db_, account, mailbox);
         if (!box) return std::unexpected(box.error());
         std::int64_t removed = 0;
         for (auto uid : uids) {
@@ -384,16 +388,16 @@ public:
 
 private:
     // 0 when the account does not exist.
-    Result<std::int64_t> account_id(std::string_view account) {
-        auto q = Query::make(db_, "SELECT id FROM accounts WHERE name = ?1");
+    static Result<std::int64_t> account_id(Db& db, std::string_view account) {
+        auto q = Query::make(db, "SELECT id FROM accounts WHERE name = ?1");
         if (!q) return std::unexpected(q.error());
         auto row = q->bind(1, account).step();
         if (!row) return std::unexpected(row.error());
         return *row ? q->int64(0) : 0;
     }
 
-    Result<std::int64_t> existing_account_id(std::string_view account) {
-        auto id = account_id(account);
+    static Result<std::int64_t> existing_account_id(Db& db, std::string_view account) {
+        auto id = account_id(db, account);
         if (id && *id == 0) return not_found("no such account: " + std::string(account));
         return id;
     }
@@ -415,11 +419,11 @@ private:
         return mi;
     }
 
-    Result<BoxRow> find_box(std::string_view account, std::string_view name) {
+    static Result<BoxRow> find_box(Db& db, std::string_view account, std::string_view name) {
         auto norm = normalize_mailbox_name(name);
         if (!norm) return std::unexpected(norm.error());
         {
-            auto q = Query::make(db_,
+            auto q = Query::make(db,
                                  "SELECT m.id, m.name, m.special_use, m.uidvalidity, m.uidnext, "
                                  "m.highest_modseq, m.message_count FROM mailboxes m "
                                  "JOIN accounts a ON a.id = m.account_id WHERE a.name = ?1 AND m.name = ?2");
@@ -428,7 +432,7 @@ private:
             if (!row) return std::unexpected(row.error());
             if (*row) return BoxRow{q->int64(0), box_info(*q, 1)};
         }
-        auto id = existing_account_id(account);  // only on the error path: which error is it?
+        auto id = existing_account_id(db, account);  // only on the error path: which error is it?
         if (!id) return std::unexpected(id.error());
         return not_found("no such mailbox: " + *norm);
     }
@@ -467,8 +471,43 @@ private:
         return q->bind(1, box_id).bind(2, modseq).run();
     }
 
-    std::mutex mu_;  // one connection, used by the delivery and network threads in turn
+    // Readers get connections of their own, so a POP3 RETR or IMAP FETCH on one I/O thread never
+    // waits for another thread's read, nor for a delivery batch's COMMIT and fsync: in WAL mode
+    // readers see the last committed snapshot while a writer works (https://sqlite.org/wal.html).
+    struct Reader {
+        std::mutex mu;
+        Db db;
+    };
+    struct ReadLease {
+        std::unique_lock<std::mutex> lock;
+        Db& db;
+    };
+    // Each thread keeps to one reader connection (a thread-local slot), so the lock is normally
+    // uncontended and that connection's page cache and prepared statements stay warm.
+    ReadLease reader() {
+        if (readers_.empty()) return {std::unique_lock(mu_), db_};
+        static std::atomic<unsigned> next_slot{0};
+        thread_local unsigned slot = next_slot++;
+        Reader& r = *readers_[slot % readers_.size()];
+        return {std::unique_lock(r.mu), r.db};
+    }
+
+public:
+    Result<void> open_readers(const std::filesystem::path& file, unsigned count) {
+        for (unsigned i = 0; i < count; ++i) {
+            auto db = Db::open(file);
+            if (!db) return std::unexpected(db.error());
+            auto r = std::make_unique<Reader>();
+            r->db = std::move(*db);
+            readers_.push_back(std::move(r));
+        }
+        return {};
+    }
+
+private:
+    std::mutex mu_;  // the writing connection, used by the delivery and network threads in turn
     Db db_;
+    std::vector<std::unique_ptr<Reader>> readers_;  // fixed after open
 };
 
 }  // namespace
@@ -481,6 +520,9 @@ Result<std::unique_ptr<MailStore>> open_sqlite_store(const std::filesystem::path
     if (!db) return std::unexpected(db.error());
     auto store = std::make_unique<SqliteStore>(std::move(*db));
     if (auto r = store->init_schema(); !r) return std::unexpected(r.error());
+    // One per I/O thread and one for the admin/delivery side; more threads share them.
+    if (auto r = store->open_readers(dir / "store.db", std::max(2u, std::thread::hardware_concurrency()) + 1); !r)
+        return std::unexpected(r.error());
     return std::unique_ptr<MailStore>(std::move(store));
 }
 

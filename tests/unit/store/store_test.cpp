@@ -1,5 +1,6 @@
 // MailStore contract tests, run against every backend (memory and SQLite) with the same cases.
 // Must never depend on backend internals: only the MailStore interface is used here.
+#include <atomic>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -316,6 +317,36 @@ TEST_P(StoreTest, ConcurrentAppendsGetDistinctUids) {
     ASSERT_TRUE(listed);
     ASSERT_EQ(listed->size(), 100u);
     for (std::size_t i = 0; i < listed->size(); ++i) EXPECT_EQ((*listed)[i].uid, i + 1);
+    EXPECT_EQ(box().messages, 100u);
+}
+
+// Readers on several threads while a writer appends: every read sees a committed message whole
+// (the SQLite backend gives each thread its own reader connection).
+TEST_P(StoreTest, ReadsOnManyThreadsWhileAppending) {
+    ASSERT_TRUE(store_->append(std::vector{msg("m1")}));
+    std::atomic<bool> done{false};
+    std::thread writer([&] {
+        for (int i = 2; i <= 100; ++i) ASSERT_TRUE(store_->append(std::vector{msg("m" + std::to_string(i))}));
+        done = true;
+    });
+    auto reader = [&] {
+        std::size_t reads = 0;
+        while (!done || reads < 50) {
+            auto listed = store_->list_messages(kUser, "INBOX");
+            ASSERT_TRUE(listed);
+            ASSERT_FALSE(listed->empty());
+            const auto& last = listed->back();
+            auto body = store_->read_message(kUser, "INBOX", last.uid);
+            ASSERT_TRUE(body) << body.error().message;
+            EXPECT_EQ(*body, "m" + std::to_string(last.uid));
+            ++reads;
+        }
+    };
+    std::thread r1(reader), r2(reader), r3(reader);
+    writer.join();
+    r1.join();
+    r2.join();
+    r3.join();
     EXPECT_EQ(box().messages, 100u);
 }
 
