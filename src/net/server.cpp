@@ -6,7 +6,6 @@
 
 #include <atomic>
 #include <boost/asio.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <list>
 #include <mutex>
 #include <thread>
@@ -19,7 +18,46 @@ namespace tern::net {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
-using namespace asio::experimental::awaitable_operators;
+
+// A connection's idle deadline without a timer operation per read or write. Reads, writes and
+// handshakes only move `deadline` forward (a clock read); one timer sleeps until the deadline,
+// and when it wakes early (the deadline moved) it sleeps again. When the deadline has passed it
+// cancels the socket's pending operations and marks the connection `expired`. (Racing a timer
+// against every read and write with `||` cost two coroutine branches, a timer arm and a
+// cancellation per operation: a measurable share of a POP3 RETR.)
+struct Watchdog {
+    explicit Watchdog(asio::any_io_executor ex) : timer(std::move(ex)) {}
+    asio::steady_timer timer;
+    std::chrono::steady_clock::time_point deadline;
+    std::chrono::seconds idle{0};
+    Stream* stream = nullptr;  // null once the connection is finished
+    bool reading = false;      // waiting for client input: shutdown may interrupt it
+    bool expired = false;      // the deadline passed and the socket's operations were cancelled
+    bool woken = false;        // shutdown interrupted a read
+
+    void touch() { deadline = std::chrono::steady_clock::now() + idle; }
+    void cancel_io() {
+        boost::system::error_code ignored;
+        if (stream) stream->socket().cancel(ignored);
+    }
+    void wake_reader() {
+        if (stream && reading) {
+            woken = true;
+            cancel_io();
+        }
+    }
+    static asio::awaitable<void> run(std::shared_ptr<Watchdog> self) {
+        while (self->stream) {
+            self->timer.expires_at(self->deadline);
+            co_await self->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+            if (!self->stream) break;
+            if (std::chrono::steady_clock::now() < self->deadline) continue;  // moved on: sleep again
+            self->expired = true;
+            self->cancel_io();
+            self->touch();  // the same time again for the goodbye to be written, then the end
+        }
+    }
+};
 
 struct Server::Impl {
     Options options;
@@ -43,9 +81,9 @@ struct Server::Impl {
     std::map<std::string, std::vector<std::chrono::steady_clock::time_point>> auth_failures;
     std::vector<std::pair<tcp::acceptor, config::Listener>> acceptors;
     // The I/O threads share what follows; each connection stays on its own context's thread.
-    std::mutex mutex;  // guards readers, per_ip, connections, auth_failures
-    // Deadlines of sessions waiting for input, with their contexts' executors: woken on shutdown.
-    std::list<std::pair<std::weak_ptr<asio::steady_timer>, asio::any_io_executor>> readers;
+    std::mutex mutex;  // guards live, per_ip, connections, auth_failures
+    // Every connection's watchdog, with its context's executor: shutdown wakes those reading.
+    std::list<std::pair<std::weak_ptr<Watchdog>, asio::any_io_executor>> live;
     std::map<std::string, std::uint64_t> per_ip;
     std::uint64_t connections = 0;
     std::atomic<std::uint64_t> next_id{0};
@@ -61,9 +99,11 @@ struct Server::Impl {
             boost::system::error_code ec;
             a.close(ec);
         }
-        for (auto& [timer, executor] : readers)
-            asio::post(executor, [t = timer] {
-                if (auto alive = t.lock()) alive->cancel();
+        // Runs on each connection's own thread: a session waiting for input is woken (and says
+        // goodbye); one that is busy notices `stopping` before its next read.
+        for (auto& [watchdog, executor] : live)
+            asio::post(executor, [w = watchdog] {
+                if (auto alive = w.lock()) alive->wake_reader();
             });
         signals.cancel();
         hangup.cancel();
@@ -157,8 +197,29 @@ template <class S>
 asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std::string& peer, bool implicit_tls,
                                           std::chrono::seconds idle, const char* tag) {
     auto executor = co_await asio::this_coro::executor;
-    auto deadline_ptr = std::make_shared<asio::steady_timer>(executor);
-    asio::steady_timer& deadline = *deadline_ptr;
+    auto watchdog = std::make_shared<Watchdog>(executor);
+    watchdog->idle = idle;
+    watchdog->stream = &stream;
+    watchdog->touch();
+    asio::co_spawn(executor, Watchdog::run(watchdog), asio::detached);
+    std::list<std::pair<std::weak_ptr<Watchdog>, asio::any_io_executor>>::iterator registered;
+    {
+        std::lock_guard lock(mutex);
+        registered = live.insert(live.end(), {watchdog, executor});
+    }
+    // Runs on every way out of this coroutine: the watchdog stops and shutdown forgets us.
+    struct Finish {
+        Impl* self;
+        std::shared_ptr<Watchdog> w;
+        decltype(registered) it;
+        ~Finish() {
+            w->stream = nullptr;
+            w->timer.cancel();
+            std::lock_guard lock(self->mutex);
+            self->live.erase(it);
+        }
+    } finish{this, watchdog, registered};
+
     std::array<char, 4096> buffer;
     using Next = typename S::Next;
     // Every write and handshake runs against the idle deadline too: a client that stops reading
@@ -166,15 +227,13 @@ asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std:
     // wait for input (see the read below), so a reply being written is never cut short.
     auto write = [&](std::string_view data) -> asio::awaitable<bool> {
         if (data.empty()) co_return true;
-        deadline.expires_after(idle);
-        auto r = co_await (stream.write(data) || deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
-        co_return r.index() == 0 && std::get<0>(r);
+        watchdog->touch();
+        co_return co_await stream.write(data) && !watchdog->expired;
     };
     auto handshake = [&]() -> asio::awaitable<bool> {
-        deadline.expires_after(idle);
-        auto r = co_await (stream.handshake(options.tls->context()) ||
-                           deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
-        co_return r.index() == 0 && !std::get<0>(r);
+        watchdog->touch();
+        auto ec = co_await stream.handshake(options.tls->context());
+        co_return !ec && !watchdog->expired;
     };
 
     // RFC 8314 §3.3: on implicit-TLS ports the handshake comes before the greeting.
@@ -238,33 +297,25 @@ asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std:
             continue;
         }
         if constexpr (requires { session.set_logins_refused(true); }) session.set_logins_refused(ip_blocked(peer));
+        // No suspension between this check and the read below: a shutdown wake posted to this
+        // thread runs either before the check (seen here) or during the read (interrupts it).
         if (stopping) {
             co_await write(session.shutdown_reply());
             co_return;
         }
-        deadline.expires_after(idle);
-        std::list<std::pair<std::weak_ptr<asio::steady_timer>, asio::any_io_executor>>::iterator waiting;
-        {
-            std::lock_guard lock(mutex);  // begin_shutdown() may cancel it
-            waiting = readers.insert(readers.end(), {deadline_ptr, executor});
-        }
-        if (stopping) deadline.cancel();  // shutdown began between the check above and now
-        auto event = co_await (stream.read_some(asio::buffer(buffer)) ||
-                               deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
-        {
-            std::lock_guard lock(mutex);
-            readers.erase(waiting);
-        }
-        if (event.index() == 1) {
-            // Timer fired: idle timeout, or shutdown woke us. (Not a ?: inside co_await: g++ 12
-            // destroys such temporaries twice.)
+        watchdog->touch();
+        watchdog->reading = true;
+        auto [ec, n] = co_await stream.read_some(asio::buffer(buffer));
+        watchdog->reading = false;
+        if (watchdog->expired || watchdog->woken) {
+            // Idle timeout, or shutdown woke us. (Not a ?: inside co_await: g++ 12 destroys such
+            // temporaries twice.)
             std::string bye;
-            if (stopping) bye = session.shutdown_reply();
-            else bye = session.timeout_reply();
+            if (watchdog->expired) bye = session.timeout_reply();
+            else bye = session.shutdown_reply();
             co_await write(bye);
             co_return;
         }
-        auto [ec, n] = std::get<0>(event);
         if (ec) co_return;  // peer closed or reset; an unfinished transaction is simply dropped
         session.receive(std::string_view(buffer.data(), n));
     }

@@ -67,6 +67,44 @@ class SessionLimits(unittest.TestCase):
         self.assertIn("4.4.2", text)
         self.assertGreaterEqual(time.monotonic() - started, 1.5)
 
+    def disconnects(self):
+        return self.srv.log_text().count("] disconnect")
+
+    def test_stalled_tls_handshake_is_dropped_at_the_idle_timeout(self):
+        c = RawSMTP(self.port)
+        self.addCleanup(c.close)
+        c.expect(220)
+        c.expect(250, "EHLO client.test")
+        c.expect(220, "STARTTLS")
+        started = time.monotonic()
+        c.sock.settimeout(10)
+        self.assertEqual(c.sock.recv(4096), b"", "the server closes a handshake that never starts")
+        self.assertGreaterEqual(time.monotonic() - started, 1.5)
+
+    def test_client_that_stops_reading_is_dropped(self):
+        # Pipelined NOOPs whose replies are never read: once the socket buffers are full the
+        # server's write waits, and the idle deadline ends the session (nothing blocks forever).
+        before = self.disconnects()
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect(("127.0.0.1", self.port))
+        self.addCleanup(s.close)
+        s.setblocking(False)
+        chunk = b"NOOP\r\n" * 4096
+        sent, deadline = 0, time.monotonic() + 20
+        stalled_since = None
+        while time.monotonic() < deadline:
+            try:
+                sent += s.send(chunk)
+                stalled_since = None
+            except BlockingIOError:
+                stalled_since = stalled_since or time.monotonic()
+                if time.monotonic() - stalled_since > 0.5:
+                    break
+                time.sleep(0.05)
+        self.assertIsNotNone(stalled_since, f"the server kept reading ({sent} octets sent)")
+        ternlib.wait_for(lambda: self.disconnects() > before, timeout=15, what="the server to drop the session")
+
     def test_bad_commands_and_long_lines(self):
         c = RawSMTP(self.port)
         self.addCleanup(c.close)
