@@ -10,7 +10,7 @@
 #   MSGS=2000 SIZE=4096 CLIENTS="1 4 16" RUNS=3 READERS="lines bulk"
 #   TARGETS="dovecot tern" IDLE=1000 PHASES="retr idle" TIMEOUT=300 PERF=0
 #   TERND=./build/ternd BENCH_TMPDIR=/var/tmp KEEP=0 NO_INSTALL=0
-#   DOVECOT_LOGIN=performance (or secure)  DOVECOT_PASS=plain (or yescrypt)
+#   DOVECOT_LOGIN=performance (or secure)  DOVECOT_PASS=yescrypt (or plain)
 #   SAMPLE=0.5  TERN_USER=tern-bench  PYTHON=python3  STEAL_MAX=5 STEAL_TRIES=3
 #
 # See bench/README.md for what the figures mean.
@@ -32,7 +32,7 @@ BENCH_TMPDIR=${BENCH_TMPDIR:-/var/tmp}
 KEEP=${KEEP:-0}
 NO_INSTALL=${NO_INSTALL:-0}
 DOVECOT_LOGIN=${DOVECOT_LOGIN:-performance}
-DOVECOT_PASS=${DOVECOT_PASS:-plain}
+DOVECOT_PASS=${DOVECOT_PASS:-yescrypt}  # the scheme and cost Tern stores
 SAMPLE=${SAMPLE:-0.5}     # RSS/PSS sampling interval (s) during the RETR runs
 STEAL_MAX=${STEAL_MAX:-5} # % of CPU time stolen by the host above which a run is repeated
 STEAL_TRIES=${STEAL_TRIES:-3}
@@ -151,13 +151,15 @@ tree_pids() {
             while (q != "" && q != 0 && q != r && n++ < 64) q = par[q]
             if (q == r) print p } }'
 }
-# "RSS PSS" (kB) summed over ROOT and its descendants.
+# "RSS PSS ANON" (kB) summed over ROOT and its descendants. ANON is the
+# anonymous (heap, stacks) part of RSS: RSS also counts the page-cache pages of
+# files a process maps, such as ternd's store.db (SQLite reads it via mmap).
 tree_mem_kb() {
   local p files=()
   for p in $(tree_pids "$1"); do files+=("/proc/$p/smaps_rollup"); done
-  ((${#files[@]})) || { echo "0 0"; return; }
+  ((${#files[@]})) || { echo "0 0 0"; return; }
   cat "${files[@]}" 2>/dev/null |
-    awk '/^Rss:/ { r += $2 } /^Pss:/ { p += $2 } END { print r + 0, p + 0 }'
+    awk '/^Rss:/ { r += $2 } /^Pss:/ { p += $2 } /^Anonymous:/ { a += $2 } END { print r + 0, p + 0, a + 0 }'
 }
 # CPU seconds used so far by ROOT and its live descendants, plus the
 # descendants ROOT has reaped (its cutime/cstime): Dovecot's master reaps the
@@ -184,15 +186,15 @@ thread_cpu() {
 # vCPUs were runnable but the host ran something else.
 cpu_jiffies() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= 9; i++) t += $i; print t, $9; exit }' /proc/stat; }
 
-# rss_sampler ROOT OUT: running max "RSS PSS" (kB) of the tree into OUT.
+# rss_sampler ROOT OUT: running max "RSS PSS ANON" (kB) of the tree into OUT.
 rss_sampler() {
-  local root=$1 out=$2 mr=0 mp=0 r p
-  echo "0 0" >"$out"
+  local root=$1 out=$2 mr=0 mp=0 ma=0 r p a
+  echo "0 0 0" >"$out"
   while kill -0 "$root" 2>/dev/null; do
-    read -r r p < <(tree_mem_kb "$root")
-    if ((r > mr || p > mp)); then
-      ((r > mr)) && mr=$r; ((p > mp)) && mp=$p
-      echo "$mr $mp" >"$out"
+    read -r r p a < <(tree_mem_kb "$root")
+    if ((r > mr || p > mp || a > ma)); then
+      ((r > mr)) && mr=$r; ((p > mp)) && mp=$p; ((a > ma)) && ma=$a
+      echo "$mr $mp $ma" >"$out"
     fi
     sleep "$SAMPLE"
   done
@@ -531,7 +533,7 @@ if want dovecot; then
   log "dovecot $DOVECOT_VERSION ($DOVECOT_LOGIN login mode): $NUSERS Maildirs written in $(awk -v a="$t0" -v b="$(now)" 'BEGIN{printf "%.1f", b - a}') s"
 fi
 
-declare -A PEAK_RSS=() PEAK_PSS=() SPID=() SPORT=() SAMPLER=()
+declare -A PEAK_RSS=() PEAK_PSS=() PEAK_ANON=() SPID=() SPORT=() SAMPLER=()
 PERF_DIR=""
 if phase retr; then
   maxc=$NUSERS
@@ -583,7 +585,7 @@ if phase retr; then
   for srv in dovecot tern; do
     want "$srv" || continue
     kill_wait "${SAMPLER[$srv]}" 2; forget_pid "${SAMPLER[$srv]}"
-    read -r PEAK_RSS[$srv] PEAK_PSS[$srv] <"$WORK/$srv.rssmax"
+    read -r PEAK_RSS[$srv] PEAK_PSS[$srv] PEAK_ANON[$srv] <"$WORK/$srv.rssmax"
     use "$srv"; stop_server
   done
 fi
@@ -647,8 +649,8 @@ if phase retr; then
     done
   } | tabulate
   echo
-  want tern && echo "tern peak RSS (VmHWM of ternd over all RETR runs): $(kb2mb "${TERN_HWM:-0}") MB; sampled: RSS $(kb2mb "${PEAK_RSS[tern]:-0}") MB, PSS $(kb2mb "${PEAK_PSS[tern]:-0}") MB"
-  want dovecot && echo "dovecot peak memory (sampled sum over master + children): RSS $(kb2mb "${PEAK_RSS[dovecot]:-0}") MB, PSS $(kb2mb "${PEAK_PSS[dovecot]:-0}") MB"
+  want tern && echo "tern peak RSS (VmHWM of ternd over all RETR runs): $(kb2mb "${TERN_HWM:-0}") MB; sampled: RSS $(kb2mb "${PEAK_RSS[tern]:-0}") MB, PSS $(kb2mb "${PEAK_PSS[tern]:-0}") MB, anonymous $(kb2mb "${PEAK_ANON[tern]:-0}") MB (RSS also counts store.db pages mapped by SQLite)"
+  want dovecot && echo "dovecot peak memory (sampled sum over master + children): RSS $(kb2mb "${PEAK_RSS[dovecot]:-0}") MB, PSS $(kb2mb "${PEAK_PSS[dovecot]:-0}") MB, anonymous $(kb2mb "${PEAK_ANON[dovecot]:-0}") MB"
   if [[ -n $PERF_DIR && -s $PERF_DIR/self.txt ]]; then
     body() { grep -v '^#' "$1" | grep -v '^$' | cut -c1-150; }
     echo
