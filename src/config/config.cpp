@@ -112,6 +112,9 @@ const std::vector<Key>& schema() {
          }},
         uint_key<&Config::auth_failures_per_ip, 1, 1000000>("auth.failures_per_ip", "10",
             "Failed logins from one client IP within 10 minutes after which its logins are refused."),
+        uint_key<&Config::login_cache, 0, 86400>("auth.login_cache", "900",
+            "Seconds a successful password login is remembered, so repeated logins skip the yescrypt "
+            "check (as an in-memory HMAC, never the password; a password change ends it). 0: off."),
         {"server.user", "string", "\"tern\" when started as root",
          "Unprivileged user ternd switches to right after binding its ports (when started as root).",
          [](Config& c, const toml::node& n) -> Result<void> {

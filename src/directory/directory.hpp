@@ -3,6 +3,8 @@
 // the server sees changes without a restart. Thread-safe. Must never store a password in clear,
 // and never let alias expansion loop or grow without bound.
 #pragma once
+#include <chrono>
+#include <cstddef>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -72,6 +74,14 @@ public:
 // Canonical form used as account key: local part and domain lower-cased (ASCII).
 std::string canonical_address(std::string_view address);
 
-Result<std::unique_ptr<Directory>> open_sqlite_directory(const std::filesystem::path& data_dir);
+struct DirectoryOptions {
+    // How long a successful password login is remembered (login_cache.hpp); 0: never. The server
+    // sets it from auth.login_cache; admin commands never verify passwords and leave it off.
+    std::chrono::seconds login_cache_ttl{0};
+    std::size_t login_cache_entries = 100000;
+};
+
+Result<std::unique_ptr<Directory>> open_sqlite_directory(const std::filesystem::path& data_dir,
+                                                         const DirectoryOptions& options = {});
 
 }  // namespace tern::directory

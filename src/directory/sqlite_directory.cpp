@@ -18,6 +18,7 @@
 #include "base/ascii.hpp"
 #include "base/log.hpp"
 #include "directory/directory.hpp"
+#include "directory/login_cache.hpp"
 #include "proto/sasl/sasl.hpp"
 #include "sqlite/db.hpp"
 
@@ -193,7 +194,8 @@ const std::string& dummy_hash() {
 
 class SqliteDirectory final : public Directory {
 public:
-    explicit SqliteDirectory(Db db) : db_(std::move(db)) {}
+    SqliteDirectory(Db db, const DirectoryOptions& options)
+        : logins_(options.login_cache_ttl, options.login_cache_entries), db_(std::move(db)) {}
 
     Result<void> init_schema() {
         std::lock_guard lock(mu_);
@@ -349,13 +351,16 @@ public:
             }
         }
         // Same work for every outcome: unknown users and malformed passwords are checked against the
-        // dummy hash.
+        // dummy hash. Only a success may be answered from the cache (see login_cache.hpp).
         const bool usable = found && !password.empty() && !contains_nul(password);
+        const std::string user = canonical_address(address);
+        if (usable && logins_.hit(user, stored, password)) return true;
         const std::string& setting = usable ? stored : dummy_hash();
         std::string pw(password.substr(0, password.find('\0')));
         const std::string computed = run_crypt(pw, setting.c_str());
         explicit_bzero(pw.data(), pw.size());
         const bool match = !computed.empty() && constant_time_equal(computed, setting);
+        if (usable && match) logins_.remember(user, stored, password);
         return usable && match;
     }
 
@@ -654,19 +659,21 @@ private:
         return q->bind(1, arg).run();
     }
 
+    LoginCache logins_;
     std::mutex mu_;
     Db db_;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<Directory>> open_sqlite_directory(const std::filesystem::path& data_dir) {
+Result<std::unique_ptr<Directory>> open_sqlite_directory(const std::filesystem::path& data_dir,
+                                                         const DirectoryOptions& options) {
     std::error_code ec;
     std::filesystem::create_directories(data_dir, ec);
     if (ec) return fail("cannot create " + data_dir.string() + ": " + ec.message(), ec.value());
     auto db = Db::open(data_dir / "directory.db");
     if (!db) return std::unexpected(db.error());
-    auto dir = std::make_unique<SqliteDirectory>(std::move(*db));
+    auto dir = std::make_unique<SqliteDirectory>(std::move(*db), options);
     if (auto r = dir->init_schema(); !r) return std::unexpected(r.error());
     (void)dummy_hash();  // pay for it at startup, not on the first failed login
     return std::unique_ptr<Directory>(std::move(dir));

@@ -9,6 +9,7 @@
 #include <list>
 #include <mutex>
 #include <thread>
+#include <unistd.h>
 #include <map>
 
 #include "base/log.hpp"
@@ -68,11 +69,10 @@ struct Server::Impl {
     // context for its whole life, so its session is only ever touched by that thread. `io` is
     // the first; it also holds the acceptors and signals.
     std::vector<std::unique_ptr<asio::io_context>> extra_contexts;
-    std::size_t next_context = 0;
-    asio::io_context& context_for_next_connection() {
-        std::size_t n = next_context++ % (extra_contexts.size() + 1);
-        return n == 0 ? io : *extra_contexts[n - 1];
-    }
+    // Every context accepts on every listening socket (each through its own dup() of the
+    // descriptor), so a connection lives on the thread that accepted it: no hand-off to another
+    // thread, and whichever thread is idle takes the next client.
+    std::vector<std::pair<std::unique_ptr<tcp::acceptor>, config::Listener>> extra_acceptors;
     asio::thread_pool workers{2};  // password hashing and directory lookups, off the I/O thread
     asio::signal_set signals{io, SIGINT, SIGTERM};
     asio::signal_set hangup{io, SIGHUP};
@@ -99,6 +99,11 @@ struct Server::Impl {
             boost::system::error_code ec;
             a.close(ec);
         }
+        for (auto& [a, l] : extra_acceptors)  // closed on their own threads
+            asio::post(a->get_executor(), [acc = a.get()] {
+                boost::system::error_code ec;
+                acc->close(ec);
+            });
         // Runs on each connection's own thread: a session waiting for input is woken (and says
         // goodbye); one that is busy notices `stopping` before its next read.
         for (auto& [watchdog, executor] : live)
@@ -364,10 +369,9 @@ asio::awaitable<void> Server::Impl::pop3_connection(tcp::socket socket, bool imp
 }
 
 asio::awaitable<void> Server::Impl::accept_loop(tcp::acceptor& acceptor, config::Listener listener) {
+    auto context = acceptor.get_executor();
     for (;;) {
-        auto& context = context_for_next_connection();
-        auto [ec, socket] = co_await acceptor.async_accept(asio::any_io_executor(context.get_executor()),
-                                                           asio::as_tuple(asio::use_awaitable));
+        auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
         if (ec) {
             if (stopping || ec == asio::error::operation_aborted) co_return;
             // Out of descriptors (EMFILE/ENFILE) or memory: back off instead of spinning, and
@@ -462,14 +466,32 @@ void Server::run() {
         im.hangup.async_wait(on_hup);
     };
     im.hangup.async_wait(on_hup);
-    // The sessions' work spreads over the cores: one io_context and thread per core; new
-    // connections take turns. (A single io_context run by several threads would need a strand
+    // The sessions' work spreads over the cores: one io_context and thread per core, each
+    // accepting for itself. (A single io_context run by several threads would need a strand
     // per connection; with g++ 12 that crashed in Asio's handler bookkeeping.)
     unsigned extra = std::max(1u, std::thread::hardware_concurrency()) - 1;
     std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
     for (unsigned i = 0; i < extra; ++i) {
         im.extra_contexts.push_back(std::make_unique<asio::io_context>());
         guards.push_back(asio::make_work_guard(*im.extra_contexts.back()));
+    }
+    for (auto& c : im.extra_contexts) {
+        for (auto& [acceptor, listener] : im.acceptors) {
+            int fd = ::dup(acceptor.native_handle());
+            boost::system::error_code ec;
+            if (fd >= 0) {
+                auto a = std::make_unique<tcp::acceptor>(*c);
+                a->assign(acceptor.local_endpoint().protocol(), fd, ec);
+                if (ec) ::close(fd);
+                else {
+                    co_spawn(*c, im.accept_loop(*a, listener), asio::detached);
+                    im.extra_acceptors.emplace_back(std::move(a), listener);
+                    continue;
+                }
+            }
+            // Not fatal: the first context still accepts on this listener.
+            log::warn("listener ", listener.proto, ": no second accepting thread (", ec ? ec.message() : "dup failed", ")");
+        }
     }
     std::vector<std::thread> threads;
     for (auto& c : im.extra_contexts) threads.emplace_back([ctx = c.get()] { ctx->run(); });

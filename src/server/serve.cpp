@@ -129,7 +129,9 @@ int serve(const config::Config& cfg) {
     if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0)
         return failed("another ternd is serving " + data.string());
 
-    auto dir = directory::open_sqlite_directory(data);
+    directory::DirectoryOptions dir_options;
+    dir_options.login_cache_ttl = std::chrono::seconds(cfg.login_cache);
+    auto dir = directory::open_sqlite_directory(data, dir_options);
     if (!dir) return failed("directory: " + dir.error().message);
     auto store = store::open_sqlite_store(data);
     if (!store) return failed("store: " + store.error().message);
