@@ -12,6 +12,7 @@
 #   TERND=./build/ternd BENCH_TMPDIR=/var/tmp KEEP=0 NO_INSTALL=0
 #   DOVECOT_LOGIN=performance (or secure)  DOVECOT_PASS=yescrypt (or plain)
 #   SAMPLE=0.5  TERN_USER=tern-bench  PYTHON=python3  STEAL_MAX=5 STEAL_TRIES=3
+#   TERN_LOGIN_CACHE=900 (auth.login_cache seconds; 0 turns it off)
 #
 # See bench/README.md for what the figures mean.
 set -uo pipefail
@@ -37,6 +38,7 @@ SAMPLE=${SAMPLE:-0.5}     # RSS/PSS sampling interval (s) during the RETR runs
 STEAL_MAX=${STEAL_MAX:-5} # % of CPU time stolen by the host above which a run is repeated
 STEAL_TRIES=${STEAL_TRIES:-3}
 TERN_USER=${TERN_USER:-tern-bench}
+TERN_LOGIN_CACHE=${TERN_LOGIN_CACHE:-900}  # auth.login_cache; 0: every login pays for yescrypt
 PASSWORD=password
 DOMAIN=bench.test
 LOAD="$here/pop3_load.py"
@@ -52,6 +54,7 @@ while getopts "m:s:c:r:R:t:i:P:T:pknh" opt; do
   esac
 done
 TARGETS=${TARGETS//,/ } CLIENTS=${CLIENTS//,/ } READERS=${READERS//,/ } PHASES=${PHASES//,/ }
+[[ $TERN_LOGIN_CACHE =~ ^[0-9]+$ ]] || { echo "pop3_bench: TERN_LOGIN_CACHE must be a number" >&2; exit 2; }
 for v in MSGS SIZE RUNS TIMEOUT STEAL_TRIES; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "pop3_bench: $v must be a positive integer" >&2; exit 2; }
 done
@@ -283,6 +286,7 @@ tern_prepare() {
   cat >"$d/tern.toml" <<EOF
 [auth]
 allow_plaintext = true
+login_cache = $TERN_LOGIN_CACHE
 
 [limits]
 connections = $conns
@@ -618,7 +622,7 @@ tabulate() { if command -v column >/dev/null; then column -t -s $'\t'; else cat;
 if phase retr; then
   echo
   echo "POP3 download: per client one user with $MSGS msgs x $SIZE B; login, STAT, RETR all, QUIT; medians of $RUNS runs"
-  echo "(dovecot $DOVECOT_VERSION: $DOVECOT_LOGIN login mode, $DOVECOT_PASS passwords; $(nproc) cpus shared by servers and clients;"
+  echo "(dovecot $DOVECOT_VERSION: $DOVECOT_LOGIN login mode, $DOVECOT_PASS passwords; tern auth.login_cache = $TERN_LOGIN_CACHE s; $(nproc) cpus shared by servers and clients;"
   echo " $STEAL_ALL% of the CPU time was stolen by the host during the benchmark)"
   m() { want "$1" || { echo -; return; }; median "\$1 == \"$1\" && \$2 == \"$2\" && \$3 == $3" "$4" "$RESULTS"; }
   okr() { want "$1" || { echo -; return; }; okruns "\$1 == \"$1\" && \$2 == \"$2\" && \$3 == $3" 5 "$RESULTS"; }
