@@ -427,6 +427,9 @@ asio::awaitable<void> Server::Impl::accept_loop(tcp::acceptor& acceptor, config:
                      --connections;
                      if (--per_ip[ip] == 0) per_ip.erase(ip);
                  });
+        // Let the new session start (its greeting) before accepting again, so that a burst of
+        // clients spreads over the threads instead of piling onto the first one that woke.
+        co_await asio::post(context, asio::use_awaitable);
     }
 }
 
