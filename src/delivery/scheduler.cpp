@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "base/log.hpp"
+#include "base/thread.hpp"
 
 namespace tern::delivery {
 
@@ -40,7 +41,13 @@ void Scheduler::start(std::vector<queue::QueuedMessage> recovered) {
         }
         if (!recovered.empty()) log::info("queue: ", ready_.size() + waiting_.size(), " messages recovered from the spool");
     }
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+        // Delivery is background work: it yields the CPU to the I/O and spool threads, whose
+        // latency the clients wait on (see base/thread.hpp).
+        base::name_this_thread("tern-deliver");
+        base::lower_this_thread_priority(5);
+        run();
+    });
 }
 
 void Scheduler::enqueue(queue::QueuedMessage message, std::shared_ptr<const std::string> body) {

@@ -13,6 +13,7 @@
 #include <map>
 
 #include "base/log.hpp"
+#include "base/thread.hpp"
 #include "net/stream.hpp"
 
 namespace tern::net {
@@ -497,7 +498,12 @@ void Server::run() {
         }
     }
     std::vector<std::thread> threads;
-    for (auto& c : im.extra_contexts) threads.emplace_back([ctx = c.get()] { ctx->run(); });
+    for (std::size_t i = 0; i < im.extra_contexts.size(); ++i)
+        threads.emplace_back([ctx = im.extra_contexts[i].get(), i] {
+            base::name_this_thread("tern-io-" + std::to_string(i + 1));
+            ctx->run();
+        });
+    base::name_this_thread("tern-io-0");
     im.io.run();
     guards.clear();  // the other contexts return once their sessions have finished
     for (auto& t : threads) t.join();

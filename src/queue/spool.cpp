@@ -29,6 +29,7 @@
 #include <unordered_set>
 
 #include "base/log.hpp"
+#include "base/thread.hpp"
 #include "queue/record.hpp"
 
 namespace tern::queue {
@@ -382,7 +383,10 @@ Result<void> SpoolImpl::replay() {
 
 Result<void> SpoolImpl::start() {
     try {
-        writer_ = std::thread([this] { run(); });
+        writer_ = std::thread([this] {
+            base::name_this_thread("tern-spool");
+            run();
+        });
     } catch (const std::system_error& e) {
         return fail(std::string("spool: cannot start writer thread: ") + e.what(), e.code().value());
     }

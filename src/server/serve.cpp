@@ -13,6 +13,7 @@
 #include <iostream>
 
 #include "base/log.hpp"
+#include "base/thread.hpp"
 #include "delivery/local.hpp"
 #include "delivery/scheduler.hpp"
 #include "directory/directory.hpp"
@@ -36,6 +37,17 @@ Result<void> prepare_data_dir(const std::filesystem::path& dir) {
 }
 
 namespace {
+
+// Password checks run on the worker pool: yescrypt takes ~20 ms of CPU, and a burst of logins
+// must not hold up the I/O threads' replies (see base/thread.hpp).
+void auth_thread() {
+    static thread_local const bool once = [] {
+        base::name_this_thread("tern-auth");
+        base::lower_this_thread_priority(5);
+        return true;
+    }();
+    (void)once;
+}
 
 std::string machine_hostname() {
     char buf[256] = {};
@@ -162,10 +174,12 @@ int serve(const config::Config& cfg) {
     services.spool = spool->get();
     services.on_committed = [&scheduler](queue::QueuedMessage m) { scheduler.enqueue(std::move(m), nullptr); };
     services.verify_password = [directory](const std::string& user, const std::string& password) {
+        auth_thread();
         auto ok = directory->verify_password(user, password);
         return ok && *ok;
     };
     services.scram_credentials = [directory](const std::string& user) -> std::optional<sasl::ScramCredentials> {
+        auth_thread();
         auto c = directory->scram_credentials(user);
         if (!c) return std::nullopt;
         return *c;
