@@ -272,11 +272,42 @@ bool get_envelope(Reader& r, Envelope& e, std::uint32_t& count) {
 
 }  // namespace
 
-std::uint32_t crc32c(std::string_view data, std::uint32_t crc) {
-    std::uint32_t c = ~crc;
+namespace {
+
+std::uint32_t crc32c_table(std::string_view data, std::uint32_t c) {
     for (unsigned char b : data) c = kCrcTable[(c ^ b) & 0xFF] ^ (c >> 8);
-    return ~c;
+    return c;
 }
+
+#if defined(__x86_64__)
+// SSE 4.2 has CRC-32C (the Castagnoli polynomial) as an instruction: 8 octets per step instead of
+// a table lookup per octet, which matters on the spool writer's path (one CRC per record).
+__attribute__((target("sse4.2"))) std::uint32_t crc32c_sse42(std::string_view data, std::uint32_t c) {
+    const char* p = data.data();
+    std::size_t n = data.size();
+    std::uint64_t c64 = c;
+    for (; n >= 8; p += 8, n -= 8) {
+        std::uint64_t word;
+        std::memcpy(&word, p, 8);
+        c64 = __builtin_ia32_crc32di(c64, word);
+    }
+    c = static_cast<std::uint32_t>(c64);
+    for (; n > 0; ++p, --n) c = __builtin_ia32_crc32qi(c, static_cast<unsigned char>(*p));
+    return c;
+}
+const bool kHaveSse42 = __builtin_cpu_supports("sse4.2");
+#endif
+
+}  // namespace
+
+std::uint32_t crc32c(std::string_view data, std::uint32_t crc) {
+#if defined(__x86_64__)
+    if (kHaveSse42) return ~crc32c_sse42(data, ~crc);
+#endif
+    return ~crc32c_table(data, ~crc);
+}
+
+std::uint32_t crc32c_portable(std::string_view data, std::uint32_t crc) { return ~crc32c_table(data, ~crc); }
 
 namespace {
 

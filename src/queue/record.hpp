@@ -34,6 +34,8 @@ enum class Type : std::uint8_t { SegmentHeader = 1, Message = 2, State = 3 };
 // CRC-32C (Castagnoli, reflected polynomial 0x82F63B78). Chainable:
 // crc32c(b, crc32c(a)) == crc32c(a + b). crc32c("123456789") == 0xE3069283.
 std::uint32_t crc32c(std::string_view data, std::uint32_t crc = 0);
+// The same by table lookup, whatever the CPU offers (crc32c uses SSE 4.2 where there is one).
+std::uint32_t crc32c_portable(std::string_view data, std::uint32_t crc = 0);
 
 // First record of every segment file.
 struct SegmentHeader {

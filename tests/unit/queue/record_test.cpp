@@ -102,6 +102,18 @@ TEST(Crc32c, Chains) {
     EXPECT_EQ(crc32c("56789", crc32c("1234")), 0xE3069283u);
 }
 
+TEST(Crc32c, PortableAndHardwareAgreeAtEveryLengthAndAlignment) {
+    EXPECT_EQ(crc32c_portable("123456789"), 0xE3069283u);
+    std::string data;
+    for (int i = 0; i < 300; ++i) data.push_back(static_cast<char>(i * 37 + 11));
+    for (std::size_t off = 0; off < 9; ++off)
+        for (std::size_t len = 0; off + len <= data.size(); len += 7) {
+            std::string_view v(data.data() + off, len);
+            ASSERT_EQ(crc32c(v), crc32c_portable(v)) << "offset " << off << " length " << len;
+            ASSERT_EQ(crc32c(v, 0x12345678u), crc32c_portable(v, 0x12345678u));
+        }
+}
+
 TEST(Record, StateRecordExactLayout) {
     StateRecord s{0x0102030405060708ull, 2, {RecipientState::Status::Deferred, 1700000000, 3, "451 later"}};
     std::string payload = le64(0x0102030405060708ull) + le32(2) + std::string(1, '\x03') + le64(1700000000) +
