@@ -6,7 +6,7 @@
 #                       [-t "postfix tern sink"] [-T TIMEOUT] [-k] [-n]
 #
 # Every setting can also come from the environment (flags win):
-#   N=5000 RUNS=3 SESSIONS=10 SIZE=4096 TARGETS="postfix tern sink"
+#   N=5000 RUNS=5 SESSIONS=10 SIZE=4096 TARGETS="postfix tern sink"
 #   TIMEOUT=300 (seconds, per phase) TERND=./build/ternd
 #   BENCH_TMPDIR=/var/tmp  KEEP=0  NO_INSTALL=0  POLL=0.1  SAMPLE=0.5
 #
@@ -15,7 +15,7 @@ set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 N=${N:-5000}
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 SESSIONS=${SESSIONS:-10}
 SIZE=${SIZE:-4096}
 TARGETS=${TARGETS:-"postfix tern sink"}
@@ -158,7 +158,8 @@ hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 # run_load PORT LOGFILE: smtp-source; sets ACCEPT_S (wall seconds), returns rc.
 run_load() {
-  local port=$1 lf=$2 t0 t1 rc
+  local port=$1 lf=$2 t0 t1 rc j0 st0 j1 st1
+  read -r j0 st0 < <(cpu_jiffies)
   t0=$(now)
   # In the background + wait, so that a SIGTERM to this script is handled
   # at once (bash defers traps while a foreground child runs).
@@ -170,6 +171,8 @@ run_load() {
   rc=$?
   forget_pid "$spid"
   t1=$(now)
+  read -r j1 st1 < <(cpu_jiffies)
+  STEAL_PCT=$(awk -v a="$((j1 - j0))" -v b="$((st1 - st0))" 'BEGIN { if (a > 0) printf "%.1f", 100 * b / a; else print "NA" }')
   LOAD_T0=$t0
   ACCEPT_S=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b - a}')
   if ((rc != 0)); then
@@ -198,9 +201,12 @@ wait_delivered() {
 rate() { awk -v n="$N" -v s="$1" 'BEGIN{ if (s > 0) printf "%.1f", n / s; else print "NA" }'; }
 kb2mb() { awk -v k="$1" 'BEGIN{ if (k > 0) printf "%.1f", k / 1024; else print "NA" }'; }
 
-record() { # server run accept_rate deliver_s rss_mb pss_mb
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS"
-  log "$(printf '%-9s run %s: %s msg/s accepted, all delivered after %s s, peak RSS %s MB (PSS %s MB)' "$@")"
+# "total steal" jiffies from the cpu line of /proc/stat (steal: this VM's vCPUs were runnable
+# but the host ran something else).
+cpu_jiffies() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= 9; i++) t += $i; print t, $9; exit }' /proc/stat; }
+record() { # server run accept_rate deliver_s rss_mb pss_mb (steal % of the load phase appended)
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" "${STEAL_PCT:-NA}" >>"$RESULTS"
+  log "$(printf '%-9s run %s: %s msg/s accepted, all delivered after %s s, peak RSS %s MB (PSS %s MB)' "$@"), steal ${STEAL_PCT:-NA}%"
 }
 
 # ----------------------------------------------------------------- install --
@@ -406,8 +412,15 @@ if want tern; then
   echo "Tern/Postfix   accept rate:    $(ratio "$(median tern 3)" "$(median postfix 3)")  (>1: Tern accepts faster)"
   echo "Tern/Postfix   delivery time:  $(ratio "$(median tern 4)" "$(median postfix 4)")  (<1: Tern delivers all sooner)"
   echo "Tern/smtp-sink accept rate:    $(ratio "$(median tern 3)" "$(median smtp-sink 3)")  (fraction of the protocol-only bound)"
+  # Each run measures Tern and smtp-sink back to back: the per-run ratio cancels slow drift in
+  # the shared machine's speed, so its median is the steadier figure.
+  paired=$(awk -F'\t' '$3 ~ /^[0-9.]+$/ { v[$1 "," $2] = $3; runs[$2] = 1 }
+    END { for (r in runs) if (("tern," r) in v && ("smtp-sink," r) in v && v["smtp-sink," r] > 0)
+            printf "%.2f\n", v["tern," r] / v["smtp-sink," r] }' "$RESULTS" | sort -g | tr '\n' ' ')
+  [[ -n $paired ]] && echo "Tern/smtp-sink per run:        $paired (median $(tr ' ' '\n' <<<"$paired" | grep . |
+    awk '{ v[NR] = $1 } END { if (NR % 2) m = v[(NR + 1) / 2]; else m = (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f", m }'))"
   echo "Tern/Postfix   peak RSS:       $(ratio "$(median tern 5)" "$(median postfix 5)")  (PSS: $(ratio "$(median tern 6)" "$(median postfix 6)"))"
 fi
 echo
 tabulate() { if command -v column >/dev/null; then column -t -s $'\t'; else cat; fi; }
-echo "per run:"; tabulate < <(printf 'server\trun\taccept_msg/s\tdelivered_s\tpeak_RSS_MB\tpeak_PSS_MB\n'; cat "$RESULTS")
+echo "per run:"; tabulate < <(printf 'server\trun\taccept_msg/s\tdelivered_s\tpeak_RSS_MB\tpeak_PSS_MB\tsteal_%%\n'; cat "$RESULTS")

@@ -71,6 +71,8 @@ const std::vector<Key>& schema() {
              c.listeners = std::move(out);
              return {};
          }},
+        uint_key<&Config::io_threads, 0, 256>("server.io_threads", "0",
+            "Threads running sessions (each with its own event loop, accepting for itself); 0: one per CPU."),
         uint_key<&Config::command_line, 512, 65536>("limits.command_line", "512",
             "Longest SMTP command line in octets, CRLF included (RFC 5321 §4.5.3.1.4: at least 512)."),
         uint_key<&Config::message_size, 1024, (1ull << 30)>("limits.message_size", "52428800",

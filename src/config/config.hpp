@@ -38,6 +38,7 @@ struct Config {
     std::string tls_key;
     bool allow_plaintext_auth = false;      // passwords before TLS (RFC 8314 says no)
     std::uint64_t auth_failures_per_ip = 10;
+    std::uint64_t io_threads = 0;           // 0: one per CPU
     std::uint64_t login_cache = 900;        // seconds a successful password login is remembered; 0: off
     std::string run_as;                     // user to drop to when started as root
 

@@ -65,7 +65,7 @@ struct Server::Impl {
     Options options;
     SmtpServices smtp;
     pop3::Pop3Host* pop3_host = nullptr;
-    asio::io_context io;
+    asio::io_context io{1};  // concurrency hint 1: run by one thread only (others may still post to it)
     // One io_context per core, each run by one thread (no strands): a connection lives on one
     // context for its whole life, so its session is only ever touched by that thread. `io` is
     // the first; it also holds the acceptors and signals.
@@ -473,10 +473,11 @@ void Server::run() {
     // The sessions' work spreads over the cores: one io_context and thread per core, each
     // accepting for itself. (A single io_context run by several threads would need a strand
     // per connection; with g++ 12 that crashed in Asio's handler bookkeeping.)
-    unsigned extra = std::max(1u, std::thread::hardware_concurrency()) - 1;
+    unsigned wanted = im.options.io_threads ? im.options.io_threads : std::thread::hardware_concurrency();
+    unsigned extra = std::max(1u, wanted) - 1;
     std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
     for (unsigned i = 0; i < extra; ++i) {
-        im.extra_contexts.push_back(std::make_unique<asio::io_context>());
+        im.extra_contexts.push_back(std::make_unique<asio::io_context>(1));
         guards.push_back(asio::make_work_guard(*im.extra_contexts.back()));
     }
     for (auto& c : im.extra_contexts) {

@@ -28,6 +28,7 @@ struct Options {
     std::string scram_secret;           // keys fake SCRAM salts for unknown users
     unsigned auth_failures_per_ip = 10; // failed logins per client IP within 10 minutes, then refused
     unsigned pop3_idle_timeout = 0;     // 0: 600 s (RFC 1939 §3 autologout: at least 10 minutes)
+    unsigned io_threads = 0;            // threads running sessions; 0: one per CPU
 };
 
 // What SMTP (and, for logins, POP3) connections need from the rest of the server.

@@ -14,17 +14,14 @@ public:
     explicit DirectoryHost(directory::Directory& dir) : dir_(dir) {}
 
     smtp::RcptVerdict check_recipient(const smtp::Mailbox& rcpt, std::string_view authenticated) override {
-        auto local = dir_.is_local_domain(rcpt.domain);
-        if (!local) return smtp::RcptVerdict::TemporaryFailure;
-        if (!*local)
-            // Relaying is for authenticated submitters only; their mail waits for the relay agent.
-            return authenticated.empty() ? smtp::RcptVerdict::RelayDenied : smtp::RcptVerdict::Accept;
+        // One lookup (one read transaction) answers both "is the domain ours?" and "who is it?".
         auto res = dir_.resolve(rcpt.str());
         if (!res) return smtp::RcptVerdict::TemporaryFailure;
         switch (res->kind) {
             case directory::Resolution::Kind::Ok: return smtp::RcptVerdict::Accept;
             case directory::Resolution::Kind::Unknown: return smtp::RcptVerdict::UnknownUser;
             case directory::Resolution::Kind::NotLocal:
+                // Relaying is for authenticated submitters only; their mail waits for the relay agent.
                 return authenticated.empty() ? smtp::RcptVerdict::RelayDenied : smtp::RcptVerdict::Accept;
         }
         return smtp::RcptVerdict::TemporaryFailure;

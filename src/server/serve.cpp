@@ -108,6 +108,7 @@ int serve(const config::Config& cfg) {
     options.smtp_limits.bad_commands = static_cast<unsigned>(cfg.bad_commands);
     options.smtp_limits.idle_timeout_seconds = static_cast<unsigned>(cfg.idle_timeout);
     options.max_connections = cfg.connections;
+    options.io_threads = static_cast<unsigned>(cfg.io_threads);
     options.max_connections_per_ip = cfg.connections_per_ip;
     options.allow_plaintext_auth = cfg.allow_plaintext_auth;
     options.auth_failures_per_ip = static_cast<unsigned>(cfg.auth_failures_per_ip);

@@ -10,6 +10,9 @@
 //    kept, the octets are content, and bare_newline() is set.
 #include "proto/smtp/data_reader.hpp"
 
+#include <algorithm>
+#include <cstring>
+
 namespace tern::smtp {
 
 namespace {
@@ -42,10 +45,32 @@ DataReader::Step DataReader::feed(std::string_view in) {
         }
     };
 
+    // Fast path for the common case, a whole well-formed line: from here (mid-line, or at a line
+    // start that is not a dot) up to the next LF, with the only CR right before that LF. Such a
+    // line is content as it stands and ends at a line start; two memchr calls find it.
+    auto whole_line = [&](std::size_t from) -> std::size_t {
+        const char* base = in.data();
+        const void* lf = std::memchr(base + from, '\n', in.size() - from);
+        if (!lf) return 0;
+        std::size_t end = static_cast<std::size_t>(static_cast<const char*>(lf) - base);  // the LF
+        if (end == from || base[end - 1] != '\r') return 0;
+        if (std::memchr(base + from, '\r', end - 1 - from)) return 0;
+        return end + 1 - from;
+    };
+
     std::size_t i = 0;
     while (i < in.size()) {
         if (state_ == kDone) return Step{i, true};
         char c = in[i];
+        if ((state_ == kMid || (state_ == kLineStart && c != '.')) && c != '\r' && c != '\n') {
+            if (std::size_t n = whole_line(i)) {
+                if (size_ < max_size_) data_.append(in.substr(i, std::min<std::uint64_t>(n, max_size_ - size_)));
+                size_ += n;
+                i += n;
+                state_ = kLineStart;
+                continue;
+            }
+        }
         switch (state_) {
             case kMid: {
                 // Fast path: copy the run up to the next CR or LF.
