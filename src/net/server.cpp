@@ -34,7 +34,7 @@ struct Watchdog {
     std::chrono::seconds idle{0};
     Stream* stream = nullptr;  // null once the connection is finished
     bool reading = false;      // waiting for client input: shutdown may interrupt it
-    bool expired = false;      // the deadline passed and the socket's operations were cancelled
+    bool expired = false;      // the deadline passed (the socket's operations were cancelled)
     bool woken = false;        // shutdown interrupted a read
 
     void touch() { deadline = std::chrono::steady_clock::now() + idle; }
@@ -234,12 +234,12 @@ asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std:
     auto write = [&](std::string_view data) -> asio::awaitable<bool> {
         if (data.empty()) co_return true;
         watchdog->touch();
-        co_return co_await stream.write(data) && !watchdog->expired;
+        co_return co_await stream.write(data);  // a stalled write is cancelled by the watchdog
     };
     auto handshake = [&]() -> asio::awaitable<bool> {
         watchdog->touch();
         auto ec = co_await stream.handshake(options.tls->context());
-        co_return !ec && !watchdog->expired;
+        co_return !ec;
     };
 
     // RFC 8314 §3.3: on implicit-TLS ports the handshake comes before the greeting.
@@ -310,6 +310,7 @@ asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std:
             co_return;
         }
         watchdog->touch();
+        watchdog->expired = false;  // a firing while nothing waited (a long commit) is stale now
         watchdog->reading = true;
         auto [ec, n] = co_await stream.read_some(asio::buffer(buffer));
         watchdog->reading = false;
