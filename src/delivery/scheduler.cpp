@@ -51,11 +51,16 @@ void Scheduler::start(std::vector<queue::QueuedMessage> recovered) {
 }
 
 void Scheduler::enqueue(queue::QueuedMessage message, std::shared_ptr<const std::string> body) {
+    bool wake;
     {
         std::lock_guard lock(mutex_);
         ready_.push_back(Entry{std::move(message), std::move(body), 0});
+        // Only the first message (the thread may be asleep on an empty queue) and a full batch
+        // need the thread: while a batch fills, waking it for each message costs a context
+        // switch per message and changes nothing.
+        wake = ready_.size() == 1 || ready_.size() >= options_.batch_messages;
     }
-    wake_.notify_one();
+    if (wake) wake_.notify_one();
 }
 
 void Scheduler::stop() {

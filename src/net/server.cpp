@@ -8,6 +8,7 @@
 #include <boost/asio.hpp>
 #include <list>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unistd.h>
 #include <map>
@@ -182,16 +183,19 @@ asio::awaitable<Result<queue::QueueId>> Server::Impl::commit(smtp::PendingCommit
             services.spool->submit(
                 std::move(c.envelope), std::move(c.message),
                 [h, executor, services, envelope = std::move(envelope), size](Result<queue::QueueId> r) mutable {
-                    // Spool writer thread: the message is on disk (or failed).
-                    if (r && services.on_committed) {
+                    // Spool writer thread: the message is on disk (or failed). The session's
+                    // reply goes first; the scheduler's hand-off can follow.
+                    std::optional<queue::QueueId> id;
+                    if (r) id = *r;
+                    asio::post(executor, [h, r = std::move(r)]() mutable { std::move (*h)(std::move(r)); });
+                    if (id && services.on_committed) {
                         queue::QueuedMessage m;
-                        m.id = *r;
+                        m.id = *id;
                         m.envelope = std::move(envelope);
                         m.states.resize(m.envelope.recipients.size());
                         m.size = size;
                         services.on_committed(std::move(m));
                     }
-                    asio::post(executor, [h, r = std::move(r)]() mutable { std::move (*h)(std::move(r)); });
                 });
         },
         asio::use_awaitable);
