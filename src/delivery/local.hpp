@@ -30,6 +30,8 @@ public:
     LocalDelivery(directory::Directory& dir, store::MailStore& store) : dir_(dir), store_(store) {}
     // Delivers every job it can in one store transaction; the result parallels `jobs`.
     std::vector<Outcome> deliver(const std::vector<Job>& jobs, std::int64_t now);
+    // Forgets redelivery keys older than `before` (MailStore::forget_delivered_before).
+    Result<std::uint64_t> forget_redelivery_keys(std::int64_t before) { return store_.forget_delivered_before(before); }
 
 private:
     directory::Directory& dir_;

@@ -81,8 +81,19 @@ std::size_t Scheduler::queued() const {
 void Scheduler::run() {
     std::unique_lock lock(mutex_);
     std::int64_t last_compact = now_();
+    std::int64_t last_prune = 0;  // the first pass prunes what an earlier run left
     while (!stopping_) {
         std::int64_t now = now_();
+        if (now - last_prune >= options_.prune_interval) {
+            last_prune = now;
+            lock.unlock();
+            auto r = local_.forget_redelivery_keys(now - options_.redelivery_key_retention);
+            if (!r) log::warn("store: pruning redelivery keys failed: ", r.error().message);
+            else if (*r > 0) log::info("store: forgot ", *r, " redelivery keys older than ",
+                                       options_.redelivery_key_retention / 86400, " days");
+            lock.lock();
+            continue;
+        }
         if (!waiting_.empty() && now - last_compact >= options_.compact_interval) {
             last_compact = now;
             lock.unlock();

@@ -28,6 +28,11 @@ struct SchedulerOptions {
     // While mail waits for a retry, its spool segment would keep every later one alive; this
     // often the scheduler asks the spool to copy waiting messages forward (Spool::compact).
     std::int64_t compact_interval = 60 * 60;
+    // Redelivery keys (a crash between the store's commit and the spool's record of it must not
+    // deliver twice) are needed only while the spool may replay the message: longer than any
+    // message stays queued (5 days until it bounces). Older keys are forgotten this often.
+    std::int64_t redelivery_key_retention = 7 * 24 * 60 * 60;
+    std::int64_t prune_interval = 60 * 60;
 };
 
 class Scheduler {

@@ -116,7 +116,7 @@ public:
             const NewMessage& m = batch[i];
             if (!m.dedupe_key.empty()) {
                 if (auto it = delivered_.find(m.dedupe_key); it != delivered_.end()) {
-                    out.push_back(Appended{it->second.uidvalidity, it->second.uid, true});
+                    out.push_back(Appended{it->second.appended.uidvalidity, it->second.appended.uid, true});
                     continue;
                 }
             }
@@ -132,7 +132,7 @@ public:
             Appended a{box.info.uidvalidity, msg.info.uid, false};
             box.messages.emplace(msg.info.uid, std::move(msg));
             ++box.info.messages;
-            if (!m.dedupe_key.empty()) delivered_.emplace(m.dedupe_key, a);
+            if (!m.dedupe_key.empty()) delivered_.emplace(m.dedupe_key, Delivered{a, now});
             out.push_back(a);
         }
         return out;
@@ -172,6 +172,11 @@ public:
         it->second.info.modseq =
             ++(*box)->info.highest_modseq;  // RFC 7162 §3.1: every change gets a new modseq
         return {};
+    }
+
+    Result<std::uint64_t> forget_delivered_before(std::int64_t before) override {
+        std::lock_guard lock(mu_);
+        return static_cast<std::uint64_t>(std::erase_if(delivered_, [&](const auto& kv) { return kv.second.at < before; }));
     }
 
     Result<void> expunge(std::string_view account, std::string_view mailbox,
@@ -221,7 +226,11 @@ private:
 
     std::mutex mu_;
     std::map<std::string, Account, std::less<>> accounts_;
-    std::map<std::string, Appended, std::less<>> delivered_;
+    struct Delivered {
+        Appended appended;
+        std::int64_t at = 0;
+    };
+    std::map<std::string, Delivered, std::less<>> delivered_;
     std::uint32_t last_uidvalidity_ = 0;
 };
 

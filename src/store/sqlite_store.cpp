@@ -386,6 +386,16 @@ public:
         return tx->commit();
     }
 
+    Result<std::uint64_t> forget_delivered_before(std::int64_t before) override {
+        std::lock_guard lock(mu_);
+        // A scan of the table (it is keyed by the key, not the time): run hourly, it costs less
+        // than an index updated on every delivery.
+        auto q = Query::make(db_, "DELETE FROM delivered WHERE at < ?1");
+        if (!q) return std::unexpected(q.error());
+        TRY(q->bind(1, before).run());
+        return static_cast<std::uint64_t>(sqlite3_changes(db_.raw()));
+    }
+
 private:
     // 0 when the account does not exist.
     static Result<std::int64_t> account_id(Db& db, std::string_view account) {

@@ -95,6 +95,10 @@ public:
     // highest modseq when anything was removed.
     virtual Result<void> expunge(std::string_view account, std::string_view mailbox,
                                  std::span<const std::uint32_t> uids) = 0;
+    // Forgets the redelivery keys (NewMessage::dedupe_key) recorded before `before` (Unix
+    // seconds): they matter only until the spool has recorded the delivery, so keeping them for
+    // ever would grow the store by a row per delivered copy. Returns how many were forgotten.
+    virtual Result<std::uint64_t> forget_delivered_before(std::int64_t before) = 0;
 };
 
 std::unique_ptr<MailStore> make_memory_store();

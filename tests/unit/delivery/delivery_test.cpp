@@ -2,7 +2,9 @@
 // and the in-memory store: routing, Return-Path, outcomes recorded, idempotent redelivery.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <climits>
 #include <filesystem>
 #include <future>
 #include <unistd.h>
@@ -125,6 +127,33 @@ TEST_F(DeliveryTest, SchedulerDeliversAndRecordsStates) {
         EXPECT_GT(m.states[1].next_attempt, 0);
         EXPECT_EQ(m.states[1].attempts, 1u);
     }
+}
+
+TEST_F(DeliveryTest, SchedulerForgetsOldRedeliveryKeys) {
+    LocalDelivery local(*dir, *store);
+    SchedulerOptions options;
+    options.coalesce = std::chrono::milliseconds(0);
+    std::atomic<std::int64_t> now{std::chrono::duration_cast<std::chrono::seconds>(
+                                      std::chrono::system_clock::now().time_since_epoch()).count()};
+    Scheduler scheduler(*spool, local, options, [&] { return now.load(); });
+    scheduler.start({});
+    auto wait_for = [&](std::size_t n) {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (count("alice@example.org") < n && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        ASSERT_EQ(count("alice@example.org"), n);
+    };
+    scheduler.enqueue(submit({"alice@example.org"}, "first\r\n"), nullptr);
+    wait_for(1);
+    // Eight days later the next delivery wakes the scheduler: its hourly pass forgets the first
+    // message's key (older than the 7-day retention) before delivering the second.
+    now += 8 * 24 * 60 * 60;
+    scheduler.enqueue(submit({"alice@example.org"}, "second\r\n"), nullptr);
+    wait_for(2);
+    scheduler.stop();
+    auto left = store->forget_delivered_before(INT64_MAX);
+    ASSERT_TRUE(left);
+    EXPECT_EQ(*left, 1u) << "only the second message's key may remain";
 }
 
 TEST_F(DeliveryTest, ReusedQueueIdWithOtherContentIsStillDelivered) {

@@ -1,6 +1,7 @@
 // MailStore contract tests, run against every backend (memory and SQLite) with the same cases.
 // Must never depend on backend internals: only the MailStore interface is used here.
 #include <atomic>
+#include <chrono>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -163,6 +164,22 @@ TEST_P(StoreTest, BatchMaySpanMailboxes) {
     EXPECT_EQ(r[1].uidvalidity, box("Sent").uidvalidity);
     EXPECT_EQ(r[2].uid, 2u);
     EXPECT_EQ(box("Sent").messages, 1u);
+}
+
+TEST_P(StoreTest, ForgottenDedupeKeysNoLongerSuppress) {
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::chrono::system_clock::now().time_since_epoch()).count();
+    append_ok({msg("hello", "q:1:0"), msg("again", "q:2:0")});
+    auto kept = store_->forget_delivered_before(now - 60);
+    ASSERT_TRUE(kept);
+    EXPECT_EQ(*kept, 0u) << "keys younger than the cutoff stay";
+    EXPECT_TRUE(append_ok({msg("hello", "q:1:0")})[0].duplicate);
+    auto gone = store_->forget_delivered_before(now + 60);
+    ASSERT_TRUE(gone);
+    EXPECT_EQ(*gone, 2u);
+    auto after = append_ok({msg("hello", "q:1:0")});
+    EXPECT_FALSE(after[0].duplicate) << "a forgotten key no longer deduplicates";
+    EXPECT_EQ(box().messages, 3u);
 }
 
 TEST_P(StoreTest, DedupeKeySuppressesRedelivery) {
