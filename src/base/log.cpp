@@ -33,10 +33,15 @@ void write(Level l, std::string_view line) {
     auto now = system_clock::now();
     std::time_t t = system_clock::to_time_t(now);
     auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char stamp[32];
-    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    // The date and time change once a second: format them once a second per thread.
+    thread_local std::time_t last = -1;
+    thread_local char stamp[32];
+    if (t != last) {
+        std::tm tm{};
+        gmtime_r(&t, &tm);
+        std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+        last = t;
+    }
     std::lock_guard lock(g_mutex);
     std::fprintf(stderr, "%s.%03dZ %s %.*s\n", stamp, static_cast<int>(ms), name(l),
                  static_cast<int>(line.size()), line.data());

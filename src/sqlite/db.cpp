@@ -174,18 +174,30 @@ std::string Query::blob(int col) const {
     return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
 }
 
+namespace {
+
+// BEGIN/COMMIT/ROLLBACK run as cached prepared statements: sqlite3_exec would parse them anew
+// every time, a few thousand instructions per transaction on the delivery and RCPT paths.
+Result<void> run_cached(Db& db, const char* sql) {
+    auto q = Query::make(db, sql);
+    if (!q) return std::unexpected(q.error());
+    return q->run();
+}
+
+}  // namespace
+
 Result<Tx> Tx::begin(Db& db, bool write) {
-    if (auto r = db.exec(write ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED"); !r) return std::unexpected(r.error());
+    if (auto r = run_cached(db, write ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED"); !r) return std::unexpected(r.error());
     return Tx(&db);
 }
 
 Tx::~Tx() {
-    if (db_) (void)db_->exec("ROLLBACK");
+    if (db_) (void)run_cached(*db_, "ROLLBACK");
 }
 
 Result<void> Tx::commit() {
     // COMMIT is where the WAL is fsynced (synchronous=FULL): success here means durable.
-    auto r = db_->exec("COMMIT");
+    auto r = run_cached(*db_, "COMMIT");
     if (r) db_ = nullptr;
     return r;
 }

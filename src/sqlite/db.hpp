@@ -29,6 +29,8 @@ public:
 
     Result<void> exec(const char* sql);
     // The prepared statement for `sql`, prepared on first use and kept for the connection's life.
+    // `sql` must have static storage (a string literal): the cache is keyed by its address, so a
+    // lookup costs a pointer hash, not a hash of the statement's text.
     Result<sqlite3_stmt*> prepare(const char* sql);
     Error error(std::string_view what) const;  // "what: <sqlite message>", code EIO
     sqlite3* raw() const { return db_; }
@@ -36,7 +38,7 @@ public:
 private:
     void close();
     sqlite3* db_ = nullptr;
-    std::unordered_map<std::string, sqlite3_stmt*> cache_;
+    std::unordered_map<const char*, sqlite3_stmt*> cache_;
 };
 
 // One use of a cached statement; resets it and clears its bindings when destroyed.

@@ -51,6 +51,16 @@ std::string format(int code, std::string_view enhanced, const std::vector<std::s
 }  // namespace
 
 std::string reply(int code, std::string_view enhanced, std::string_view text) {
+    // Nearly every reply is one clean line: build it directly (a reply is written for every
+    // command, so the general path's vectors and copies showed up in profiles).
+    constexpr std::string_view kUnsafe("\r\n\0", 3);
+    if (text.find_first_of(kUnsafe) == std::string_view::npos &&
+        enhanced.find_first_of(kUnsafe) == std::string_view::npos) {
+        std::string out;
+        out.reserve(6 + enhanced.size() + text.size());
+        append_line(out, code, true, enhanced, text);
+        return out;
+    }
     return format(code, enhanced, split_text(text));
 }
 
