@@ -14,6 +14,7 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <unordered_map>
 
 #include "base/ascii.hpp"
 #include "base/log.hpp"
@@ -227,7 +228,7 @@ public:
     Result<void> add_domain(std::string_view domain) override {
         const std::string d = canonical_address(domain);
         if (!valid_domain(d)) return invalid("invalid domain: " + d);
-        std::lock_guard lock(mu_);
+        auto lock = write_lock();
         auto tx = Tx::begin(db_, true);
         if (!tx) return std::unexpected(tx.error());
         auto local = domain_is_local(d);
@@ -239,7 +240,7 @@ public:
 
     Result<void> remove_domain(std::string_view domain) override {
         const std::string d = canonical_address(domain);
-        std::lock_guard lock(mu_);
+        auto lock = write_lock();
         auto tx = Tx::begin(db_, true);
         if (!tx) return std::unexpected(tx.error());
         auto local = domain_is_local(d);
@@ -278,7 +279,7 @@ public:
         if (!hash) return std::unexpected(hash.error());
         auto scram = scram_text(password);
         if (!scram) return std::unexpected(scram.error());
-        std::lock_guard lock(mu_);
+        auto lock = write_lock();
         auto tx = Tx::begin(db_, true);
         if (!tx) return std::unexpected(tx.error());
         auto local = domain_is_local(parts->domain);
@@ -303,7 +304,7 @@ public:
 
     Result<void> remove_user(std::string_view address) override {
         const std::string a = canonical_address(address);
-        std::lock_guard lock(mu_);
+        auto lock = write_lock();
         TRY(run("DELETE FROM users WHERE address = ?1", a));
         if (sqlite3_changes(db_.raw()) == 0) return fail("no such user: " + a, ENOENT);
         return {};
@@ -315,7 +316,7 @@ public:
         if (!hash) return std::unexpected(hash.error());
         auto scram = scram_text(password);
         if (!scram) return std::unexpected(scram.error());
-        std::lock_guard lock(mu_);
+        auto lock = write_lock();
         {
             // One statement: the yescrypt hash and the SCRAM keys always come from the same password.
             auto q = Query::make(db_, "UPDATE users SET password_hash = ?2, scram = ?3 WHERE address = ?1");
@@ -393,7 +394,7 @@ public:
             const auto u = static_cast<unsigned char>(c);
             if (u < 0x20 || u == 0x7f) return invalid("APOP secret contains a control character");
         }
-        std::lock_guard lock(mu_);
+        auto lock = write_lock();
         {
             // An empty secret removes it: APOP is then refused for this user.
             auto q = Query::make(db_, "UPDATE users SET apop_secret = NULLIF(?2, '') WHERE address = ?1");
@@ -429,7 +430,7 @@ public:
             if (!tp) return std::unexpected(tp.error());
             norm.push_back(tp->local + "@" + tp->domain);
         }
-        std::lock_guard lock(mu_);
+        auto lock = write_lock();
         auto tx = Tx::begin(db_, true);
         if (!tx) return std::unexpected(tx.error());
         auto local = domain_is_local(parts->domain);
@@ -456,7 +457,7 @@ public:
 
     Result<void> remove_alias(std::string_view source, const std::vector<std::string>& targets) override {
         const std::string src = canonical_address(source);
-        std::lock_guard lock(mu_);
+        auto lock = write_lock();
         auto tx = Tx::begin(db_, true);
         if (!tx) return std::unexpected(tx.error());
         if (targets.empty()) {
@@ -515,6 +516,30 @@ public:
             return res;
         }
         std::lock_guard lock(mu_);
+        // Every RCPT and every delivery asks; the answers change only when the directory does.
+        // PRAGMA data_version changes when another connection (an admin command) commits, and
+        // this object's own writes clear the cache (write_lock()), so a cached answer is never
+        // older than the database.
+        auto version = data_version();
+        if (!version) return std::unexpected(version.error());
+        if (*version != resolved_version_) {
+            resolved_.clear();
+            resolved_version_ = *version;
+        }
+        if (auto hit = resolved_.find(a); hit != resolved_.end()) return hit->second;
+        auto fresh = resolve_uncached(a, at);
+        if (!fresh) return fresh;
+        if (resolved_.size() >= kResolvedEntries) resolved_.clear();  // bounded: start over
+        resolved_.emplace(a, *fresh);
+        return fresh;
+    }
+
+private:
+    static constexpr std::size_t kResolvedEntries = 10000;
+
+    // With mu_ held. `a` is canonical, `at` the position of its last '@'.
+    Result<Resolution> resolve_uncached(const std::string& a, std::size_t at) {
+        Resolution res;
         auto tx = Tx::begin(db_, false);  // one consistent snapshot for the whole expansion
         if (!tx) return std::unexpected(tx.error());
         auto local = domain_is_local(a.substr(at + 1));
@@ -532,6 +557,22 @@ public:
         res.kind =
             res.accounts.empty() && res.remote.empty() ? Resolution::Kind::Unknown : Resolution::Kind::Ok;
         return res;
+    }
+
+    Result<std::int64_t> data_version() {
+        auto q = Query::make(db_, "PRAGMA data_version");
+        if (!q) return std::unexpected(q.error());
+        auto row = q->step();
+        if (!row) return std::unexpected(row.error());
+        return *row ? q->int64(0) : 0;
+    }
+
+    // For every method that writes: takes mu_ and forgets cached resolutions (this connection's
+    // own commits do not change its data_version).
+    std::unique_lock<std::mutex> write_lock() {
+        std::unique_lock lock(mu_);
+        resolved_.clear();
+        return lock;
     }
 
 private:
@@ -660,6 +701,8 @@ private:
     }
 
     LoginCache logins_;
+    std::unordered_map<std::string, Resolution> resolved_;  // guarded by mu_
+    std::int64_t resolved_version_ = -1;
     std::mutex mu_;
     Db db_;
 };

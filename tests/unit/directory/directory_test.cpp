@@ -312,6 +312,21 @@ TEST_F(DirectoryTest, SecondConnectionSeesChangesAtOnce) {
     EXPECT_EQ(resolve("z@new.example").kind, Kind::Unknown);
 }
 
+TEST_F(DirectoryTest, OwnChangesAreSeenByTheNextResolve) {
+    // Resolutions are cached; this connection's own writes must drop them (they do not change
+    // its PRAGMA data_version, which catches other connections' commits).
+    ASSERT_TRUE(dir_->add_user("alice@example.org", "pw"));
+    EXPECT_EQ(resolve("own@example.org").kind, Kind::Unknown);
+    ASSERT_TRUE(dir_->add_alias("own@example.org", {"alice@example.org"}));
+    EXPECT_THAT(resolve("own@example.org").accounts, ElementsAre("alice@example.org"));
+    ASSERT_TRUE(dir_->remove_alias("own@example.org", {}));
+    EXPECT_EQ(resolve("own@example.org").kind, Kind::Unknown);
+    ASSERT_TRUE(dir_->add_user("own@example.org", "pw"));
+    EXPECT_THAT(resolve("own@example.org").accounts, ElementsAre("own@example.org"));
+    ASSERT_TRUE(dir_->remove_user("own@example.org"));
+    EXPECT_EQ(resolve("own@example.org").kind, Kind::Unknown);
+}
+
 TEST_F(DirectoryTest, RefusesNewerSchema) {
     dir_.reset();
     sqlite3* db = nullptr;
