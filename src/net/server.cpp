@@ -62,6 +62,9 @@ struct Watchdog {
     }
 };
 
+// Messages up to this size reach the scheduler from memory (see commit()).
+constexpr std::size_t kInlineBody = 1 << 20;
+
 struct Server::Impl {
     Options options;
     SmtpServices smtp;
@@ -174,27 +177,31 @@ asio::awaitable<bool> write_all(tcp::socket& socket, const std::string& data) {
 
 asio::awaitable<Result<queue::QueueId>> Server::Impl::commit(smtp::PendingCommit c) {
     auto executor = co_await asio::this_coro::executor;
-    auto services = smtp;
+    // Impl outlives every session, and its services are fixed once run() starts: no copies.
     co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(Result<queue::QueueId>)>(
-        [executor, services, &c](auto handler) {
+        [this, executor, &c](auto handler) {
             auto h = std::make_shared<decltype(handler)>(std::move(handler));
             auto envelope = c.envelope;  // the scheduler's copy; the spool takes the original
             auto size = c.message.size();
-            services.spool->submit(
+            // Small messages go to the scheduler from memory; big ones it reads back from the
+            // spool rather than holding a second copy while it works.
+            std::shared_ptr<const std::string> body;
+            if (size <= kInlineBody) body = std::make_shared<const std::string>(c.message);
+            smtp.spool->submit(
                 std::move(c.envelope), std::move(c.message),
-                [h, executor, services, envelope = std::move(envelope), size](Result<queue::QueueId> r) mutable {
+                [this, h, executor, envelope = std::move(envelope), size, body = std::move(body)](Result<queue::QueueId> r) mutable {
                     // Spool writer thread: the message is on disk (or failed). The session's
                     // reply goes first; the scheduler's hand-off can follow.
                     std::optional<queue::QueueId> id;
                     if (r) id = *r;
                     asio::post(executor, [h, r = std::move(r)]() mutable { std::move (*h)(std::move(r)); });
-                    if (id && services.on_committed) {
+                    if (id && smtp.on_committed) {
                         queue::QueuedMessage m;
                         m.id = *id;
                         m.envelope = std::move(envelope);
                         m.states.resize(m.envelope.recipients.size());
                         m.size = size;
-                        services.on_committed(std::move(m));
+                        smtp.on_committed(std::move(m), std::move(body));
                     }
                 });
         },

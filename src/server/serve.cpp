@@ -173,7 +173,9 @@ int serve(const config::Config& cfg) {
     net::SmtpServices services;
     services.host = &host;
     services.spool = spool->get();
-    services.on_committed = [&scheduler](queue::QueuedMessage m) { scheduler.enqueue(std::move(m), nullptr); };
+    services.on_committed = [&scheduler](queue::QueuedMessage m, std::shared_ptr<const std::string> body) {
+        scheduler.enqueue(std::move(m), std::move(body));
+    };
     services.verify_password = [directory](const std::string& user, const std::string& password) {
         auth_thread();
         auto ok = directory->verify_password(user, password);
