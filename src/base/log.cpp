@@ -1,4 +1,4 @@
-// Logging implementation: a mutex-guarded write of whole lines to stderr with a UTC timestamp.
+// Logging implementation: whole lines, each with a UTC timestamp, written to stderr by one write(2).
 #include "base/log.hpp"
 
 #include <atomic>
@@ -6,6 +6,10 @@
 #include <cstdio>
 #include <ctime>
 #include <mutex>
+#include <string>
+
+#include <unistd.h>
+#include <cerrno>
 
 namespace tern::log {
 namespace {
@@ -42,9 +46,22 @@ void write(Level l, std::string_view line) {
         std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
         last = t;
     }
+    // The whole line in one buffer and one write(2): lines from different threads never mix.
+    char head[48];
+    int n = std::snprintf(head, sizeof head, "%s.%03dZ %s ", stamp, static_cast<int>(ms), name(l));
+    std::string out;
+    out.reserve(static_cast<std::size_t>(n) + line.size() + 1);
+    out.append(head, static_cast<std::size_t>(n)).append(line).push_back('\n');
     std::lock_guard lock(g_mutex);
-    std::fprintf(stderr, "%s.%03dZ %s %.*s\n", stamp, static_cast<int>(ms), name(l),
-                 static_cast<int>(line.size()), line.data());
+    const char* p = out.data();
+    std::size_t left = out.size();
+    while (left > 0) {
+        ssize_t w = ::write(STDERR_FILENO, p, left);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) break;  // nowhere to log to: drop the line rather than block or crash
+        p += w;
+        left -= static_cast<std::size_t>(w);
+    }
 }
 
 }  // namespace tern::log

@@ -4,6 +4,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace tern::log {
 
@@ -17,12 +18,29 @@ void write(Level level, std::string_view line);
 void set_trace(bool on);
 bool trace_enabled();
 
-// Concatenates its arguments with operator<< (g++ 12 has no <format>).
+namespace detail {
+template <class T>
+void put(std::string& out, const T& v) {
+    using U = std::remove_cvref_t<T>;
+    constexpr bool char_like = std::is_same_v<U, char> || std::is_same_v<U, signed char> || std::is_same_v<U, unsigned char>;
+    if constexpr (std::is_convertible_v<const T&, std::string_view>) out.append(std::string_view(v));
+    else if constexpr (std::is_integral_v<U> && !char_like) out.append(std::to_string(v));
+    else {
+        std::ostringstream o;  // anything else with an operator<<
+        o << v;
+        out.append(std::move(o).str());
+    }
+}
+}  // namespace detail
+
+// Concatenates its arguments (g++ 12 has no <format>): strings are appended as they are and
+// numbers with std::to_string, so a log line costs no stream unless an argument needs one.
 template <class... Args>
 std::string cat(Args&&... args) {
-    std::ostringstream out;
-    (out << ... << std::forward<Args>(args));
-    return std::move(out).str();
+    std::string out;
+    out.reserve(128);
+    (detail::put(out, args), ...);
+    return out;
 }
 
 template <class... Args> void debug(Args&&... a) { if (level() <= Level::Debug) write(Level::Debug, cat(std::forward<Args>(a)...)); }

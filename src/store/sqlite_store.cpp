@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -212,11 +213,23 @@ public:
         std::vector<Appended> out;
         out.reserve(batch.size());
         const std::int64_t now = now_seconds();
+        // Each mailbox is looked up once per batch and its counters advanced in memory; its row
+        // is written once, before COMMIT (same transaction, so the same result as per message).
+        std::map<std::pair<std::string_view, std::string_view>, std::int64_t> box_ids;  // as named
+        std::map<std::int64_t, BoxRow> boxes;                                           // by id
+        std::map<std::int64_t, std::int64_t> added;                                     // by id
         // Any failure returns before COMMIT; the Tx destructor rolls the whole batch back.
         for (std::size_t i = 0; i < batch.size(); ++i) {
             const NewMessage& m = batch[i];
-            auto box = find_box(db_, m.account, m.mailbox);  // validates every entry, duplicates included
-            if (!box) return std::unexpected(box.error());
+            BoxRow* box = nullptr;
+            if (auto known = box_ids.find({m.account, m.mailbox}); known != box_ids.end()) {
+                box = &boxes.at(known->second);
+            } else {
+                auto found = find_box(db_, m.account, m.mailbox);  // validates every entry
+                if (!found) return std::unexpected(found.error());
+                box_ids.emplace(std::pair<std::string_view, std::string_view>{m.account, m.mailbox}, found->id);
+                box = &boxes.try_emplace(found->id, *found).first->second;  // "INBOX" and "inbox": one row
+            }
             if (!m.dedupe_key.empty()) {
                 auto q = Query::make(db_, "SELECT uidvalidity, uid FROM delivered WHERE key = ?1");
                 if (!q) return std::unexpected(q.error());
@@ -253,16 +266,9 @@ public:
                     .bind(8, body_id);
                 TRY(q->run());
             }
-            {
-                auto q = Query::make(db_,
-                                     "UPDATE mailboxes SET uidnext = ?2, highest_modseq = ?3, "
-                                     "message_count = message_count + 1 WHERE id = ?1");
-                if (!q) return std::unexpected(q.error());
-                TRY(q->bind(1, box->id)
-                        .bind(2, std::int64_t{uid} + 1)
-                        .bind(3, static_cast<std::int64_t>(modseq))
-                        .run());
-            }
+            box->info.uidnext = uid + 1;
+            box->info.highest_modseq = modseq;
+            ++added[box->id];
             if (!m.dedupe_key.empty()) {
                 auto q = Query::make(
                     db_, "INSERT INTO delivered(key, at, uidvalidity, uid) VALUES(?1, ?2, ?3, ?4)");
@@ -274,6 +280,18 @@ public:
                         .run());
             }
             out.push_back(Appended{box->info.uidvalidity, uid, false});
+        }
+        for (const auto& [id, count] : added) {
+            const BoxRow& box = boxes.at(id);
+            auto q = Query::make(db_,
+                                 "UPDATE mailboxes SET uidnext = ?2, highest_modseq = ?3, "
+                                 "message_count = message_count + ?4 WHERE id = ?1");
+            if (!q) return std::unexpected(q.error());
+            TRY(q->bind(1, id)
+                    .bind(2, std::int64_t{box.info.uidnext})
+                    .bind(3, static_cast<std::int64_t>(box.info.highest_modseq))
+                    .bind(4, count)
+                    .run());
         }
         TRY(tx->commit());  // the one fsync of the batch
         return out;
