@@ -57,24 +57,26 @@ class SessionLimits(unittest.TestCase):
         cls.srv.stop()
 
     def test_idle_timeout_gets_421(self):
-        c = RawSMTP(self.port)
-        self.addCleanup(c.close)
-        c.expect(220)
-        c.expect(250, "EHLO client.test")
+        c = self.greeted()
         started = time.monotonic()
         code, text = c.reply(timeout=10)
         self.assertEqual(code, 421)
         self.assertIn("4.4.2", text)
         self.assertGreaterEqual(time.monotonic() - started, 1.5)
 
-    def disconnects(self):
-        return self.srv.log_text().count("] disconnect")
-
-    def test_stalled_tls_handshake_is_dropped_at_the_idle_timeout(self):
+    def greeted(self):
+        """A raw SMTP session past the greeting and EHLO, closed when the test ends."""
         c = RawSMTP(self.port)
         self.addCleanup(c.close)
         c.expect(220)
         c.expect(250, "EHLO client.test")
+        return c
+
+    def disconnects(self):
+        return self.srv.log_text().count("] disconnect")
+
+    def test_stalled_tls_handshake_is_dropped_at_the_idle_timeout(self):
+        c = self.greeted()
         c.expect(220, "STARTTLS")
         started = time.monotonic()
         c.sock.settimeout(10)
@@ -118,10 +120,7 @@ class SessionLimits(unittest.TestCase):
         self.assertEqual(c.reply()[0], 421)
 
     def test_recipient_limit(self):
-        c = RawSMTP(self.port)
-        self.addCleanup(c.close)
-        c.expect(220)
-        c.expect(250, "EHLO client.test")
+        c = self.greeted()
         c.expect(250, "MAIL FROM:<x@remote.test>")
         c.expect(250, f"RCPT TO:<alice@{DOMAIN}>")
         c.expect(250, f"RCPT TO:<bob@{DOMAIN}>")
