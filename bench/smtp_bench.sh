@@ -377,7 +377,28 @@ want tern && { tern_usable || TARGETS=${TARGETS//tern/}; }
 
 log "N=$N sessions=$SESSIONS size=$SIZE runs=$RUNS targets=[$TARGETS] $(nproc) cpus, load avg $(cut -d' ' -f1-3 /proc/loadavg)"
 log "$(postconf -d -h mail_version | sed 's/^/postfix /'); work dir $WORK"
+# disk_probe R: fdatasync latency of this disk right now (200 x 4.5 KB overwrites of a
+# preallocated file, like Tern's spool commits), into $WORK/disk.txt. Tern pays one per group
+# commit, Postfix one per queue file, smtp-sink none; on a shared VM the figure swings from
+# minute to minute.
+disk_probe() {
+  python3 - "$WORK/disk.probe" "$1" >>"$WORK/disk.txt" <<'PY' || true
+import os, sys, time
+path, run = sys.argv[1], sys.argv[2]
+fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+os.write(fd, b"\0" * (1 << 20)); os.fsync(fd)
+lat = []
+for i in range(200):
+    os.pwrite(fd, b"x" * 4500, (i * 4500) % ((1 << 20) - 4500))
+    t = time.perf_counter(); os.fdatasync(fd); lat.append((time.perf_counter() - t) * 1e6)
+os.close(fd); os.unlink(path)
+lat.sort()
+print(f"{run}\t{lat[100]:.0f}\t{lat[180]:.0f}\t{lat[198]:.0f}")
+PY
+}
+
 for ((r = 1; r <= RUNS; r++)); do
+  disk_probe "$r"
   # Interleave the servers so background load on the shared machine hits
   # all of them alike.
   want postfix && bench_postfix "$r"
@@ -423,4 +444,6 @@ if want tern; then
 fi
 echo
 tabulate() { if command -v column >/dev/null; then column -t -s $'\t'; else cat; fi; }
+[[ -s $WORK/disk.txt ]] && { echo "disk before each run (fdatasync us):"
+  tabulate < <(printf 'run\tp50\tp90\tp99\n'; cat "$WORK/disk.txt"); echo; }
 echo "per run:"; tabulate < <(printf 'server\trun\taccept_msg/s\tdelivered_s\tpeak_RSS_MB\tpeak_PSS_MB\tsteal_%%\n'; cat "$RESULTS")
