@@ -14,6 +14,8 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=bench/lib.sh
+source "$here/lib.sh"
 N=${N:-5000}
 RUNS=${RUNS:-5}
 SESSIONS=${SESSIONS:-10}
@@ -44,9 +46,6 @@ for v in N RUNS SESSIONS SIZE TIMEOUT; do
 done
 [[ $TERND == /* ]] || TERND="$PWD/$TERND"
 
-log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
-die() { log "FATAL: $*"; exit 1; }
-now() { date +%s.%N; }
 [[ $(id -u) == 0 ]] || die "must run as root (installs packages, runs Postfix)"
 
 # ---------------------------------------------------------------- cleanup --
@@ -65,81 +64,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# kill_wait PID SECS: SIGTERM, wait up to SECS, then SIGKILL.
-kill_wait() {
-  local pid=$1 secs=${2:-10} i
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null
-  for ((i = 0; i < secs * 10; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -0 "$pid" 2>/dev/null && { kill -KILL "$pid" 2>/dev/null; sleep 0.1; }
-  wait "$pid" 2>/dev/null
-  return 0
-}
-forget_pid() {
-  local p=$1 i
-  for i in "${!KILL_PIDS[@]}"; do [[ ${KILL_PIDS[$i]} == "$p" ]] && unset 'KILL_PIDS[i]'; done
-}
-
 # ----------------------------------------------------------------- helpers --
 # Postfix commands print nothing useful without a syslog socket unless they
 # have a terminal: run them under script(1) and keep the output.
 pty() { script -qec "$*" /dev/null </dev/null | tr -d '\r'; }
 
-port_listening() { [[ -n $(ss -Hltn "sport = :$1" 2>/dev/null) ]]; }
-free_port() {
-  local p i
-  for ((i = 0; i < 200; i++)); do
-    p=$((20000 + RANDOM % 40000))
-    port_listening "$p" || { echo "$p"; return 0; }
-  done
-  die "no free port found"
-}
-# wait_port PORT SECS [PID]: wait until something listens on 127.0.0.1:PORT.
-wait_port() {
-  local port=$1 secs=$2 pid=${3:-} i
-  for ((i = 0; i < secs * 10; i++)); do
-    port_listening "$port" && return 0
-    [[ -n $pid ]] && ! kill -0 "$pid" 2>/dev/null && return 1
-    sleep 0.1
-  done
-  return 1
-}
-
-# PIDs of ROOT and all its descendants.
-tree_pids() {
-  ps -e -o pid=,ppid= | awk -v r="$1" '
-    { par[$1] = $2 }
-    END { for (p in par) { q = p; n = 0
-            while (q != "" && q != 0 && q != r && n++ < 64) q = par[q]
-            if (q == r) print p } }'
-}
-# "RSS PSS" (kB) summed over ROOT and its descendants.  RSS counts shared
-# pages (libc, Postfix's shared libraries...) once per process; PSS divides
-# each shared page among the processes mapping it.
-tree_mem_kb() {
-  local p files=()
-  for p in $(tree_pids "$1"); do files+=("/proc/$p/smaps_rollup"); done
-  ((${#files[@]})) || { echo "0 0"; return; }
-  cat "${files[@]}" 2>/dev/null |
-    awk '/^Rss:/ { r += $2 } /^Pss:/ { p += $2 } END { print r + 0, p + 0 }'
-}
-# rss_sampler ROOT OUT: writes the running max "RSS PSS" (kB) of the process
-# tree to OUT until ROOT exits or the sampler is killed.
-rss_sampler() {
-  local root=$1 out=$2 mr=0 mp=0 r p
-  echo "0 0" >"$out"
-  while kill -0 "$root" 2>/dev/null; do
-    read -r r p < <(tree_mem_kb "$root")
-    if ((r > mr || p > mp)); then
-      ((r > mr)) && mr=$r; ((p > mp)) && mp=$p
-      echo "$mr $mp" >"$out"
-    fi
-    sleep "$SAMPLE"
-  done
-}
 start_sampler() {
   SAMPLER_ROOT=$1 SAMPLER_OUT=$2
   rss_sampler "$1" "$2" & SAMPLER=$!; KILL_PIDS+=("$SAMPLER")
@@ -147,14 +76,13 @@ start_sampler() {
 # Stops the sampler and takes one last sample (short runs may otherwise only
 # have seen the idle server).
 stop_sampler() {
-  local mr mp r p
+  local mr mp ma r p a
   kill_wait "$SAMPLER" 2; forget_pid "$SAMPLER"
-  read -r mr mp <"$SAMPLER_OUT"
-  read -r r p < <(tree_mem_kb "$SAMPLER_ROOT")
-  ((r > mr)) && mr=$r; ((p > mp)) && mp=$p
-  echo "$mr $mp" >"$SAMPLER_OUT"
+  read -r mr mp ma <"$SAMPLER_OUT"
+  read -r r p a < <(tree_mem_kb "$SAMPLER_ROOT")
+  ((r > mr)) && mr=$r; ((p > mp)) && mp=$p; ((a > ma)) && ma=$a
+  echo "$mr $mp $ma" >"$SAMPLER_OUT"
 }
-hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 # run_load PORT LOGFILE: smtp-source; sets ACCEPT_S (wall seconds), returns rc.
 run_load() {
@@ -199,11 +127,7 @@ wait_delivered() {
   return 1
 }
 rate() { awk -v n="$N" -v s="$1" 'BEGIN{ if (s > 0) printf "%.1f", n / s; else print "NA" }'; }
-kb2mb() { awk -v k="$1" 'BEGIN{ if (k > 0) printf "%.1f", k / 1024; else print "NA" }'; }
 
-# "total steal" jiffies from the cpu line of /proc/stat (steal: this VM's vCPUs were runnable
-# but the host ran something else).
-cpu_jiffies() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= 9; i++) t += $i; print t, $9; exit }' /proc/stat; }
 record() { # server run accept_rate deliver_s rss_mb pss_mb (steal % of the load phase appended)
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" "${STEAL_PCT:-NA}" >>"$RESULTS"
   log "$(printf '%-9s run %s: %s msg/s accepted, all delivered after %s s, peak RSS %s MB (PSS %s MB)' "$@"), steal ${STEAL_PCT:-NA}%"
@@ -288,7 +212,7 @@ bench_postfix() {
   run_load "$port" "$d/source.log" && acc=$(rate "$ACCEPT_S") || ok=0
   ((ok)) && { wait_delivered pf_count || ok=0; }
   stop_sampler
-  local rss pss; read -r rss pss <"$d/rss.max"
+  local rss pss; read -r rss pss _ <"$d/rss.max"
   if ((!ok)); then
     log "postfix log tail:"; grep -Ev 'status=sent|removed$' "$d/log/maillog" | tail -15 >&2
   fi
@@ -334,7 +258,7 @@ bench_tern() {
   ((ok)) && { wait_delivered tern_count || ok=0; }
   stop_sampler
   local hwm tree rss pss
-  hwm=$(hwm_kb "$pid"); read -r tree pss <"$d/rss.max"
+  hwm=$(hwm_kb "$pid"); read -r tree pss _ <"$d/rss.max"
   rss=$(( ${hwm:-0} > ${tree:-0} ? ${hwm:-0} : ${tree:-0} ))
   kill -0 "$pid" 2>/dev/null || { log "tern: server died during the run:"; tail -20 "$d/serve.log" >&2; ok=0; }
   kill_wait "$pid" 15; forget_pid "$pid"
@@ -357,7 +281,7 @@ bench_sink() {
   run_load "$port" "$d/source.log" || ok=0
   stop_sampler
   local hwm tree rss pss
-  hwm=$(hwm_kb "$pid"); read -r tree pss <"$d/rss.max"
+  hwm=$(hwm_kb "$pid"); read -r tree pss _ <"$d/rss.max"
   rss=$(( ${hwm:-0} > ${tree:-0} ? ${hwm:-0} : ${tree:-0} ))
   kill_wait "$pid" 5; forget_pid "$pid"
   record smtp-sink "$run" "$( ((ok)) && rate "$ACCEPT_S" || echo NA)" "-" "$(kb2mb "$rss")" "$(kb2mb "$pss")"
@@ -416,7 +340,6 @@ median() { # server column -> median of numeric values, or NA
       printf "%.2f", m }'
 }
 okruns() { awk -F'\t' -v s="$1" '$1 == s && $3 ~ /^[0-9.]+$/ && $4 ~ /^([0-9.]+|-)$/' "$RESULTS" | wc -l; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else print "NA" }'; }
 
 echo
 echo "SMTP intake + local delivery: $N msgs x ${SIZE} B, $SESSIONS sessions, medians of $RUNS runs"
@@ -443,7 +366,6 @@ if want tern; then
   echo "Tern/Postfix   peak RSS:       $(ratio "$(median tern 5)" "$(median postfix 5)")  (PSS: $(ratio "$(median tern 6)" "$(median postfix 6)"))"
 fi
 echo
-tabulate() { if command -v column >/dev/null; then column -t -s $'\t'; else cat; fi; }
 [[ -s $WORK/disk.txt ]] && { echo "disk before each run (fdatasync us):"
   tabulate < <(printf 'run\tp50\tp90\tp99\n'; cat "$WORK/disk.txt"); echo; }
 echo "per run:"; tabulate < <(printf 'server\trun\taccept_msg/s\tdelivered_s\tpeak_RSS_MB\tpeak_PSS_MB\tsteal_%%\n'; cat "$RESULTS")
