@@ -1,22 +1,11 @@
 // The trace header every accepting SMTP server adds (RFC 5321 §4.4, RFC 5322 §3.6.7), and the
 // hand-over of a finished message to the commit step. Must never copy client-supplied text into
 // the header unsanitised (a HELO name with CR/LF or parentheses could forge header structure).
-#include <ctime>
-
+#include "proto/message/date.hpp"
 #include "session/smtp/session.hpp"
 
 namespace tern::smtp {
 namespace {
-
-// RFC 5322 §3.3 date-time in UTC: "Sat, 21 Nov 2026 11:21:27 +0000".
-std::string rfc5322_date(std::int64_t t) {
-    std::time_t tt = static_cast<std::time_t>(t);
-    std::tm tm{};
-    gmtime_r(&tt, &tm);
-    char buf[64];
-    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-    return buf;
-}
 
 // Keeps printable ASCII other than comment delimiters; HELO is client-controlled.
 std::string sanitize(std::string_view s) {
@@ -40,7 +29,7 @@ std::string Session::received_header(const queue::Envelope& env) const {
                     " (Tern) with " + with + " id " + id_ + "." + std::to_string(transactions_);
     // Name the recipient only when there is exactly one, so Bcc recipients stay private.
     if (env.recipients.size() == 1) h += "\r\n\tfor <" + env.recipients.front().address + ">";
-    h += "; " + rfc5322_date(env.received_at) + "\r\n";
+    h += "; " + message::rfc5322_date(env.received_at) + "\r\n";
     return h;
 }
 

@@ -2,10 +2,10 @@
 // account (§6.1), and Date: and Message-ID: are added when missing (§8.2, §8.3). Must never
 // rewrite anything else in the message, and never let a submitter send as someone else.
 #include <cctype>
-#include <ctime>
 #include <random>
 
 #include "base/ascii.hpp"
+#include "proto/message/date.hpp"
 #include "proto/smtp/reply.hpp"
 #include "session/smtp/session.hpp"
 
@@ -110,15 +110,6 @@ std::vector<std::string> addresses(std::string_view value) {
     return out;
 }
 
-std::string rfc5322_now(std::int64_t t) {
-    std::time_t tt = static_cast<std::time_t>(t);
-    std::tm tm{};
-    gmtime_r(&tt, &tm);
-    char buf[64];
-    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-    return buf;
-}
-
 }  // namespace
 
 bool Session::check_submission(std::string& message, std::string& out) {
@@ -130,7 +121,7 @@ bool Session::check_submission(std::string& message, std::string& out) {
                 return false;
             }
     std::string added;
-    if (header_values(headers, "Date").empty()) added += "Date: " + rfc5322_now(host_.now()) + "\r\n";
+    if (header_values(headers, "Date").empty()) added += "Date: " + message::rfc5322_date(host_.now()) + "\r\n";
     if (header_values(headers, "Message-ID").empty()) {
         static thread_local std::mt19937_64 rng{std::random_device{}()};
         char id[40];
