@@ -16,15 +16,11 @@ std::vector<Outcome> LocalDelivery::deliver(const std::vector<Job>& jobs, std::i
     std::vector<std::vector<std::size_t>> owners;  // batch entry -> the jobs it delivers for
     std::map<std::pair<queue::QueueId, std::string>, std::size_t> stored;  // (message, account) -> entry
     std::set<std::string> accounts;
-    // A batch is one moment: each recipient address is resolved once for all its messages.
-    std::map<std::string, Result<directory::Resolution>, std::less<>> resolved;
 
     for (std::size_t i = 0; i < jobs.size(); ++i) {
         const Job& job = jobs[i];
         const auto& rcpt = job.envelope->recipients[job.recipient];
-        auto known = resolved.find(rcpt.address);
-        if (known == resolved.end()) known = resolved.emplace(rcpt.address, dir_.resolve(rcpt.address)).first;
-        const auto& res = known->second;
+        auto res = dir_.resolve(rcpt.address);  // the directory caches resolutions
         if (!res) {
             out[i] = {Outcome::Kind::Deferred, "451 4.3.0 directory lookup failed: " + res.error().message};
             continue;
