@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -43,6 +44,15 @@ def port_accepts(port, host="127.0.0.1", timeout=0.5):
             return True
     except OSError:
         return False
+
+
+def tls_context():
+    """A client TLS context that accepts the server's certificate: on its first start ternd
+    generates a self-signed one (tests that verify it pin <data>/tls/cert.pem themselves)."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
 
 
 def wait_for(predicate, timeout=20.0, interval=0.05, what="condition"):

@@ -6,7 +6,6 @@ import os
 import poplib
 import re
 import smtplib
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -14,17 +13,11 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ternlib  # noqa: E402
-from ternlib import DOMAIN  # noqa: E402
+from ternlib import DOMAIN, tls_context  # noqa: E402
 
 PASSWORD = "pop-secret-pw"
 APOP_SECRET = "tanstaaf"
 
-
-def tls_context():
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
 
 
 class Pop3(unittest.TestCase):

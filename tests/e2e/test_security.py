@@ -19,16 +19,10 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ternlib  # noqa: E402
-from ternlib import DOMAIN  # noqa: E402
+from ternlib import DOMAIN, tls_context  # noqa: E402
 
 PASSWORD = "s3cret-pw"
 
-
-def tls_context():
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
 
 
 def cert_fingerprint(port):

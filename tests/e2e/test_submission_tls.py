@@ -5,23 +5,16 @@
 import os
 import smtplib
 import socket
-import ssl
 import subprocess
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ternlib  # noqa: E402
-from ternlib import DOMAIN  # noqa: E402
+from ternlib import DOMAIN, tls_context  # noqa: E402
 
 PASSWORD = "correct horse battery"
 
-
-def tls_context():
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE  # the server's first start generates a self-signed certificate
-    return ctx
 
 
 class Submission(unittest.TestCase):
