@@ -22,7 +22,11 @@ namespace tern::delivery {
 struct SchedulerOptions {
     std::size_t batch_messages = 256;          // messages per store transaction
     std::uint64_t batch_bytes = 64u << 20;     // message bytes per store transaction (at least one message)
-    std::chrono::milliseconds coalesce{5};     // wait this long for a batch to fill
+    // Wait this long for a batch to fill. Each store transaction costs a fixed ~50 us of CPU
+    // and an fsync that competes with the spool's group commits, which clients wait on: with
+    // 50 ms instead of 5, the delivery thread used 26-28 instead of 38-42 us of CPU per message
+    // under smtp-source load (10 sessions, 4 KB). A message waits at most this long longer.
+    std::chrono::milliseconds coalesce{50};
     std::int64_t retry_interval = 15 * 60;     // seconds between attempts for deferred recipients
     std::int64_t temp_failure_retry = 60;      // after a local store failure
     // While mail waits for a retry, its spool segment would keep every later one alive; this
