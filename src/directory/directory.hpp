@@ -79,6 +79,11 @@ struct DirectoryOptions {
     // sets it from auth.login_cache; admin commands never verify passwords and leave it off.
     std::chrono::seconds login_cache_ttl{0};
     std::size_t login_cache_entries = 100000;
+    // Cached recipient resolutions are checked against the database (PRAGMA data_version, a read
+    // transaction) only when the change counter that every Directory write bumps has moved, and
+    // at least this often regardless: a write made without this library (the sqlite3 shell) is
+    // seen within this interval. Zero: check on every lookup.
+    std::chrono::milliseconds recheck_interval{1000};
 };
 
 Result<std::unique_ptr<Directory>> open_sqlite_directory(const std::filesystem::path& data_dir,

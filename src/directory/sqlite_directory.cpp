@@ -1,14 +1,21 @@
 // The embedded Directory backend: <data>/directory.db (SQLite, WAL), shared with admin CLI processes.
-// Every call reads the database afresh (no in-process cache) so admin changes apply at once. Must never
+// Recipient resolutions are cached, and an admin change applies to the next lookup: every write
+// bumps a change counter in <data>/directory.db-gen that all processes map. Must never
 // store or log a password in clear (the APOP secret is the one recoverable secret, and only because the
 // protocol needs it), and never let alias expansion loop or fan out without bound.
 #include <crypt.h>
+#include <fcntl.h>
 #include <string.h>  // explicit_bzero
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -193,10 +200,44 @@ const std::string& dummy_hash() {
     return hash;
 }
 
+// A counter shared by every process that opens the directory: 8 bytes at the start of
+// <data>/directory.db-gen, mapped MAP_SHARED and changed with atomic operations. Each write
+// through SqliteDirectory bumps it after its commit, so a reader whose counter has not moved
+// knows, with one memory load, that no such write happened since it last looked; otherwise
+// (or when the file cannot be mapped) it asks SQLite with a read transaction.
+class ChangeCounter {
+public:
+    static std::unique_ptr<ChangeCounter> open(const std::filesystem::path& path) {
+        int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0) return nullptr;
+        struct stat st {};
+        void* map = MAP_FAILED;
+        if (::fstat(fd, &st) == 0 && (st.st_size >= kBytes || ::ftruncate(fd, kBytes) == 0))
+            map = ::mmap(nullptr, kBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        ::close(fd);  // the mapping keeps the file
+        if (map == MAP_FAILED) return nullptr;
+        return std::unique_ptr<ChangeCounter>(new ChangeCounter(static_cast<std::uint64_t*>(map)));
+    }
+    ChangeCounter(const ChangeCounter&) = delete;
+    ChangeCounter& operator=(const ChangeCounter&) = delete;
+    ~ChangeCounter() { ::munmap(value_, kBytes); }
+
+    std::uint64_t load() const { return std::atomic_ref<std::uint64_t>(*value_).load(std::memory_order_acquire); }
+    void bump() { std::atomic_ref<std::uint64_t>(*value_).fetch_add(1, std::memory_order_acq_rel); }
+
+private:
+    static constexpr off_t kBytes = 8;
+    explicit ChangeCounter(std::uint64_t* value) : value_(value) {}
+    std::uint64_t* value_;  // page-aligned (mmap), so atomic_ref's alignment holds
+};
+
 class SqliteDirectory final : public Directory {
 public:
-    SqliteDirectory(Db db, const DirectoryOptions& options)
-        : logins_(options.login_cache_ttl, options.login_cache_entries), db_(std::move(db)) {}
+    SqliteDirectory(Db db, const DirectoryOptions& options, std::unique_ptr<ChangeCounter> changes)
+        : logins_(options.login_cache_ttl, options.login_cache_entries),
+          recheck_(options.recheck_interval),
+          changes_(std::move(changes)),
+          db_(std::move(db)) {}
 
     Result<void> init_schema() {
         std::lock_guard lock(mu_);
@@ -517,14 +558,21 @@ public:
         }
         std::lock_guard lock(mu_);
         // Every RCPT and every delivery asks; the answers change only when the directory does.
-        // PRAGMA data_version changes when another connection (an admin command) commits, and
-        // this object's own writes clear the cache (write_lock()), so a cached answer is never
-        // older than the database.
-        auto version = data_version();
-        if (!version) return std::unexpected(version.error());
-        if (*version != resolved_version_) {
-            resolved_.clear();
-            resolved_version_ = *version;
+        // This object's own writes clear the cache (write_lock()). Another connection's commit
+        // (an admin command) changes PRAGMA data_version; asking costs a read transaction, so it
+        // is asked only when the shared change counter moved (every write through this class
+        // bumps it after committing) or recheck_ has passed (writes by other means).
+        const std::uint64_t changes = changes_ ? changes_->load() : 0;  // before data_version: see bump()
+        const auto now = std::chrono::steady_clock::now();
+        if (!changes_ || changes != seen_changes_ || now - checked_ >= recheck_) {
+            auto version = data_version();
+            if (!version) return std::unexpected(version.error());
+            if (*version != resolved_version_) {
+                resolved_.clear();
+                resolved_version_ = *version;
+            }
+            seen_changes_ = changes;
+            checked_ = now;
         }
         if (auto hit = resolved_.find(a); hit != resolved_.end()) return hit->second;
         auto fresh = resolve_uncached(a, at);
@@ -567,12 +615,21 @@ private:
         return *row ? q->int64(0) : 0;
     }
 
-    // For every method that writes: takes mu_ and forgets cached resolutions (this connection's
-    // own commits do not change its data_version).
-    std::unique_lock<std::mutex> write_lock() {
+    // For every method that writes: holds mu_, forgets cached resolutions (this connection's own
+    // commits do not change its data_version) and, on the way out, after the method's
+    // transaction has committed or rolled back, bumps the shared change counter. A reader loads
+    // the counter before it asks SQLite, so a commit it did not see always leaves a later bump.
+    struct WriteGuard {
+        std::unique_lock<std::mutex> lock;
+        ChangeCounter* changes;
+        ~WriteGuard() {
+            if (changes) changes->bump();
+        }
+    };
+    WriteGuard write_lock() {
         std::unique_lock lock(mu_);
         resolved_.clear();
-        return lock;
+        return WriteGuard{std::move(lock), changes_.get()};
     }
 
 private:
@@ -703,6 +760,10 @@ private:
     LoginCache logins_;
     std::unordered_map<std::string, Resolution> resolved_;  // guarded by mu_
     std::int64_t resolved_version_ = -1;
+    std::chrono::milliseconds recheck_;
+    std::unique_ptr<ChangeCounter> changes_;  // null when the file cannot be mapped: always ask
+    std::uint64_t seen_changes_ = 0;
+    std::chrono::steady_clock::time_point checked_{};
     std::mutex mu_;
     Db db_;
 };
@@ -716,7 +777,10 @@ Result<std::unique_ptr<Directory>> open_sqlite_directory(const std::filesystem::
     if (ec) return fail("cannot create " + data_dir.string() + ": " + ec.message(), ec.value());
     auto db = Db::open(data_dir / "directory.db");
     if (!db) return std::unexpected(db.error());
-    auto dir = std::make_unique<SqliteDirectory>(std::move(*db), options);
+    auto changes = ChangeCounter::open(data_dir / "directory.db-gen");
+    if (!changes) log::warn("directory: cannot map ", (data_dir / "directory.db-gen").string(), ": ",
+                            std::strerror(errno), "; every lookup will ask the database");
+    auto dir = std::make_unique<SqliteDirectory>(std::move(*db), options, std::move(changes));
     if (auto r = dir->init_schema(); !r) return std::unexpected(r.error());
     (void)dummy_hash();  // pay for it at startup, not on the first failed login
     return std::unique_ptr<Directory>(std::move(dir));

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 
 #include <cerrno>
+#include <chrono>
+#include <filesystem>
 
 #include "directory/directory.hpp"
 
@@ -310,6 +312,44 @@ TEST_F(DirectoryTest, SecondConnectionSeesChangesAtOnce) {
     ASSERT_TRUE((*admin)->remove_user("zoe@new.example"));
     EXPECT_EQ(resolve("zoe@new.example").kind, Kind::Unknown);
     EXPECT_EQ(resolve("z@new.example").kind, Kind::Unknown);
+}
+
+// A write made without this library (here: the sqlite3 API directly) bumps no change counter:
+// the cache trusts its answers until recheck_interval has passed, then asks the database.
+TEST_F(DirectoryTest, WritesByOtherMeansAreSeenAfterTheRecheckInterval) {
+    ASSERT_TRUE(dir_->add_user("alice@example.org", "pw"));
+    auto run_sql = [&](const char* sql) {
+        sqlite3* db = nullptr;
+        ASSERT_EQ(sqlite3_open((tmp_.path() / "directory.db").c_str(), &db), SQLITE_OK);
+        EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+        sqlite3_close(db);
+    };
+    const char* add = "INSERT INTO aliases(source, target, domain) VALUES('raw@example.org', 'alice@example.org', 'example.org')";
+    const char* drop = "DELETE FROM aliases WHERE source = 'raw@example.org'";
+
+    DirectoryOptions slow;
+    slow.recheck_interval = std::chrono::hours(1);
+    auto cached = open_sqlite_directory(tmp_.path(), slow);
+    ASSERT_TRUE(cached) << cached.error().message;
+    EXPECT_EQ((*cached)->resolve("raw@example.org")->kind, Kind::Unknown);
+    run_sql(add);
+    EXPECT_EQ((*cached)->resolve("raw@example.org")->kind, Kind::Unknown) << "no bump, no recheck yet";
+    ASSERT_TRUE(dir_->add_domain("bump.example"));  // any write through the library bumps the counter
+    EXPECT_THAT((*cached)->resolve("raw@example.org")->accounts, ElementsAre("alice@example.org"));
+
+    DirectoryOptions eager;
+    eager.recheck_interval = std::chrono::milliseconds(0);
+    auto checking = open_sqlite_directory(tmp_.path(), eager);
+    ASSERT_TRUE(checking) << checking.error().message;
+    EXPECT_THAT((*checking)->resolve("raw@example.org")->accounts, ElementsAre("alice@example.org"));
+    run_sql(drop);
+    EXPECT_EQ((*checking)->resolve("raw@example.org")->kind, Kind::Unknown);
+}
+
+// The counter lives in a file next to the database, so separate processes share it.
+TEST_F(DirectoryTest, ChangeCounterFileSitsBesideTheDatabase) {
+    EXPECT_TRUE(std::filesystem::exists(tmp_.path() / "directory.db-gen"));
+    EXPECT_EQ(std::filesystem::file_size(tmp_.path() / "directory.db-gen"), 8u);
 }
 
 TEST_F(DirectoryTest, OwnChangesAreSeenByTheNextResolve) {
