@@ -383,8 +383,9 @@ asio::awaitable<void> Server::Impl::pop3_connection(tcp::socket socket, bool imp
 
 asio::awaitable<void> Server::Impl::accept_loop(tcp::acceptor& acceptor, config::Listener listener) {
     auto context = acceptor.get_executor();
+    tcp::endpoint endpoint;  // filled by accept(2) itself: no getpeername(2) per connection
     for (;;) {
-        auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+        auto [ec, socket] = co_await acceptor.async_accept(endpoint, asio::as_tuple(asio::use_awaitable));
         if (ec) {
             if (stopping || ec == asio::error::operation_aborted) co_return;
             // Out of descriptors (EMFILE/ENFILE) or memory: back off instead of spinning, and
@@ -395,9 +396,6 @@ asio::awaitable<void> Server::Impl::accept_loop(tcp::acceptor& acceptor, config:
             co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
             continue;
         }
-        boost::system::error_code pec;
-        auto endpoint = socket.remote_endpoint(pec);
-        if (pec) continue;
         std::string ip = endpoint.address().to_string();
         bool is_pop3 = listener.proto == "pop3" || listener.proto == "pop3s";
         if (listener.proto == "imap" || listener.proto == "imaps" || (is_pop3 && !pop3_host)) {
