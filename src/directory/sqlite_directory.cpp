@@ -243,14 +243,9 @@ public:
         std::lock_guard lock(mu_);
         auto tx = Tx::begin(db_, true);
         if (!tx) return std::unexpected(tx.error());
-        std::int64_t version = 0;
-        {
-            auto q = Query::make(db_, "PRAGMA user_version");
-            if (!q) return std::unexpected(q.error());
-            auto row = q->step();
-            if (!row) return std::unexpected(row.error());
-            if (*row) version = q->int64(0);
-        }
+        auto schema = db_.integer("PRAGMA user_version");
+        if (!schema) return std::unexpected(schema.error());
+        const std::int64_t version = *schema;
         if (version == 0) {
             TRY(db_.exec(kSchema));
         } else if (version == 1) {
@@ -607,13 +602,7 @@ private:
         return res;
     }
 
-    Result<std::int64_t> data_version() {
-        auto q = Query::make(db_, "PRAGMA data_version");
-        if (!q) return std::unexpected(q.error());
-        auto row = q->step();
-        if (!row) return std::unexpected(row.error());
-        return *row ? q->int64(0) : 0;
-    }
+    Result<std::int64_t> data_version() { return db_.integer("PRAGMA data_version"); }
 
     // For every method that writes: holds mu_, forgets cached resolutions (this connection's own
     // commits do not change its data_version) and, on the way out, after the method's

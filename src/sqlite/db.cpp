@@ -93,6 +93,14 @@ Result<void> Db::exec(const char* sql) {
     return {};
 }
 
+Result<std::int64_t> Db::integer(const char* sql) {
+    auto q = Query::make(*this, sql);
+    if (!q) return std::unexpected(q.error());
+    auto row = q->step();
+    if (!row) return std::unexpected(row.error());
+    return *row ? q->int64(0) : 0;
+}
+
 Result<sqlite3_stmt*> Db::prepare(const char* sql) {
     auto it = cache_.find(sql);
     if (it != cache_.end()) return it->second;

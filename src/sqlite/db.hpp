@@ -28,6 +28,9 @@ public:
     static Result<Db> open(const std::filesystem::path& file);
 
     Result<void> exec(const char* sql);
+    // The first column of the first row of a cached statement without parameters, as an integer
+    // (0 when there is no row), e.g. "PRAGMA user_version".
+    Result<std::int64_t> integer(const char* sql);
     // The prepared statement for `sql`, prepared on first use and kept for the connection's life.
     // `sql` must have static storage (a string literal): the cache is keyed by its address, so a
     // lookup costs a pointer hash, not a hash of the statement's text.

@@ -89,14 +89,9 @@ public:
         std::lock_guard lock(mu_);
         auto tx = Tx::begin(db_, true);  // IMMEDIATE: two processes opening a fresh file do not race
         if (!tx) return std::unexpected(tx.error());
-        std::int64_t version = 0;
-        {
-            auto q = Query::make(db_, "PRAGMA user_version");
-            if (!q) return std::unexpected(q.error());
-            auto row = q->step();
-            if (!row) return std::unexpected(row.error());
-            if (*row) version = q->int64(0);
-        }
+        auto schema = db_.integer("PRAGMA user_version");
+        if (!schema) return std::unexpected(schema.error());
+        const std::int64_t version = *schema;
         if (version == 0) {
             TRY(db_.exec(kSchema));
         } else if (version != kSchemaVersion) {
