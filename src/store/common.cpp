@@ -78,6 +78,17 @@ Result<void> check_account_name(std::string_view account) {
     return {};
 }
 
+Result<std::vector<std::vector<std::string>>> normalize_batch_flags(std::span<const NewMessage> batch) {
+    std::vector<std::vector<std::string>> flags;
+    flags.reserve(batch.size());
+    for (const auto& m : batch) {
+        auto f = normalize_flags(m.flags);
+        if (!f) return std::unexpected(f.error());
+        flags.push_back(std::move(*f));
+    }
+    return flags;
+}
+
 Result<std::vector<std::string>> normalize_flags(std::vector<std::string> flags) {
     for (auto& f : flags) {
         std::string_view atom = f;

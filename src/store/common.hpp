@@ -3,6 +3,7 @@
 // IMAP framing (CR, LF, NUL) and must stay the single place these rules live (no per-backend copies).
 #pragma once
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +31,9 @@ Result<void> check_account_name(std::string_view account);
 // Validates flags (RFC 9051 §9: flag = "\" atom / atom), gives system flags their canonical case,
 // sorts and deduplicates. "\Recent" is refused: RFC 9051 §2.3.2 removed it and clients cannot set it.
 Result<std::vector<std::string>> normalize_flags(std::vector<std::string> flags);
+// normalize_flags() for every message of an append batch (index i: batch[i]'s flags); fails on the
+// first invalid one, so a backend can refuse the batch before it touches anything.
+Result<std::vector<std::vector<std::string>>> normalize_batch_flags(std::span<const NewMessage> batch);
 
 // Flags as stored in one TEXT column: space-separated (flags never contain a space).
 std::string join_flags(const std::vector<std::string>& flags);

@@ -88,14 +88,9 @@ public:
     }
 
     Result<std::vector<Appended>> append(std::span<const NewMessage> batch) override {
-        // Pure checks first, outside the lock.
-        std::vector<std::vector<std::string>> flags;
-        flags.reserve(batch.size());
-        for (const auto& m : batch) {
-            auto f = normalize_flags(m.flags);
-            if (!f) return std::unexpected(f.error());
-            flags.push_back(std::move(*f));
-        }
+        auto normalized = normalize_batch_flags(batch);  // pure checks first, outside the lock
+        if (!normalized) return std::unexpected(normalized.error());
+        const auto& flags = *normalized;
         std::lock_guard lock(mu_);
         // Pass 1: every target exists and has UIDs left, so pass 2 cannot fail half-way.
         std::vector<Box*> boxes;

@@ -195,13 +195,9 @@ public:
     }
 
     Result<std::vector<Appended>> append(std::span<const NewMessage> batch) override {
-        std::vector<std::vector<std::string>> flags;
-        flags.reserve(batch.size());
-        for (const auto& m : batch) {
-            auto f = normalize_flags(m.flags);
-            if (!f) return std::unexpected(f.error());
-            flags.push_back(std::move(*f));
-        }
+        auto normalized = normalize_batch_flags(batch);  // pure checks first, outside the lock
+        if (!normalized) return std::unexpected(normalized.error());
+        const auto& flags = *normalized;
         std::lock_guard lock(mu_);
         auto tx = Tx::begin(db_, true);
         if (!tx) return std::unexpected(tx.error());
