@@ -90,7 +90,7 @@ public:
     Result<std::vector<Appended>> append(std::span<const NewMessage> batch) override {
         auto normalized = normalize_batch_flags(batch);  // pure checks first, outside the lock
         if (!normalized) return std::unexpected(normalized.error());
-        const auto& flags = *normalized;
+        auto& flags = *normalized;
         std::lock_guard lock(mu_);
         // Pass 1: every target exists and has UIDs left, so pass 2 cannot fail half-way.
         std::vector<Box*> boxes;
