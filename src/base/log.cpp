@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 
+#include <limits.h>  // PIPE_BUF
 #include <unistd.h>
 #include <cerrno>
 
@@ -52,9 +53,21 @@ void write(Level l, std::string_view line) {
     std::string out;
     out.reserve(static_cast<std::size_t>(n) + line.size() + 1);
     out.append(head, static_cast<std::size_t>(n)).append(line).push_back('\n');
-    std::lock_guard lock(g_mutex);
     const char* p = out.data();
     std::size_t left = out.size();
+    // A write(2) of up to PIPE_BUF bytes is never split on a pipe, and on a regular file the
+    // kernel serialises writers of one open file: such a line needs no lock of ours, whose
+    // contention would put a thread to sleep (on a VM, a costly wake-up) behind another's write.
+    // Longer lines, and the rest after a short write, go out under the lock.
+    if (left <= PIPE_BUF) {
+        ssize_t w;
+        do w = ::write(STDERR_FILENO, p, left);
+        while (w < 0 && errno == EINTR);
+        if (w <= 0 || static_cast<std::size_t>(w) == left) return;  // done, or nowhere to log to
+        p += w;
+        left -= static_cast<std::size_t>(w);
+    }
+    std::lock_guard lock(g_mutex);
     while (left > 0) {
         ssize_t w = ::write(STDERR_FILENO, p, left);
         if (w < 0 && errno == EINTR) continue;
