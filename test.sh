@@ -35,5 +35,5 @@ grep -E "tests passed|Total Test time" build-asan/ctest.log | sed "s/^/sanitizer
 echo "== release build: all tests"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DTERN_TESTS=ON >/dev/null
 cmake --build build -j"$jobs"
-cmake --build build -j"$jobs" --target bench_store_append  # benchmarks are not tests, but must build
+cmake --build build -j"$jobs" --target bench_store_append bench_wakeup  # benchmarks are not tests, but must build
 ctest --test-dir build -j"$jobs" --output-on-failure
