@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Tern needs, and only those that are missing.
-# Usage: scripts/deps.sh [build|test]   (test = build + what the test suite uses)
-# Never installs anything from outside Debian's archive.
+# Usage: scripts/deps.sh [build|test]   (build = compile and run ternd, plus swaks for the README's
+#        example; test = build + what the test suite uses)
+# Never installs anything from outside Debian's archive. Packages are installed without their
+# recommendations, so every package a script or test uses must be named here, including the ones a
+# fuller install would have pulled in (swaks needs libnet-ssleay-perl and libio-socket-ssl-perl for
+# TLS: without them `swaks --tls` fails with "requires Net::SSLeay").
 set -euo pipefail
 build=(g++ cmake ninja-build pkg-config ccache libboost1.81-dev libssl-dev libsqlite3-dev libc-ares-dev
-       libtomlplusplus-dev libcli11-dev libcrypt-dev)
+       libtomlplusplus-dev libcli11-dev libcrypt-dev
+       swaks libnet-ssleay-perl libio-socket-ssl-perl)
 test=(libgtest-dev libgmock-dev python3 swaks fetchmail clang-16 libclang-rt-16-dev)
 want=("${build[@]}")
 [ "${1:-build}" = test ] && want+=("${test[@]}")
