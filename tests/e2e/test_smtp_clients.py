@@ -4,7 +4,6 @@
 # catch-all and plus addresses, VRFY/EXPN (§3.5, §7.3). Must never depend on timing other than
 # deadline-bounded polls, nor leave ternd running.
 import os
-import shutil
 import smtplib
 import subprocess
 import sys
