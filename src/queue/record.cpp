@@ -411,3 +411,142 @@ DecodeResult decode(std::string_view in, DecodeOptions options) {
 }
 
 }  // namespace tern::queue::record
+
+// ---- segment scanning ---------------------------------------------------------------------------
+
+namespace tern::queue::record {
+
+namespace {
+constexpr std::size_t kNpos = std::string_view::npos;
+
+// The frame header at `p` (at least kFrameHeader bytes) names a known version and type and a length
+// within the cap: the length field is worth trying.
+bool plausible_header(const unsigned char* p) {
+    return p[0] == 'T' && p[1] == 'Q' && p[2] == kFormatVersion && p[3] >= 1 && p[3] <= 3 &&
+           get_u32(p + 4) <= kMaxPayload;
+}
+}  // namespace
+
+bool SegmentScanner::all_zero(std::size_t from) const {
+    for (std::size_t i = from; i < data_.size(); ++i)
+        if (data_[i] != 0) return false;
+    return true;
+}
+
+bool SegmentScanner::complete_at(std::size_t at) const {
+    return std::holds_alternative<Complete>(decode(data_.substr(at), {.copy_body = false}));
+}
+
+bool SegmentScanner::chain_reaches_end(std::size_t at) {
+    while (at < data_.size()) {
+        auto res = decode(data_.substr(at), {.copy_body = false});
+        auto* c = std::get_if<Complete>(&res);
+        if (!c) return all_zero(at);
+        budget_ -= std::min<std::uint64_t>(budget_, c->bytes);
+        at += c->bytes;
+    }
+    return true;
+}
+
+std::size_t SegmentScanner::resync(std::size_t from) {
+    if (!budget_set_) {  // every byte may be checksummed a few times over, then the rest is given up
+        budget_ = 8 * static_cast<std::uint64_t>(data_.size()) + (64u << 20);
+        budget_set_ = true;
+    }
+    std::size_t first = kNpos;  // the first candidate, in case none reaches the end
+    for (std::size_t at = data_.find(std::string_view("TQ\x01", 3), from); at != kNpos && budget_ > 0;
+         at = data_.find(std::string_view("TQ\x01", 3), at + 1)) {
+        if (data_.size() - at < kFrameHeader) break;
+        const auto* p = reinterpret_cast<const unsigned char*>(data_.data() + at);
+        if (!plausible_header(p)) continue;
+        std::uint64_t total = kFrameOverhead + static_cast<std::uint64_t>(get_u32(p + 4));
+        if (total > data_.size() - at) continue;
+        budget_ -= std::min<std::uint64_t>(budget_, total);
+        if (!complete_at(at)) continue;
+        if (first == kNpos) first = at;
+        if (chain_reaches_end(at)) return at;
+    }
+    return first;
+}
+
+Bad SegmentScanner::describe(std::size_t from, std::size_t to, std::string reason) const {
+    Bad bad{from, to, std::move(reason), std::nullopt, std::nullopt};
+    if (data_.size() - from >= kFrameHeader) {
+        const auto* p = reinterpret_cast<const unsigned char*>(data_.data() + from);
+        if (plausible_header(p)) {
+            bad.type = static_cast<Type>(p[3]);
+            if (*bad.type != Type::SegmentHeader && get_u32(p + 4) >= 8 && data_.size() - from >= kFrameHeader + 8) {
+                std::uint64_t id = 0;
+                for (int i = 7; i >= 0; --i) id = (id << 8) | p[kFrameHeader + static_cast<std::size_t>(i)];
+                bad.id = id;
+            }
+        }
+    }
+    return bad;
+}
+
+ScanEvent SegmentScanner::next() {
+    if (done_) return tail_;
+    if (pos_ >= data_.size()) {
+        done_ = true;
+        tail_ = Tail{Tail::Kind::None, pos_, {}};
+        return tail_;
+    }
+    auto res = decode(data_.substr(pos_), {.copy_body = false});
+    if (auto* c = std::get_if<Complete>(&res)) {
+        Found f{std::move(*c), pos_};
+        pos_ += f.record.bytes;
+        return f;
+    }
+    const std::size_t at = pos_;
+    done_ = true;  // unless a way past the bad bytes is found below
+    if (all_zero(at)) {
+        tail_ = Tail{Tail::Kind::Zeros, at, {}};
+        return tail_;
+    }
+    const bool past_end = std::holds_alternative<NeedMore>(res);
+    std::string reason = past_end ? "incomplete record" : std::get<Corrupt>(res).reason;
+
+    // 1. The length field is intact: the record's end lands on a record, on zeros or on the end.
+    const auto* p = reinterpret_cast<const unsigned char*>(data_.data() + at);
+    std::size_t end = kNpos;
+    if (data_.size() - at >= kFrameHeader && plausible_header(p)) {
+        std::uint64_t total = kFrameOverhead + static_cast<std::uint64_t>(get_u32(p + 4));
+        if (total <= data_.size() - at) end = at + static_cast<std::size_t>(total);
+    }
+    if (end != kNpos && end < data_.size() && !all_zero(end) && complete_at(end)) {
+        done_ = false;
+        pos_ = end;
+        return describe(at, end, std::move(reason));
+    }
+    // 2. Resynchronise on the next trustworthy record.
+    if (std::size_t next = resync(at + 1); next != kNpos) {
+        done_ = false;
+        pos_ = next;
+        return describe(at, next, std::move(reason));
+    }
+    // 3. Nothing valid follows: an unfinished final write, or damage reaching the end. A write cut
+    // short leaves a record that runs past the end of the file, or (in zero-filled space) one whose
+    // last bytes, checksum included, are still zeros and are followed by zeros only.
+    bool torn = past_end;
+    if (torn && data_.size() - at >= kFrameOverhead && data_.size() - at - kFrameOverhead <= kMaxPayload) {
+        // A record that runs past the end may also be a complete last record whose length field
+        // was damaged: if the bytes up to the end check out under the length they actually span,
+        // it is damage (an acknowledged record), not a write cut short.
+        std::string head(data_.substr(at, kFrameHeader));
+        auto span = static_cast<std::uint32_t>(data_.size() - at - kFrameOverhead);
+        for (int i = 0; i < 4; ++i) head[4 + static_cast<std::size_t>(i)] = static_cast<char>((span >> (8 * i)) & 0xFF);
+        std::uint32_t crc = crc32c(std::string_view(head).substr(3));
+        crc = crc32c(data_.substr(at + kFrameHeader, span), crc);
+        if (crc == get_u32(reinterpret_cast<const unsigned char*>(data_.data() + data_.size() - kFrameTrailer)))
+            torn = false;
+    }
+    if (!torn && end != kNpos) {
+        const auto* crc = reinterpret_cast<const unsigned char*>(data_.data() + end - kFrameTrailer);
+        torn = get_u32(crc) == 0 && all_zero(end);
+    }
+    tail_ = Tail{torn ? Tail::Kind::Torn : Tail::Kind::Damaged, at, describe(at, data_.size(), std::move(reason))};
+    return tail_;
+}
+
+}  // namespace tern::queue::record

@@ -5,6 +5,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -106,5 +107,61 @@ struct DecodeOptions {
 // Decodes the record at the start of `in`. Anything that is not a complete, checksummed, canonical
 // record of a known type and version is NeedMore (a valid prefix) or Corrupt.
 DecodeResult decode(std::string_view in, DecodeOptions options = {});
+
+// ---- segment scanning (replay) ----------------------------------------------------------------
+//
+// Walks a whole segment and says, record by record, what replay may trust. Damage costs the damaged
+// record alone: a record whose length field is intact (its end lands on the next valid record, on a
+// zero tail or on the end of the data) is skipped by its length; otherwise the scanner resynchronises
+// on the next offset where a complete, checksummed record starts ("TQ" magic) and from which records
+// follow one another to the end of the data (a record embedded in a message body is followed by the
+// rest of that body, not by a chain reaching the end, so it is not taken for a real one unless a
+// second damage hides the difference). Bytes after the last record that are all zero (preallocation)
+// or that form an unfinished final write are a tail, not damage.
+
+// A span of bytes that are not valid records.
+struct Bad {
+    std::size_t from = 0, to = 0;     // [from, to) in the scanned data
+    std::string reason;               // what decode said at `from`
+    std::optional<Type> type;         // the damaged record's type, when its header is readable
+    std::optional<QueueId> id;        // its queue id, when readable (Message and State records)
+    bool operator==(const Bad&) const = default;
+};
+struct Found {
+    Complete record;                  // decoded with copy_body = false
+    std::size_t at = 0;               // offset of the record in the data
+};
+struct Tail {
+    enum class Kind {
+        None,      // the data ends right after the last record
+        Zeros,     // only zero bytes follow (preallocated space, or a crash before the data landed)
+        Torn,      // an unfinished final write: a record running past the end, or one whose end is zeros
+        Damaged,   // bad bytes up to the end that are neither: lost data, not a torn write
+    } kind = Kind::None;
+    std::size_t at = 0;               // where the valid records end
+    Bad bad;                          // for Torn and Damaged: what was there
+};
+using ScanEvent = std::variant<Found, Bad, Tail>;
+
+class SegmentScanner {
+public:
+    explicit SegmentScanner(std::string_view data) : data_(data) {}
+    // Found and Bad events in file order, then exactly one Tail; after the Tail, Tail again.
+    ScanEvent next();
+
+private:
+    bool all_zero(std::size_t from) const;
+    bool complete_at(std::size_t at) const;
+    bool chain_reaches_end(std::size_t at);
+    std::size_t resync(std::size_t from);  // next trustworthy record offset, or npos
+    Bad describe(std::size_t from, std::size_t to, std::string reason) const;
+
+    std::string_view data_;
+    std::size_t pos_ = 0;
+    bool done_ = false;
+    Tail tail_;
+    std::uint64_t budget_ = 0;  // bytes resync may still checksum (bounds the cost of hostile bodies)
+    bool budget_set_ = false;
+};
 
 }  // namespace tern::queue::record

@@ -50,6 +50,8 @@ namespace fs = std::filesystem;
 
 // How long State records wait for a submission or flush to ride along with before committing alone.
 constexpr auto kStateDelay = std::chrono::milliseconds(20);
+// How long state records wait before another try after a commit failed (a full disk, say).
+constexpr auto kRetryDelay = std::chrono::milliseconds(1000);
 
 std::int64_t now_us() {
     using namespace std::chrono;
@@ -82,9 +84,11 @@ struct File {
 constexpr std::uint64_t kPreallocate = 4ull << 20;
 
 // Writes zeros over [from, to).
-int zero_fill(int fd, std::uint64_t from, std::uint64_t to) {
+int zero_fill(int fd, std::uint64_t from, std::uint64_t to, const std::function<int(const char*)>& fault) {
     static const std::string zeros(1 << 20, '\0');
     while (from < to) {
+        if (fault)
+            if (int e = fault("zero_fill")) return e;
         std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(zeros.size(), to - from));
         ssize_t w = ::pwrite(fd, zeros.data(), n, static_cast<off_t>(from));
         if (w < 0) {
@@ -156,17 +160,40 @@ int read_all(int fd, char* out, std::size_t size, off_t offset) {
     return 0;
 }
 
+// Reads the body of the record at `record_at` (whose body starts `head` bytes in) into `body`
+// (already sized) and checks the record's CRC-32C, so that bytes damaged on disk after replay are
+// never delivered as mail nor copied forward by compaction under a fresh checksum.
+int read_verified(int fd, std::uint64_t record_at, std::uint64_t head, std::string& body) {
+    if (head < record::kFrameHeader || head > (64u << 20)) return EBADMSG;
+    std::string front(static_cast<std::size_t>(head), '\0');
+    char stored[record::kFrameTrailer];
+    if (int e = read_all(fd, front.data(), front.size(), static_cast<off_t>(record_at))) return e;
+    if (int e = read_all(fd, body.data(), body.size(), static_cast<off_t>(record_at + head))) return e;
+    if (int e = read_all(fd, stored, sizeof stored, static_cast<off_t>(record_at + head + body.size()))) return e;
+    std::uint32_t crc = record::crc32c(std::string_view(front).substr(3));
+    crc = record::crc32c(body, crc);
+    std::uint32_t want = 0;
+    for (int i = 3; i >= 0; --i) want = (want << 8) | static_cast<unsigned char>(stored[i]);
+    return crc == want ? 0 : EBADMSG;
+}
+
+std::string read_error_text(int e) {
+    return e == EBADMSG ? "checksum mismatch: the record was damaged on disk" : errno_text(e);
+}
+
 struct Segment {
     std::uint64_t seq = 0;
     fs::path path;
     std::shared_ptr<File> file;  // shared so read_message can pread while the writer unlinks
     std::uint64_t size = 0;      // bytes of valid records; appends go here
     std::size_t refs = 0;        // live messages with a Message or State record in this segment
-    bool corrupt = false;        // replay stopped at bad data: never append; keep as *.corrupt
+    bool corrupt = false;        // replay skipped bad data: never append; keep as *.corrupt
+    bool sealed = false;         // an fdatasync failed here: never append again
 };
 
 struct Entry {
     std::uint64_t seg = 0;      // segment holding the current Message record
+    std::uint64_t head = 0;     // bytes of the record before the body (the record starts at body_at - head)
     std::uint64_t body_at = 0;  // absolute file offset of the body octets
     std::uint64_t size = 0;
     Envelope envelope;
@@ -187,7 +214,7 @@ struct Item {
 
 class SpoolImpl final : public Spool {
 public:
-    explicit SpoolImpl(SpoolOptions options) : opts_(std::move(options)) {}
+    explicit SpoolImpl(SpoolOptions options) : opts_(std::move(options)), fault_(opts_.inject_fault) {}
     ~SpoolImpl() override { close(); }
 
     Result<void> replay();
@@ -210,6 +237,9 @@ private:
     void run();
     void commit(std::deque<Item>& batch);
     void finish(std::deque<Item>& batch, std::vector<Result<QueueId>>& results, const std::optional<Error>& err);
+    void fail_batch(std::deque<Item>& batch, std::vector<Result<QueueId>>& results, Error err,
+                    const std::shared_ptr<File>& appended_to, std::uint64_t base,
+                    std::optional<std::uint64_t> created, bool sync_failed);
     Result<std::shared_ptr<File>> create_segment(std::uint64_t seq);
     void fsync_dir();
     struct Dead {
@@ -228,7 +258,11 @@ private:
     std::deque<Item> queue_;
     bool urgent_ = false;  // a submission, flush or compaction is queued (not only State records)
     bool stopping_ = false;
-    std::optional<Error> broken_;  // set after a failed write/sync: nothing more is accepted
+    std::optional<Error> last_failure_;  // the last commit that failed (reported by flush after close)
+    bool failing_ = false;               // writer thread only: the last commit failed
+    int last_errno_ = 0;                 // writer thread only
+    std::function<int(const char*)> fault_;  // tests: SpoolOptions::inject_fault
+    int fault(const char* op) const { return fault_ ? fault_(op) : 0; }
     std::map<std::uint64_t, Segment> segments_;
     std::optional<std::uint64_t> active_;
     std::uint64_t next_seq_ = 1;
@@ -279,39 +313,61 @@ Result<void> SpoolImpl::replay() {
         }
         std::string_view data(map ? map : "", file_size);
 
-        std::size_t pos = 0;
+        std::size_t pos = 0;  // end of the last valid record
         bool header_seen = false;
-        std::string problem;
-        bool torn = false;
-        while (pos < data.size()) {
-            auto res = record::decode(data.substr(pos), {.copy_body = false});
-            if (std::holds_alternative<record::NeedMore>(res)) {
-                problem = "incomplete record";
-                torn = true;
+        std::size_t lost_records = 0;
+        std::vector<QueueId> lost_messages;
+        record::SegmentScanner scanner(data);
+        record::Tail tail;
+        auto lose = [&](const record::Bad& bad, const char* what) {
+            ++lost_records;
+            if (bad.type == record::Type::Message && bad.id) lost_messages.push_back(*bad.id);
+            log::error("spool: ", seg.path.string(), ": ", bad.reason, " at offset ", bad.from, "; ", what, " ",
+                       bad.to - bad.from, " bytes",
+                       bad.type == record::Type::Message && bad.id ? " (message " + std::to_string(*bad.id) + ")"
+                       : bad.type == record::Type::State && bad.id ? " (a state change of message " + std::to_string(*bad.id) + ")"
+                                                                    : std::string());
+        };
+        for (;;) {
+            auto ev = scanner.next();
+            if (auto* t = std::get_if<record::Tail>(&ev)) {
+                tail = std::move(*t);
                 break;
             }
-            if (auto* bad = std::get_if<record::Corrupt>(&res)) {
-                problem = bad->reason;
-                break;
+            if (auto* bad = std::get_if<record::Bad>(&ev)) {
+                // One damaged record costs that record alone; the segment is kept as *.corrupt later.
+                lose(*bad, "skipped");
+                seg.corrupt = true;
+                header_seen = true;  // a damaged header must not cost the records after it
+                continue;
             }
-            auto& done = std::get<record::Complete>(res);
+            auto& found = std::get<record::Found>(ev);
+            auto& done = found.record;
+            const std::size_t at = found.at;
+            pos = at + done.bytes;
             if (auto* h = std::get_if<record::SegmentHeader>(&done.record)) {
                 if (header_seen) {
-                    problem = "segment header in the middle of a segment";
-                    break;
+                    log::warn("spool: ", seg.path.string(), ": segment header at offset ", at, "; ignored");
+                    seg.corrupt = true;
+                    continue;
                 }
                 if (h->sequence != seg.seq)
                     log::warn("spool: ", seg.path.string(), " header names sequence ", h->sequence);
                 header_seen = true;
-            } else if (!header_seen) {
-                problem = "first record is not a segment header";
-                break;
-            } else if (auto* m = std::get_if<record::MessageRecord>(&done.record)) {
+                continue;
+            }
+            if (!header_seen) {
+                log::warn("spool: ", seg.path.string(), ": first record is not a segment header");
+                seg.corrupt = true;
+                header_seen = true;
+            }
+            if (auto* m = std::get_if<record::MessageRecord>(&done.record)) {
                 max_id = std::max(max_id, m->id);
                 // A later Message record for the same id is a compaction copy and replaces the old one.
                 Entry& e = index_[m->id];
                 e.seg = seg.seq;
-                e.body_at = pos + m->body_offset;
+                e.head = m->body_offset;
+                e.body_at = at + m->body_offset;
                 e.size = m->body_size;
                 e.envelope = std::move(m->envelope);
                 e.states = std::move(m->states);
@@ -330,24 +386,38 @@ Result<void> SpoolImpl::replay() {
                     }
                 }
             }
-            pos += done.bytes;
         }
-        // Zero fill after the last record is what a crash mid-append leaves on some file systems.
-        if (!torn && pos < data.size())
-            torn = std::all_of(data.begin() + static_cast<std::ptrdiff_t>(pos), data.end(),
-                               [](char c) { return c == 0; });
         if (map) ::munmap(const_cast<char*>(map), file_size);
         seg.size = pos;
 
-        if (pos < file_size) {
-            log::warn("spool: ", seg.path.string(), ": ", problem, " at offset ", pos, " of ", file_size,
-                      last && torn ? "; discarding the torn tail" : "; ignoring the rest of this segment");
-            if (last && torn && pos > 0) {
-                if (::ftruncate(fd, static_cast<off_t>(pos)) != 0 || (opts_.fsync && ::fsync(fd) != 0))
-                    return std::unexpected(io_error("spool: cannot truncate", seg.path, errno));
-            } else if (!torn) {
+        switch (tail.kind) {
+            case record::Tail::Kind::None: break;
+            case record::Tail::Kind::Zeros:
+            case record::Tail::Kind::Torn:
+                // Preallocated zeros, or a write that a crash cut short. Its records were never
+                // acknowledged (a 250 follows the fdatasync of the whole record), so nothing is lost.
+                if (tail.kind == record::Tail::Kind::Torn)
+                    log::warn("spool: ", seg.path.string(), ": discarding an unfinished write of ",
+                              file_size - tail.at, " bytes at offset ", tail.at, " (", tail.bad.reason,
+                              "; never acknowledged)");
+                if (last && !seg.corrupt && pos > 0 && pos < file_size) {
+                    if (::ftruncate(fd, static_cast<off_t>(pos)) != 0 || (opts_.fsync && ::fsync(fd) != 0))
+                        return std::unexpected(io_error("spool: cannot truncate", seg.path, errno));
+                    seg.file->allocated = pos;
+                }
+                break;
+            case record::Tail::Kind::Damaged:
+                lose(tail.bad, "lost the last");
                 seg.corrupt = true;
-            }
+                break;
+        }
+        if (lost_records > 0) {
+            std::string ids;
+            for (auto id : lost_messages) ids += (ids.empty() ? "" : ", ") + std::to_string(id);
+            log::error("spool: ", seg.path.string(), ": ", lost_records, " damaged record(s) skipped; ",
+                       lost_messages.size(), " message(s) lost", ids.empty() ? "" : ": " + ids,
+                       "; every other record was recovered; the segment will be kept as ",
+                       seg.path.filename().string(), ".corrupt");
         }
         if (pos == 0 && !seg.corrupt) {  // no records at all (crash right after creating it)
             if (::unlink(seg.path.c_str()) != 0)
@@ -436,7 +506,7 @@ Result<void> SpoolImpl::wait_for(Item::Kind kind) {
     {
         std::lock_guard lock(mu_);
         if (stopping_) {
-            if (broken_) return std::unexpected(*broken_);
+            if (last_failure_) return std::unexpected(*last_failure_);
             return {};  // close() committed everything
         }
         Item item;
@@ -451,18 +521,19 @@ Result<void> SpoolImpl::wait_for(Item::Kind kind) {
 
 Result<std::string> SpoolImpl::read_message(QueueId id) {
     std::shared_ptr<File> file;
-    std::uint64_t at = 0, size = 0;
+    std::uint64_t at = 0, head = 0, size = 0;
     {
         std::lock_guard lock(mu_);
         auto it = index_.find(id);
         if (it == index_.end()) return fail("spool: no message " + std::to_string(id), ENOENT);
         file = segments_.at(it->second.seg).file;
         at = it->second.body_at;
+        head = it->second.head;
         size = it->second.size;
     }
     std::string out(static_cast<std::size_t>(size), '\0');
-    if (int e = read_all(file->fd, out.data(), out.size(), static_cast<off_t>(at)))
-        return fail("spool: cannot read message " + std::to_string(id) + ": " + errno_text(e), e);
+    if (int e = read_verified(file->fd, at - head, head, out))
+        return fail("spool: cannot read message " + std::to_string(id) + ": " + read_error_text(e), e);
     return out;
 }
 
@@ -489,7 +560,8 @@ void SpoolImpl::run() {
             std::unique_lock lock(mu_);
             cv_.wait(lock, [&] { return !queue_.empty() || stopping_; });
             if (!urgent_ && !stopping_)  // only State records: give them a moment to ride along
-                cv_.wait_for(lock, kStateDelay, [&] { return urgent_ || stopping_; });
+                // (a second while writes fail: they are retried, not lost, and need not spin)
+                cv_.wait_for(lock, failing_ ? kRetryDelay : kStateDelay, [&] { return urgent_ || stopping_; });
             if (queue_.empty() && stopping_) {
                 // A clean stop leaves the active segment ending at its last record.
                 if (active_) {
@@ -562,17 +634,18 @@ void SpoolImpl::remove_segments(const std::vector<Dead>& dead) {
 
 void SpoolImpl::commit(std::deque<Item>& batch) {
     std::vector<Result<QueueId>> results(batch.size(), QueueId{0});
-    if (broken_) return finish(batch, results, broken_);
 
     struct NewMessage {
         std::size_t item;
         record::MessageRecord rec;
-        std::uint64_t rel = 0;  // body offset within this batch's bytes
+        std::uint64_t rel = 0;   // body offset within this batch's bytes
+        std::uint64_t head = 0;  // record bytes before the body
     };
     struct Copy {
         QueueId id;
         record::MessageRecord rec;
         std::uint64_t rel = 0;
+        std::uint64_t head = 0;
     };
     std::deque<NewMessage> fresh;  // deques: encoded parts view into these records' bodies
     std::deque<Copy> copies;
@@ -581,7 +654,7 @@ void SpoolImpl::commit(std::deque<Item>& batch) {
     std::vector<QueueId> touched;
 
     const Segment* current = active_ ? &segments_.at(*active_) : nullptr;
-    const bool rotate = !current || current->size >= opts_.segment_bytes;
+    const bool rotate = !current || current->size >= opts_.segment_bytes || current->sealed;
     const std::uint64_t target = rotate ? next_seq_ : *active_;
     std::unordered_set<QueueId> copied;
 
@@ -603,6 +676,7 @@ void SpoolImpl::commit(std::deque<Item>& batch) {
                         break;
                     }
                     nm.rel = bytes + enc->head.size();
+                    nm.head = enc->head.size();
                     bytes += enc->size();
                     parts.push_back(std::move(*enc));
                     results[i] = nm.rec.id;
@@ -638,9 +712,9 @@ void SpoolImpl::commit(std::deque<Item>& batch) {
                         if (!old || copied.contains(id)) continue;
                         record::MessageRecord rec{id, e.envelope, e.states, std::string(e.size, '\0')};
                         const auto& file = segments_.at(e.seg).file;
-                        if (int err = read_all(file->fd, rec.body.data(), rec.body.size(),
-                                               static_cast<off_t>(e.body_at))) {
-                            log::warn("spool: compaction cannot read message ", id, ": ", errno_text(err));
+                        if (int err = read_verified(file->fd, e.body_at - e.head, e.head, rec.body)) {
+                            // Left where it is: a damaged body must not be copied under a fresh checksum.
+                            log::error("spool: compaction cannot read message ", id, ": ", read_error_text(err));
                             continue;
                         }
                         auto& c = copies.emplace_back(Copy{id, std::move(rec)});
@@ -650,6 +724,7 @@ void SpoolImpl::commit(std::deque<Item>& batch) {
                             continue;
                         }
                         c.rel = bytes + enc->head.size();
+                        c.head = enc->head.size();
                         bytes += enc->size();
                         parts.push_back(std::move(*enc));
                         copied.insert(id);
@@ -659,10 +734,9 @@ void SpoolImpl::commit(std::deque<Item>& batch) {
                 case Item::Kind::Barrier: break;
             }
         }
-    } catch (const std::exception& e) {  // allocation failure: fail the batch, keep the process up
+    } catch (const std::exception& e) {  // allocation failure: fail this batch, keep the spool up
         Error err{std::string("spool: commit failed: ") + e.what(), ENOMEM};
-        std::lock_guard lock(mu_);
-        broken_ = err;
+        log::error(err.message);
         return finish(batch, results, err);
     }
 
@@ -670,6 +744,7 @@ void SpoolImpl::commit(std::deque<Item>& batch) {
     std::uint64_t base = 0;          // file offset where this batch's first record lands
     std::uint64_t header_bytes = 0;  // segment header written in front of a new segment
     std::shared_ptr<File> file;
+    bool sync_failed = false;
     if (!parts.empty()) {
         std::string header;
         if (rotate) {
@@ -698,36 +773,48 @@ void SpoolImpl::commit(std::deque<Item>& batch) {
             }
             std::uint64_t end = base + header.size() + bytes;
             if (end > file->allocated) {
+                // Zeros go only past the last valid record (`base`): never over records already
+                // written, whatever an earlier, failed zero fill left behind.
+                std::uint64_t from = std::max(file->allocated, base);
                 std::uint64_t grow_to = (end / kPreallocate + 1) * kPreallocate;
-                if (zero_fill(file->fd, file->allocated, grow_to) == 0) file->allocated = grow_to;
-                // (on failure the append below simply extends the file, as without preallocation)
+                if (zero_fill(file->fd, from, grow_to, fault_) != 0) {
+                    // Out of space, probably: the append below extends the file as far as it can,
+                    // and fails cleanly if it cannot. What the fill did reach is zeros.
+                    struct stat st{};
+                    file->allocated = ::fstat(file->fd, &st) == 0 ? std::max<std::uint64_t>(from, static_cast<std::uint64_t>(st.st_size)) : from;
+                } else {
+                    file->allocated = grow_to;
+                }
             }
             if (rotate && current) {
                 // The segment left behind loses its zero tail: it ends at its last record.
                 if (::ftruncate(current->file->fd, static_cast<off_t>(current->size)) == 0)
                     current->file->allocated = current->size;
             }
-            if (int e = write_all(file->fd, std::move(iov), static_cast<off_t>(base))) {
+            int e = fault("write");
+            if (e == 0) e = write_all(file->fd, std::move(iov), static_cast<off_t>(base));
+            if (e != 0) {
                 err = io_error("spool: write failed on", opts_.dir / segment_name(target), e);
-                if (::ftruncate(file->fd, static_cast<off_t>(base)) != 0) { /* broken anyway */ }
-            } else if (opts_.fsync && ::fdatasync(file->fd) != 0) {
-                err = io_error("spool: fdatasync failed on", opts_.dir / segment_name(target), errno);
-            } else if (rotate && opts_.fsync && ::fsync(dir_fd_) != 0) {
-                err = io_error("spool: fsync failed on", opts_.dir, errno);
-            } else {
-                syncs_++;
+            } else if (opts_.fsync || fault_) {
+                e = fault("fdatasync");
+                if (e == 0 && opts_.fsync && ::fdatasync(file->fd) != 0) e = errno;
+                if (e == 0 && rotate && opts_.fsync && ::fsync(dir_fd_) != 0) e = errno;
+                if (e != 0) {
+                    err = io_error("spool: fdatasync failed on", opts_.dir / segment_name(target), e);
+                    sync_failed = true;
+                }
             }
+            if (!err) syncs_++;
         }
     }
     if (err) {
-        // After a failed write or fsync the page cache no longer tells what is on disk; accept
-        // nothing more. A restart replays the segments and recovers what did reach the disk.
-        log::error(err->message, "; the spool refuses further writes until restarted");
-        {
-            std::lock_guard lock(mu_);
-            broken_ = err;
-        }
-        return finish(batch, results, err);
+        fail_batch(batch, results, *err, rotate ? nullptr : file, base, rotate && file ? std::optional(target) : std::nullopt,
+                   sync_failed);
+        return;
+    }
+    if (failing_) {
+        failing_ = false;
+        log::info("spool: writes succeed again");
     }
 
     std::vector<Dead> dead;
@@ -755,6 +842,7 @@ void SpoolImpl::commit(std::deque<Item>& batch) {
                 Entry& e = index_[nm.rec.id];
                 e.seg = target;
                 e.body_at = base + header_bytes + nm.rel;
+                e.head = nm.head;
                 e.size = nm.rec.body.size();
                 e.envelope = std::move(nm.rec.envelope);
                 e.states = std::move(nm.rec.states);
@@ -768,6 +856,7 @@ void SpoolImpl::commit(std::deque<Item>& batch) {
                 release(e);
                 e.seg = target;
                 e.body_at = base + header_bytes + c.rel;
+                e.head = c.head;
                 hold(e);
             }
             for (QueueId id : touched) {
@@ -784,6 +873,55 @@ void SpoolImpl::commit(std::deque<Item>& batch) {
     }
     remove_segments(dead);
     finish(batch, results, std::nullopt);
+}
+
+// A batch that did not reach the disk. Nothing in it was acknowledged, and every record before it
+// was fdatasync'ed by an earlier commit, so the spool stays usable: the failed bytes are cut off (a
+// later batch is written at the same offset), a new segment that holds nothing is removed, and
+// after a failed fdatasync the segment takes no more appends (its pages may be marked clean without
+// being on disk, so later writes and syncs there would prove nothing). Submissions get the error (a
+// full disk is 452 4.3.1 to the client, RFC 3463 §3.4); state changes are queued again, to be written
+// with the next commit that succeeds. A full disk thus refuses mail only while it is full.
+void SpoolImpl::fail_batch(std::deque<Item>& batch, std::vector<Result<QueueId>>& results, Error err,
+                           const std::shared_ptr<File>& appended_to, std::uint64_t base,
+                           std::optional<std::uint64_t> created, bool sync_failed) {
+    if (err.code == ENOSPC || err.code == EDQUOT) {
+        err.code = ENOSPC;
+        err.message = "spool: the disk is full (" + err.message + ")";
+    }
+    if (appended_to) {
+        if (::ftruncate(appended_to->fd, static_cast<off_t>(base)) == 0) appended_to->allocated = base;
+        if (sync_failed && active_) segments_.at(*active_).sealed = true;
+    }
+    if (created) {
+        std::string path = (opts_.dir / segment_name(*created)).string();
+        if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+            log::warn("spool: cannot remove ", path, ": ", errno_text(errno));
+        fsync_dir();
+        next_seq_ = std::max(next_seq_, *created + 1);  // never reuse the name of a file that may linger
+    }
+    if (!failing_ || err.code != last_errno_) {
+        log::error(err.message, "; refusing new mail until writes succeed again (retrying)");
+        failing_ = true;
+        last_errno_ = err.code;
+    }
+    std::deque<Item> retry;
+    for (auto& item : batch)
+        if (item.kind == Item::Kind::Update) retry.push_back(std::move(item));
+    std::erase_if(batch, [](const Item& i) { return i.kind == Item::Kind::Update; });
+    {
+        std::lock_guard lock(mu_);
+        if (!stopping_) {
+            for (auto it = retry.rbegin(); it != retry.rend(); ++it) queue_.push_front(std::move(*it));
+        } else if (!retry.empty()) {
+            log::warn("spool: ", retry.size(), " state change(s) not written at shutdown; those recipients may be delivered again after the restart");
+        }
+        last_failure_ = err;
+    }
+    // `results` is indexed like the batch before the updates were taken out.
+    std::vector<Result<QueueId>> none(batch.size(), QueueId{0});
+    finish(batch, none, err);
+    (void)results;
 }
 
 void SpoolImpl::finish(std::deque<Item>& batch, std::vector<Result<QueueId>>& results,

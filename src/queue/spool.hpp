@@ -40,6 +40,9 @@ struct SpoolOptions {
     std::filesystem::path dir;                          // e.g. <data>/spool
     std::uint64_t segment_bytes = 64ull * 1024 * 1024;  // start a new segment past this size
     bool fsync = true;                                  // tests of the in-memory path may turn it off; never in production
+    // Tests only: called before each "zero_fill" chunk, "write" and "fdatasync" of a commit; a
+    // non-zero errno makes that step fail as if the system call had.
+    std::function<int(const char* op)> inject_fault;
 };
 
 class Spool {
@@ -55,7 +58,8 @@ public:
     virtual std::vector<QueuedMessage> recovered() = 0;
 
     // Appends the message and envelope. `done` runs on the spool's writer thread after the
-    // record is fsynced (group commit: many submissions share one fdatasync), or with an error.
+    // record is fsynced (group commit: many submissions share one fdatasync), or with an error:
+    // code ENOSPC when the disk is full (the spool takes mail again as soon as there is room).
     // `done` must be quick and must not call flush() or compact() (they fail with EDEADLK there).
     virtual void submit(Envelope envelope, std::string message, CommitCallback done) = 0;
 

@@ -5,6 +5,7 @@
 #include "base/ascii.hpp"
 #include "session/smtp/session.hpp"
 
+#include <cerrno>
 
 #include "base/log.hpp"
 #include "proto/smtp/line_reader.hpp"
@@ -241,7 +242,10 @@ void Session::committed(const Result<std::uint64_t>& queue_id) {
         log::info("smtp[", id_, "] queued ", hex);
     } else {
         log::error("smtp[", id_, "] queue write failed: ", queue_id.error().message);
-        say(deferred_out_, reply(451, "4.3.0", "Error: queue file write error, try again later"));
+        if (queue_id.error().code == ENOSPC)  // RFC 5321 §4.2.2 452; RFC 3463 §3.4 X.3.1 mail system full
+            say(deferred_out_, reply(452, "4.3.1", "Insufficient system storage, try again later"));
+        else
+            say(deferred_out_, reply(451, "4.3.0", "Error: queue file write error, try again later"));
     }
     enter(Ready{}, "committed");
 }

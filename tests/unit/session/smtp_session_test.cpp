@@ -173,6 +173,15 @@ TEST(SmtpSession, CommitFailureIs451) {
                     .ends_with("451 4.3.0 Error: queue file write error, try again later\r\n"));
 }
 
+// A full disk is not a queue failure to retry at once: 452 4.3.1 "mail system full" (RFC 3463 §3.4).
+TEST(SmtpSession, CommitOnAFullDiskIs452) {
+    Transcript t;
+    t.fail_commits = true;
+    t.commit_errno = ENOSPC;
+    EXPECT_TRUE(t.send(std::string(kEhlo) + "MAIL FROM:<a@b.example>\r\nRCPT TO:<alice@example.org>\r\nDATA\r\nx\r\n.\r\n")
+                    .ends_with("452 4.3.1 Insufficient system storage, try again later\r\n"));
+}
+
 TEST(SmtpSession, Chunking) {
     Transcript t;
     t.send(std::string(kEhlo) + "MAIL FROM:<a@b.example>\r\nRCPT TO:<alice@example.org>\r\n");

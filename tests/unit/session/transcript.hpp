@@ -1,6 +1,7 @@
 // Test harness: drives an SMTP Session with no socket, like a conversation transcript.
 // The fake host knows example.org with alice and bob; everything else is remote.
 #pragma once
+#include <cerrno>
 #include <gtest/gtest.h>
 
 #include <cctype>
@@ -59,7 +60,7 @@ public:
             out += a.output;
             if (a.next == Session::Next::Commit) {
                 commits.push_back(session_.take_commit());
-                if (fail_commits) session_.committed(fail("disk full"));
+                if (fail_commits) session_.committed(fail("queue write failed", commit_errno));
                 else session_.committed(++next_id);
                 continue;
             }
@@ -74,6 +75,7 @@ public:
 
     std::vector<PendingCommit> commits;
     bool fail_commits = false;
+    int commit_errno = EIO;  // with fail_commits: ENOSPC is what the spool says when the disk is full
     bool closed = false;
     std::uint64_t next_id = 0;
 
