@@ -28,6 +28,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "base/durable.hpp"
 #include "base/log.hpp"
 #include "base/thread.hpp"
 #include "queue/record.hpp"
@@ -277,9 +278,9 @@ private:
 // ---- open / replay ---------------------------------------------------------------------------
 
 Result<void> SpoolImpl::replay() {
+    // Durably: a segment fsynced into a directory whose own entry is not on disk could vanish.
+    if (auto r = base::create_directories_durably(opts_.dir); !r) return fail("spool: " + r.error().message, r.error().code);
     std::error_code ec;
-    fs::create_directories(opts_.dir, ec);
-    if (ec) return fail("spool: cannot create " + opts_.dir.string() + ": " + ec.message(), ec.value());
     dir_fd_ = ::open(opts_.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir_fd_ < 0) return std::unexpected(io_error("spool: cannot open", opts_.dir, errno));
     if (::flock(dir_fd_, LOCK_EX | LOCK_NB) != 0)

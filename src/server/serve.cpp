@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "base/durable.hpp"
 #include "base/log.hpp"
 #include "base/thread.hpp"
 #include "delivery/local.hpp"
@@ -80,13 +81,9 @@ std::string persistent_secret(const std::filesystem::path& file) {
     std::string secret;
     if (std::ifstream in(file); in && std::getline(in, secret) && secret.size() >= 32) return secret;
     secret = random_hex(32);
-    int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-        std::string line = secret + "\n";
-        if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size())) log::warn("cannot write ", file.string());
-        ::fsync(fd);
-        ::close(fd);
-    }
+    // Whole or not at all, and its directory entry durable: a crash must not leave a short secret
+    // (which would be replaced, changing every unknown user's fake SCRAM salt).
+    if (auto r = base::write_file_durably(file, secret + "\n"); !r) log::warn(r.error().message);
     return secret;
 }
 
