@@ -448,7 +448,7 @@ bool SegmentScanner::chain_reaches_end(std::size_t at) {
     return true;
 }
 
-std::size_t SegmentScanner::resync(std::size_t from) {
+std::pair<std::size_t, bool> SegmentScanner::resync(std::size_t from) {
     if (!budget_set_) {  // every byte may be checksummed a few times over, then the rest is given up
         budget_ = 8 * static_cast<std::uint64_t>(data_.size()) + (64u << 20);
         budget_set_ = true;
@@ -464,9 +464,9 @@ std::size_t SegmentScanner::resync(std::size_t from) {
         budget_ -= std::min<std::uint64_t>(budget_, total);
         if (!complete_at(at)) continue;
         if (first == kNpos) first = at;
-        if (chain_reaches_end(at)) return at;
+        if (chain_reaches_end(at)) return {at, true};
     }
-    return first;
+    return {first, false};
 }
 
 Bad SegmentScanner::describe(std::size_t from, std::size_t to, std::string reason) const {
@@ -507,20 +507,20 @@ ScanEvent SegmentScanner::next() {
     const bool past_end = std::holds_alternative<NeedMore>(res);
     std::string reason = past_end ? "incomplete record" : std::get<Corrupt>(res).reason;
 
-    // 1. The length field is intact: the record's end lands on a record, on zeros or on the end.
+    // Where the damaged record ends if its length field is intact.
     const auto* p = reinterpret_cast<const unsigned char*>(data_.data() + at);
     std::size_t end = kNpos;
     if (data_.size() - at >= kFrameHeader && plausible_header(p)) {
         std::uint64_t total = kFrameOverhead + static_cast<std::uint64_t>(get_u32(p + 4));
         if (total <= data_.size() - at) end = at + static_cast<std::size_t>(total);
     }
-    if (end != kNpos && end < data_.size() && !all_zero(end) && complete_at(end)) {
-        done_ = false;
-        pos_ = end;
-        return describe(at, end, std::move(reason));
-    }
-    // 2. Resynchronise on the next trustworthy record.
-    if (std::size_t next = resync(at + 1); next != kNpos) {
+    // 1. The next offset from which records chain to the end: with one damaged spot, exactly the
+    // record after the damaged one, whatever happened to its length field.
+    auto [next, chained] = resync(at + 1);
+    // 2. With more damage further on, no chain reaches the end: trust an intact-looking length
+    // field over the first candidate found by searching (which may sit inside a message body).
+    if (!chained && end != kNpos && end < data_.size() && complete_at(end)) next = end;
+    if (next != kNpos) {
         done_ = false;
         pos_ = next;
         return describe(at, next, std::move(reason));

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -111,13 +112,13 @@ DecodeResult decode(std::string_view in, DecodeOptions options = {});
 // ---- segment scanning (replay) ----------------------------------------------------------------
 //
 // Walks a whole segment and says, record by record, what replay may trust. Damage costs the damaged
-// record alone: a record whose length field is intact (its end lands on the next valid record, on a
-// zero tail or on the end of the data) is skipped by its length; otherwise the scanner resynchronises
-// on the next offset where a complete, checksummed record starts ("TQ" magic) and from which records
-// follow one another to the end of the data (a record embedded in a message body is followed by the
-// rest of that body, not by a chain reaching the end, so it is not taken for a real one unless a
-// second damage hides the difference). Bytes after the last record that are all zero (preallocation)
-// or that form an unfinished final write are a tail, not damage.
+// record alone: the scanner resynchronises on the next offset where a complete, checksummed record
+// starts ("TQ" magic) and from which records follow one another to the end of the data. A record
+// embedded in a message body is followed by the rest of that body and the enclosing record's
+// checksum, not by a chain reaching the end, so it is not taken for a real one. When a second damage
+// further on breaks every chain, an intact-looking length field of the damaged record is trusted
+// before the first record found by searching. Bytes after the last record that are all zero
+// (preallocation) or that form an unfinished final write are a tail, not damage.
 
 // A span of bytes that are not valid records.
 struct Bad {
@@ -153,7 +154,9 @@ private:
     bool all_zero(std::size_t from) const;
     bool complete_at(std::size_t at) const;
     bool chain_reaches_end(std::size_t at);
-    std::size_t resync(std::size_t from);  // next trustworthy record offset, or npos
+    // The first offset at or after `from` where a complete record starts from which records chain
+    // to the end (second: true), else the first complete record (second: false), else npos.
+    std::pair<std::size_t, bool> resync(std::size_t from);
     Bad describe(std::size_t from, std::size_t to, std::string reason) const;
 
     std::string_view data_;
