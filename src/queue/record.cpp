@@ -342,6 +342,21 @@ Result<EncodedParts> encode_parts(const Record& record) {
     return std::visit([](const auto& r) { return encode_parts(r); }, record);
 }
 
+Result<std::string> encode_message_head(const MessageRecord& record, std::uint64_t body_size) {
+    if (body_size > kMaxMessageBytes) return fail("message record: body exceeds 1 GiB", EINVAL);
+    MessageRecord head = record;  // envelope and states only
+    head.body.clear();
+    auto parts = encode_parts(head);
+    if (!parts) return std::unexpected(parts.error());
+    std::string out = std::move(parts->head);
+    std::uint64_t payload = out.size() - kFrameHeader + body_size;
+    if (payload > kMaxPayload) return fail("record payload exceeds its cap", EINVAL);
+    for (int i = 0; i < 4; ++i) out[4 + static_cast<std::size_t>(i)] = static_cast<char>((payload >> (8 * i)) & 0xFF);
+    for (int i = 0; i < 8; ++i)  // the body length, the payload's last field before the body
+        out[out.size() - 8 + static_cast<std::size_t>(i)] = static_cast<char>((body_size >> (8 * i)) & 0xFF);
+    return out;
+}
+
 Result<std::string> encode(const Record& record) {
     auto parts = encode_parts(record);
     if (!parts) return std::unexpected(parts.error());

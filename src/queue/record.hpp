@@ -89,6 +89,11 @@ Result<EncodedParts> encode_parts(MessageRecord&&) = delete;  // the body view w
 Result<EncodedParts> encode_parts(Record&&) = delete;
 Result<std::string> encode(const Record& record);
 
+// The bytes of a Message record before its body, for a body of `body_size` octets that the caller
+// writes itself (compaction copies large bodies in chunks): head + body + u32 LE CRC-32C(head from
+// byte 3, then body) is exactly encode() of the record with that body. `record.body` is ignored.
+Result<std::string> encode_message_head(const MessageRecord& record, std::uint64_t body_size);
+
 struct Complete {
     Record record;
     std::size_t bytes = 0;  // size of the whole record in the input

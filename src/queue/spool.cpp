@@ -53,6 +53,11 @@ namespace fs = std::filesystem;
 constexpr auto kStateDelay = std::chrono::milliseconds(20);
 // How long state records wait before another try after a commit failed (a full disk, say).
 constexpr auto kRetryDelay = std::chrono::milliseconds(1000);
+// Compaction copies at most this many body octets per group commit (at least one message), so
+// clients waiting for their 250 are never stuck behind the whole copy; bodies move in chunks of
+// kCopyChunk, never whole in memory.
+constexpr std::uint64_t kCompactBatchBytes = 8ull << 20;
+constexpr std::size_t kCopyChunk = 1u << 20;
 
 std::int64_t now_us() {
     using namespace std::chrono;
@@ -178,6 +183,47 @@ int read_verified(int fd, std::uint64_t record_at, std::uint64_t head, std::stri
     return crc == want ? 0 : EBADMSG;
 }
 
+// Checks the CRC-32C of the record at `record_at` (body of `size` octets after `head` bytes) by
+// reading it in bounded chunks.
+int verify_record(int fd, std::uint64_t record_at, std::uint64_t head, std::uint64_t size) {
+    if (head < record::kFrameHeader || head > (64u << 20)) return EBADMSG;
+    std::string buf(static_cast<std::size_t>(head), '\0');
+    if (int e = read_all(fd, buf.data(), buf.size(), static_cast<off_t>(record_at))) return e;
+    std::uint32_t crc = record::crc32c(std::string_view(buf).substr(3));
+    buf.resize(kCopyChunk);
+    for (std::uint64_t done = 0; done < size;) {
+        auto n = static_cast<std::size_t>(std::min<std::uint64_t>(kCopyChunk, size - done));
+        if (int e = read_all(fd, buf.data(), n, static_cast<off_t>(record_at + head + done))) return e;
+        crc = record::crc32c(std::string_view(buf.data(), n), crc);
+        done += n;
+    }
+    char stored[record::kFrameTrailer];
+    if (int e = read_all(fd, stored, sizeof stored, static_cast<off_t>(record_at + head + size))) return e;
+    std::uint32_t want = 0;
+    for (int i = 3; i >= 0; --i) want = (want << 8) | static_cast<unsigned char>(stored[i]);
+    return crc == want ? 0 : EBADMSG;
+}
+
+// Writes a record at `at` of `out`: `head`, then `size` body octets read from `src` at `body_at`
+// in bounded chunks, then the CRC-32C over both.
+int copy_record(const File& src, std::uint64_t body_at, std::uint64_t size, const std::string& head, int out,
+                std::uint64_t at) {
+    if (int e = write_all(out, {iovec{const_cast<char*>(head.data()), head.size()}}, static_cast<off_t>(at))) return e;
+    std::uint32_t crc = record::crc32c(std::string_view(head).substr(3));
+    std::string buf(static_cast<std::size_t>(std::min<std::uint64_t>(kCopyChunk, std::max<std::uint64_t>(size, 1))), '\0');
+    std::uint64_t pos = at + head.size();
+    for (std::uint64_t done = 0; done < size;) {
+        auto n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size - done));
+        if (int e = read_all(src.fd, buf.data(), n, static_cast<off_t>(body_at + done))) return e;
+        crc = record::crc32c(std::string_view(buf.data(), n), crc);
+        if (int e = write_all(out, {iovec{buf.data(), n}}, static_cast<off_t>(pos))) return e;
+        done += n, pos += n;
+    }
+    char tail[record::kFrameTrailer];
+    for (int i = 0; i < 4; ++i) tail[i] = static_cast<char>((crc >> (8 * i)) & 0xFF);
+    return write_all(out, {iovec{tail, sizeof tail}}, static_cast<off_t>(pos));
+}
+
 std::string read_error_text(int e) {
     return e == EBADMSG ? "checksum mismatch: the record was damaged on disk" : errno_text(e);
 }
@@ -211,6 +257,7 @@ struct Item {
     std::size_t recipient = 0;
     RecipientState state;
     std::shared_ptr<std::promise<Result<void>>> waiter;
+    bool continuation = false;  // Compact: the rest of a compaction run cut into bounded batches
 };
 
 class SpoolImpl final : public Spool {
@@ -263,6 +310,11 @@ private:
     bool failing_ = false;               // writer thread only: the last commit failed
     int last_errno_ = 0;                 // writer thread only
     std::function<int(const char*)> fault_;  // tests: SpoolOptions::inject_fault
+    // Writer thread only: the compaction run in progress moves messages out of segments below
+    // this sequence (fixed at the run's start, so copies never chase their own new segments), and
+    // skips the ids it could not read.
+    std::uint64_t compact_below_ = 0;
+    std::unordered_set<QueueId> compact_skip_;
     int fault(const char* op) const { return fault_ ? fault_(op) : 0; }
     std::map<std::uint64_t, Segment> segments_;
     std::optional<std::uint64_t> active_;
@@ -642,12 +694,20 @@ void SpoolImpl::commit(std::deque<Item>& batch) {
         std::uint64_t rel = 0;   // body offset within this batch's bytes
         std::uint64_t head = 0;  // record bytes before the body
     };
+    // A live message copied forward by compaction: its body goes from the old segment to the new
+    // one in bounded chunks, after this batch's other records, never whole in memory.
     struct Copy {
         QueueId id;
-        record::MessageRecord rec;
-        std::uint64_t rel = 0;
-        std::uint64_t head = 0;
+        std::string head;              // the new record's bytes before the body
+        std::shared_ptr<File> src;
+        std::uint64_t src_at = 0;      // the old record's first byte
+        std::uint64_t src_head = 0;    // its bytes before the body
+        std::uint64_t size = 0;        // body octets
+        std::uint64_t rel = 0;         // new body offset within this batch's bytes (set after the loop)
+        std::uint64_t bytes() const { return head.size() + size + record::kFrameTrailer; }
     };
+    std::shared_ptr<std::promise<Result<void>>> compact_waiter;  // a run that goes on in a later batch
+    bool compact_more = false;
     std::deque<NewMessage> fresh;  // deques: encoded parts view into these records' bodies
     std::deque<Copy> copies;
     std::vector<record::EncodedParts> parts;
@@ -708,27 +768,39 @@ void SpoolImpl::commit(std::deque<Item>& batch) {
                     break;
                 }
                 case Item::Kind::Compact: {
+                    if (!item.continuation) {
+                        compact_below_ = target;  // everything older than the segment written now
+                        compact_skip_.clear();
+                    }
+                    std::uint64_t budget = kCompactBatchBytes;
                     for (auto& [id, e] : index_) {
-                        bool old = std::any_of(e.segs.begin(), e.segs.end(), [&](auto s) { return s != target; });
-                        if (!old || copied.contains(id)) continue;
-                        record::MessageRecord rec{id, e.envelope, e.states, std::string(e.size, '\0')};
+                        bool old = std::any_of(e.segs.begin(), e.segs.end(), [&](auto s) { return s < compact_below_; });
+                        if (!old || copied.contains(id) || compact_skip_.contains(id)) continue;
+                        if (!copies.empty() && e.size > budget) {
+                            compact_more = true;  // the rest waits for the next batch
+                            break;
+                        }
                         const auto& file = segments_.at(e.seg).file;
-                        if (int err = read_verified(file->fd, e.body_at - e.head, e.head, rec.body)) {
+                        if (int err = verify_record(file->fd, e.body_at - e.head, e.head, e.size)) {
                             // Left where it is: a damaged body must not be copied under a fresh checksum.
                             log::error("spool: compaction cannot read message ", id, ": ", read_error_text(err));
+                            compact_skip_.insert(id);
                             continue;
                         }
-                        auto& c = copies.emplace_back(Copy{id, std::move(rec)});
-                        auto enc = record::encode_parts(c.rec);
-                        if (!enc) {
-                            copies.pop_back();
+                        record::MessageRecord rec{id, e.envelope, e.states, {}};
+                        auto head = record::encode_message_head(rec, e.size);
+                        if (!head) {
+                            compact_skip_.insert(id);
                             continue;
                         }
-                        c.rel = bytes + enc->head.size();
-                        c.head = enc->head.size();
-                        bytes += enc->size();
-                        parts.push_back(std::move(*enc));
+                        copies.push_back(Copy{id, std::move(*head), file, e.body_at - e.head, e.head, e.size});
                         copied.insert(id);
+                        budget -= std::min(budget, e.size);
+                    }
+                    if (compact_more) {
+                        compact_waiter = std::move(item.waiter);  // answered when the run ends
+                    } else {
+                        compact_skip_.clear();
                     }
                     break;
                 }
@@ -738,15 +810,20 @@ void SpoolImpl::commit(std::deque<Item>& batch) {
     } catch (const std::exception& e) {  // allocation failure: fail this batch, keep the spool up
         Error err{std::string("spool: commit failed: ") + e.what(), ENOMEM};
         log::error(err.message);
+        if (compact_waiter) compact_waiter->set_value(std::unexpected(err));
         return finish(batch, results, err);
     }
 
+    for (auto& c : copies) {
+        c.rel = bytes + c.head.size();
+        bytes += c.bytes();
+    }
     std::optional<Error> err;
     std::uint64_t base = 0;          // file offset where this batch's first record lands
     std::uint64_t header_bytes = 0;  // segment header written in front of a new segment
     std::shared_ptr<File> file;
     bool sync_failed = false;
-    if (!parts.empty()) {
+    if (!parts.empty() || !copies.empty()) {
         std::string header;
         if (rotate) {
             auto f = create_segment(target);
@@ -794,6 +871,11 @@ void SpoolImpl::commit(std::deque<Item>& batch) {
             }
             int e = fault("write");
             if (e == 0) e = write_all(file->fd, std::move(iov), static_cast<off_t>(base));
+            for (const auto& c : copies) {
+                if (e != 0) break;
+                std::uint64_t at = base + header.size() + c.rel - c.head.size();
+                e = copy_record(*c.src, c.src_at + c.src_head, c.size, c.head, file->fd, at);
+            }
             if (e != 0) {
                 err = io_error("spool: write failed on", opts_.dir / segment_name(target), e);
             } else if (opts_.fsync || fault_) {
@@ -808,6 +890,10 @@ void SpoolImpl::commit(std::deque<Item>& batch) {
             if (!err) syncs_++;
         }
     }
+    if (err && compact_waiter) {  // a compaction run cut short: its caller learns why
+        compact_waiter->set_value(std::unexpected(*err));
+        compact_skip_.clear();
+    }
     if (err) {
         fail_batch(batch, results, *err, rotate ? nullptr : file, base, rotate && file ? std::optional(target) : std::nullopt,
                    sync_failed);
@@ -821,7 +907,7 @@ void SpoolImpl::commit(std::deque<Item>& batch) {
     std::vector<Dead> dead;
     {
         std::lock_guard lock(mu_);
-        if (!parts.empty()) {
+        if (!parts.empty() || !copies.empty()) {
             if (rotate) {
                 Segment seg;
                 seg.seq = target;
@@ -857,8 +943,16 @@ void SpoolImpl::commit(std::deque<Item>& batch) {
                 release(e);
                 e.seg = target;
                 e.body_at = base + header_bytes + c.rel;
-                e.head = c.head;
+                e.head = c.head.size();
                 hold(e);
+            }
+            if (compact_more) {  // the run goes on behind whatever was queued meanwhile
+                Item next;
+                next.kind = Item::Kind::Compact;
+                next.continuation = true;
+                next.waiter = std::move(compact_waiter);
+                queue_.push_back(std::move(next));
+                urgent_ = true;
             }
             for (QueueId id : touched) {
                 auto it = index_.find(id);
