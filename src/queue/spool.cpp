@@ -31,6 +31,7 @@
 #include "base/durable.hpp"
 #include "base/log.hpp"
 #include "base/thread.hpp"
+#include "queue/incoming.hpp"
 #include "queue/record.hpp"
 
 namespace tern::queue {
@@ -206,7 +207,7 @@ int verify_record(int fd, std::uint64_t record_at, std::uint64_t head, std::uint
 
 // Writes a record at `at` of `out`: `head`, then `size` body octets read from `src` at `body_at`
 // in bounded chunks, then the CRC-32C over both.
-int copy_record(const File& src, std::uint64_t body_at, std::uint64_t size, const std::string& head, int out,
+int copy_record(int src, std::uint64_t body_at, std::uint64_t size, const std::string& head, int out,
                 std::uint64_t at) {
     if (int e = write_all(out, {iovec{const_cast<char*>(head.data()), head.size()}}, static_cast<off_t>(at))) return e;
     std::uint32_t crc = record::crc32c(std::string_view(head).substr(3));
@@ -214,7 +215,7 @@ int copy_record(const File& src, std::uint64_t body_at, std::uint64_t size, cons
     std::uint64_t pos = at + head.size();
     for (std::uint64_t done = 0; done < size;) {
         auto n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size - done));
-        if (int e = read_all(src.fd, buf.data(), n, static_cast<off_t>(body_at + done))) return e;
+        if (int e = read_all(src, buf.data(), n, static_cast<off_t>(body_at + done))) return e;
         crc = record::crc32c(std::string_view(buf.data(), n), crc);
         if (int e = write_all(out, {iovec{buf.data(), n}}, static_cast<off_t>(pos))) return e;
         done += n, pos += n;
@@ -251,7 +252,7 @@ struct Entry {
 struct Item {
     enum class Kind { Submit, Update, Barrier, Compact } kind = Kind::Barrier;
     Envelope envelope;
-    std::string message;
+    std::optional<IncomingBody> body;
     Spool::CommitCallback done;
     QueueId id = 0;
     std::size_t recipient = 0;
@@ -272,7 +273,8 @@ public:
         std::lock_guard lock(mu_);
         return std::move(recovered_);
     }
-    void submit(Envelope envelope, std::string message, CommitCallback done) override;
+    using Spool::submit;
+    void submit(Envelope envelope, IncomingBody body, CommitCallback done) override;
     void update(QueueId id, std::size_t recipient, const RecipientState& state) override;
     Result<void> flush() override { return wait_for(Item::Kind::Barrier); }
     Result<void> compact() override { return wait_for(Item::Kind::Compact); }
@@ -518,14 +520,14 @@ Result<void> SpoolImpl::start() {
 
 // ---- public operations -----------------------------------------------------------------------
 
-void SpoolImpl::submit(Envelope envelope, std::string message, CommitCallback done) {
+void SpoolImpl::submit(Envelope envelope, IncomingBody body, CommitCallback done) {
     {
         std::lock_guard lock(mu_);
         if (!stopping_) {
             Item item;
             item.kind = Item::Kind::Submit;
             item.envelope = std::move(envelope);
-            item.message = std::move(message);
+            item.body.emplace(std::move(body));
             item.done = std::move(done);
             queue_.push_back(std::move(item));
             urgent_ = true;
@@ -694,16 +696,19 @@ void SpoolImpl::commit(std::deque<Item>& batch) {
         std::uint64_t rel = 0;   // body offset within this batch's bytes
         std::uint64_t head = 0;  // record bytes before the body
     };
-    // A live message copied forward by compaction: its body goes from the old segment to the new
-    // one in bounded chunks, after this batch's other records, never whole in memory.
+    // A record whose body is copied from a file in bounded chunks, after this batch's other
+    // records, never whole in memory: a live message that compaction moves forward from an old
+    // segment, or a new message whose body was spilled to a file while it arrived (IncomingBody).
     struct Copy {
         QueueId id;
         std::string head;              // the new record's bytes before the body
-        std::shared_ptr<File> src;
-        std::uint64_t src_at = 0;      // the old record's first byte
-        std::uint64_t src_head = 0;    // its bytes before the body
+        int src = -1;                  // the file holding the body (an old segment, or a spill file)
+        std::uint64_t src_body = 0;    // the body's offset there
         std::uint64_t size = 0;        // body octets
         std::uint64_t rel = 0;         // new body offset within this batch's bytes (set after the loop)
+        bool fresh = false;            // a new message: enters the index like those in `fresh`
+        Envelope envelope;             // (fresh only)
+        std::vector<RecipientState> states;
         std::uint64_t bytes() const { return head.size() + size + record::kFrameTrailer; }
     };
     std::shared_ptr<std::promise<Result<void>>> compact_waiter;  // a run that goes on in a later batch
@@ -728,7 +733,29 @@ void SpoolImpl::commit(std::deque<Item>& batch) {
                     rec.id = next_id_++;
                     rec.states.resize(item.envelope.recipients.size());
                     rec.envelope = std::move(item.envelope);
-                    rec.body = std::move(item.message);
+                    if (item.body && item.body->spilled()) {  // streamed from its spill file
+                        if (auto r = item.body->finish(); !r) {
+                            results[i] = std::unexpected(r.error());
+                            break;
+                        }
+                        auto head = record::encode_message_head(rec, item.body->size());
+                        if (!head) {
+                            results[i] = std::unexpected(head.error());
+                            break;
+                        }
+                        Copy c;
+                        c.id = rec.id;
+                        c.head = std::move(*head);
+                        c.src = item.body->fd();
+                        c.size = item.body->size();
+                        c.fresh = true;
+                        c.envelope = std::move(rec.envelope);
+                        c.states = std::move(rec.states);
+                        copies.push_back(std::move(c));
+                        results[i] = rec.id;
+                        break;
+                    }
+                    if (item.body) rec.body = std::move(item.body->memory());
                     auto& nm = fresh.emplace_back(NewMessage{i, std::move(rec)});
                     auto enc = record::encode_parts(nm.rec);
                     if (!enc) {
@@ -793,7 +820,13 @@ void SpoolImpl::commit(std::deque<Item>& batch) {
                             compact_skip_.insert(id);
                             continue;
                         }
-                        copies.push_back(Copy{id, std::move(*head), file, e.body_at - e.head, e.head, e.size});
+                        Copy c;
+                        c.id = id;
+                        c.head = std::move(*head);
+                        c.src = file->fd;  // segments_ keeps the file open until after this commit
+                        c.src_body = e.body_at;
+                        c.size = e.size;
+                        copies.push_back(std::move(c));
                         copied.insert(id);
                         budget -= std::min(budget, e.size);
                     }
@@ -874,7 +907,7 @@ void SpoolImpl::commit(std::deque<Item>& batch) {
             for (const auto& c : copies) {
                 if (e != 0) break;
                 std::uint64_t at = base + header.size() + c.rel - c.head.size();
-                e = copy_record(*c.src, c.src_at + c.src_head, c.size, c.head, file->fd, at);
+                e = copy_record(c.src, c.src_body, c.size, c.head, file->fd, at);
             }
             if (e != 0) {
                 err = io_error("spool: write failed on", opts_.dir / segment_name(target), e);
@@ -937,6 +970,18 @@ void SpoolImpl::commit(std::deque<Item>& batch) {
                 touched.push_back(nm.rec.id);
             }
             for (auto& c : copies) {
+                if (c.fresh) {
+                    Entry& e = index_[c.id];
+                    e.seg = target;
+                    e.body_at = base + header_bytes + c.rel;
+                    e.head = c.head.size();
+                    e.size = c.size;
+                    e.envelope = std::move(c.envelope);
+                    e.states = std::move(c.states);
+                    hold(e);
+                    touched.push_back(c.id);
+                    continue;
+                }
                 auto it = index_.find(c.id);
                 if (it == index_.end()) continue;
                 Entry& e = it->second;

@@ -13,6 +13,7 @@
 
 #include "base/result.hpp"
 #include "queue/envelope.hpp"
+#include "queue/incoming.hpp"
 
 namespace tern::queue {
 
@@ -60,8 +61,13 @@ public:
     // Appends the message and envelope. `done` runs on the spool's writer thread after the
     // record is fsynced (group commit: many submissions share one fdatasync), or with an error:
     // code ENOSPC when the disk is full (the spool takes mail again as soon as there is room).
+    // A body spilled to a file (IncomingBody) is copied into the segment in bounded chunks.
     // `done` must be quick and must not call flush() or compact() (they fail with EDEADLK there).
-    virtual void submit(Envelope envelope, std::string message, CommitCallback done) = 0;
+    virtual void submit(Envelope envelope, IncomingBody body, CommitCallback done) = 0;
+    // The same for a body whole in memory.
+    void submit(Envelope envelope, std::string message, CommitCallback done) {
+        submit(std::move(envelope), IncomingBody::in_memory(std::move(message)), std::move(done));
+    }
 
     // Records a recipient's new state. Durable no later than the next group commit or flush();
     // losing it in a crash may only cause a duplicate delivery, never a loss.
