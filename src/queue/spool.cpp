@@ -1031,7 +1031,10 @@ void SpoolImpl::fail_batch(std::deque<Item>& batch, std::vector<Result<QueueId>>
     }
     if (appended_to) {
         if (::ftruncate(appended_to->fd, static_cast<off_t>(base)) == 0) appended_to->allocated = base;
-        if (sync_failed && active_) segments_.at(*active_).sealed = true;
+        if (sync_failed && active_) {
+            std::lock_guard lock(mu_);
+            segments_.at(*active_).sealed = true;
+        }
     }
     if (created) {
         std::string path = (opts_.dir / segment_name(*created)).string();
