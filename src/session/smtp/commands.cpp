@@ -52,6 +52,8 @@ void Session::on_command(const Command& c, std::string& out) {
 
 void Session::cmd_helo(const Command& c, std::string& out, bool extended) {
     // RFC 5321 §4.1.4: EHLO/HELO in a transaction resets it, like RSET.
+    if (c.helo_lenient)  // accepted, not refused over its name (RFC 5321 §4.1.4); noted for the operator
+        log::info("smtp[", id_, "] unusual ", extended ? "EHLO" : "HELO", " name from ", peer_ip_, ": ", c.arg);
     helo_ = c.arg;
     esmtp_ = extended;
     enter(Ready{}, extended ? "ehlo" : "helo");

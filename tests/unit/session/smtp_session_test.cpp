@@ -30,6 +30,27 @@ TEST(SmtpSession, HeloHasNoExtensions) {
     EXPECT_EQ(t.send("MAIL FROM:<a@b.example>\r\n"), "250 2.1.0 Ok\r\n");
 }
 
+// RFC 5321 §4.1.4: an odd HELO/EHLO name ("my_host", a trailing dot) is no reason to refuse mail.
+TEST(SmtpSession, UnusualHeloNamesDeliver) {
+    for (const char* name : {"my_host", "host.example."}) {
+        for (const char* verb : {"EHLO", "HELO"}) {
+            Transcript t;
+            std::string hello = std::string(verb) + " " + name + "\r\n";
+            EXPECT_TRUE(t.send(hello).starts_with(std::string("250") + (verb[0] == 'E' ? "-" : " ") +
+                                                  "mx.example.org Hello " + name + " "))
+                << hello;
+            t.send("MAIL FROM:<a@b.example>\r\nRCPT TO:<alice@example.org>\r\nDATA\r\nx\r\n.\r\n");
+            ASSERT_EQ(t.commits.size(), 1u) << hello;
+            EXPECT_EQ(t.commits[0].envelope.helo, name);
+            EXPECT_TRUE(t.commits[0].message.starts_with(std::string("Received: from ") + name + " ([192.0.2.7])"));
+        }
+    }
+    Transcript t;
+    EXPECT_EQ(t.send("EHLO my\x01host\r\n"), "501 5.5.4 Syntax: EHLO hostname\r\n");
+    EXPECT_EQ(t.send("EHLO\r\n"), "501 5.5.4 Syntax: EHLO hostname\r\n");
+    EXPECT_EQ(t.send("HELO my host\r\n"), "501 5.5.4 Syntax: HELO hostname\r\n");
+}
+
 TEST(SmtpSession, FullTransaction) {
     Transcript t;
     t.send(kEhlo);

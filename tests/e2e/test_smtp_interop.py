@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+# End-to-end SMTP interoperability with clients that bend the rules: HELO/EHLO names that are no
+# RFC 5321 Domain ("my_host" from Windows machines, "host.example." with its root dot) still
+# deliver (RFC 5321 §4.1.4). Must never depend on timing other than deadline-bounded reads, nor leave
+# ternd running.
+import os
+import shutil
+import smtplib
+import subprocess
+import sys
+import unittest
+import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ternlib  # noqa: E402
+from ternlib import DOMAIN, RawSMTP, body, header  # noqa: E402
+
+RCPT_LIMIT = 50
+
+
+def token(kind):
+    return f"{kind}-{uuid.uuid4().hex[:12]}"
+
+
+class SmtpInterop(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = ternlib.Server(config=f"[limits]\nrecipients = {RCPT_LIMIT}\n")
+        cls.srv.add_domain(DOMAIN)
+        cls.srv.add_user(f"alice@{DOMAIN}")
+        cls.srv.add_user(f"bob@{DOMAIN}")
+        cls.srv.start()
+        cls.port = cls.srv.port("smtp")
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.srv.stop()
+        if rc != 0:
+            raise AssertionError(f"ternd exited with {rc} after SIGTERM (expected 0)")
+
+    # ------------------------------------------------------------ HELO/EHLO names
+
+    def send_with_helo(self, name, esmtp=True):
+        subj = token("helo")
+        s = smtplib.SMTP("127.0.0.1", self.port, local_hostname=name, timeout=20)
+        self.addCleanup(s.close)
+        code, text = s.ehlo() if esmtp else s.helo()
+        self.assertEqual(code, 250, text)
+        refused = s.sendmail("sender@client.test", [f"alice@{DOMAIN}"],
+                             f"From: sender@client.test\r\nSubject: {subj}\r\n\r\nhello from {name}\r\n")
+        self.assertEqual(refused, {})
+        s.quit()
+        msg = self.srv.wait_message_with(f"alice@{DOMAIN}", subj)
+        received = header(msg, "Received")
+        self.assertIsNotNone(received, msg[:600])
+        self.assertIn(f"from {name} (", received)
+        self.assertIn(f"hello from {name}".encode(), body(msg))
+
+    def test_ehlo_underscore_delivers(self):
+        self.send_with_helo("my_host")
+
+    def test_helo_underscore_delivers(self):
+        self.send_with_helo("my_host", esmtp=False)
+
+    def test_ehlo_trailing_dot_delivers(self):
+        self.send_with_helo("host.example.")
+
+    @unittest.skipUnless(shutil.which("swaks"), "swaks not installed (scripts/deps.sh installs it)")
+    def test_swaks_underscore_helo(self):
+        subj = token("swakshelo")
+        p = subprocess.run(["swaks", "--server", f"127.0.0.1:{self.port}", "--helo", "WIN-PC_01",
+                            "--timeout", "20", "--to", f"bob@{DOMAIN}", "--from", "sw@client.test",
+                            "--header", f"Subject: {subj}", "--body", "from an appliance"],
+                           capture_output=True, timeout=60)
+        out = p.stdout.decode("utf-8", "replace") + p.stderr.decode("utf-8", "replace")
+        self.assertEqual(p.returncode, 0, out)
+        msg = self.srv.wait_message_with(f"bob@{DOMAIN}", subj)
+        self.assertIn("from WIN-PC_01 (", header(msg, "Received"))
+
+    def test_helo_junk_refused(self):
+        with RawSMTP(self.port) as c:
+            c.expect(220)
+            c.expect(501, "EHLO")
+            c.expect(501, b"EHLO my\x01host")
+            c.expect(501, "EHLO two words")
+            c.expect(501, "EHLO [300.1.1.1]")
+            c.expect(250, "EHLO [127.0.0.1]")
+            c.expect(250, "EHLO [IPv6:::1]")
+            c.expect(221, "QUIT")
+
+
+if __name__ == "__main__":
+    ternlib.main()
