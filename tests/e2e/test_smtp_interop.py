@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # End-to-end SMTP interoperability with clients that bend the rules: HELO/EHLO names that are no
 # RFC 5321 Domain ("my_host" from Windows machines, "host.example." with its root dot) still
-# deliver (RFC 5321 §4.1.4). Must never depend on timing other than deadline-bounded reads, nor leave
+# deliver (RFC 5321 §4.1.4), and a pipelined flood of identical RCPTs is cut at limits.recipients
+# (RFC 5321 §4.5.3.1.8). Must never depend on timing other than deadline-bounded reads, nor leave
 # ternd running.
 import os
 import shutil
@@ -87,6 +88,30 @@ class SmtpInterop(unittest.TestCase):
             c.expect(250, "EHLO [127.0.0.1]")
             c.expect(250, "EHLO [IPv6:::1]")
             c.expect(221, "QUIT")
+
+    # ------------------------------------------------------------ duplicate RCPTs
+
+    def test_duplicate_rcpt_flood_is_bounded(self):
+        n = 2000
+        subj = token("dups")
+        with RawSMTP(self.port, timeout=30) as c:
+            c.expect(220)
+            c.expect(250, "EHLO flood.test")
+            # RFC 2920: the whole batch pipelined in one write, then read every reply.
+            c.send(b"MAIL FROM:<flood@client.test>\r\n" + f"RCPT TO:<alice@{DOMAIN}>\r\n".encode() * n)
+            c.expect(250)
+            codes = [c.reply(timeout=30)[0] for _ in range(n)]
+            self.assertLessEqual(codes.count(250), RCPT_LIMIT)
+            self.assertEqual(codes.count(250), RCPT_LIMIT, codes[:5])
+            self.assertEqual(codes.count(452), n - RCPT_LIMIT, sorted(set(codes)))
+            self.assertTrue(all(code == 250 for code in codes[:RCPT_LIMIT]))
+            # The transaction still works, and the duplicates collapse into one delivery.
+            c.expect(354, "DATA")
+            c.send(f"Subject: {subj}\r\n\r\nonce\r\n.\r\n")
+            c.expect(250)
+            c.expect(221, "QUIT")
+        self.srv.wait_message_with(f"alice@{DOMAIN}", subj)
+        self.assertEqual(len(self.srv.messages_with(f"alice@{DOMAIN}", subj)), 1)
 
 
 if __name__ == "__main__":

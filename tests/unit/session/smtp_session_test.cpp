@@ -427,6 +427,45 @@ TEST(SmtpReview, DuplicateRecipientDeliversOnce) {
     EXPECT_EQ(t.commits[0].envelope.recipients.size(), 1u);
 }
 
+// Issue 7: 2,000 identical RCPTs were all answered 250. Every accepted RCPT counts toward
+// limits.recipients, duplicates included (RFC 5321 §4.5.3.1.8), and they still collapse into one.
+TEST(SmtpReview, DuplicateRecipientsCountTowardTheLimit) {
+    auto cfg = Transcript::make_config();
+    cfg.limits.recipients = 3;
+    Transcript t(cfg);
+    t.send("EHLO c\r\nMAIL FROM:<a@b.example>\r\n");
+    EXPECT_EQ(t.send("RCPT TO:<alice@example.org>\r\n"), "250 2.1.5 Ok\r\n");
+    EXPECT_EQ(t.send("RCPT TO:<alice@example.org>\r\n"), "250 2.1.5 Ok (duplicate recipient)\r\n");
+    EXPECT_EQ(t.send("RCPT TO:<Alice@example.org>\r\n"), "250 2.1.5 Ok\r\n");  // local part's case kept
+    EXPECT_EQ(t.send("RCPT TO:<alice@example.org>\r\n"), "452 4.5.3 Error: too many recipients\r\n");
+    EXPECT_EQ(t.send("RCPT TO:<bob@example.org>\r\n"), "452 4.5.3 Error: too many recipients\r\n");
+    // Refused recipients do not use up the allowance.
+    Transcript u(cfg);
+    u.send("EHLO c\r\nMAIL FROM:<a@b.example>\r\n");
+    EXPECT_EQ(u.send("RCPT TO:<nobody@example.org>\r\n").substr(0, 4), "550 ");
+    EXPECT_EQ(u.send("RCPT TO:<alice@example.org>\r\n"), "250 2.1.5 Ok\r\n");
+    EXPECT_EQ(u.send("RCPT TO:<bob@example.org>\r\n"), "250 2.1.5 Ok\r\n");
+    EXPECT_EQ(u.send("RCPT TO:<postmaster@example.org>\r\n"), "250 2.1.5 Ok\r\n");
+    EXPECT_EQ(u.send("RCPT TO:<alice@example.org>\r\n"), "452 4.5.3 Error: too many recipients\r\n");
+
+    // Pipelined flood: at most `recipients` 250s; one delivery; the next transaction starts afresh.
+    Transcript f(cfg);
+    std::string batch = "EHLO c\r\nMAIL FROM:<a@b.example>\r\n";
+    for (int i = 0; i < 2000; ++i) batch += "RCPT TO:<alice@example.org>\r\n";
+    std::string r = f.send(batch);
+    std::size_t ok = 0, full = 0;
+    for (std::size_t p = 0; (p = r.find("250 2.1.5", p)) != std::string::npos; ++p) ++ok;
+    for (std::size_t p = 0; (p = r.find("452 4.5.3", p)) != std::string::npos; ++p) ++full;
+    EXPECT_EQ(ok, 3u);
+    EXPECT_EQ(full, 1997u);
+    EXPECT_FALSE(f.closed) << "452 is no error that closes the connection";
+    f.send("DATA\r\nx\r\n.\r\n");
+    ASSERT_EQ(f.commits.size(), 1u);
+    EXPECT_EQ(f.commits[0].envelope.recipients.size(), 1u);
+    f.send("MAIL FROM:<a@b.example>\r\n");
+    EXPECT_EQ(f.send("RCPT TO:<alice@example.org>\r\n"), "250 2.1.5 Ok\r\n");
+}
+
 TEST(SmtpReview, RefusedRecipientsCountAsErrors) {
     auto cfg = Transcript::make_config();
     cfg.limits.bad_commands = 3;
