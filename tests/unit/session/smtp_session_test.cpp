@@ -404,7 +404,7 @@ TEST(SmtpReview, LoginMadeInClearDoesNotSurviveStartTls) {
 }
 
 TEST(SmtpReview, FromHeaderVariantsAreAllChecked) {
-    for (std::string from : {"From : bob@example.org\r\n", "From: <alice@example.org> <bob@example.org>\r\n",
+    for (std::string from : {"From : bob@example.org\r\n",
                              "FROM:\tAlice <alice@example.org>,\r\n bob@example.org\r\n",
                              "From: (alice@example.org) bob@example.org\r\n"}) {
         Transcript t(submission_config(true));
@@ -416,6 +416,64 @@ TEST(SmtpReview, FromHeaderVariantsAreAllChecked) {
             << ::testing::PrintToString(from);
         EXPECT_TRUE(t.commits.empty());
     }
+}
+
+// Issue 7: a From: that parsed to nothing was let through. Now every From:/Sender: must parse,
+// name at least one mailbox and appear once (RFC 5322 §3.4, §3.6, §3.6.2; RFC 6409 §8.1).
+TEST(SmtpReview, MalformedFromIsRefused) {
+    for (std::string header : std::initializer_list<std::string>{
+             "From: \"x <ceo@bank.example>\r\n",                   // unterminated quote
+             "From: \"x <alice@example.org>\r\n",                  // ... even around one's own address
+             "From: <ceo@bank.example\r\n",                         // unterminated angle bracket
+             "From: alice@example.org (ceo@bank.example\r\n",       // unterminated comment
+             "From: ceo@bank.example)\r\n",                         // unbalanced ')'
+             "From: <alice@example.org> <bob@example.org>\r\n",     // two angle-addrs, no comma
+             "From: undisclosed-recipients:;\r\n",                  // a group with no mailbox
+             "From: alice\r\n",                                     // no domain
+             "From:\r\n",                                           // empty
+             "From: (just a comment)\r\n",
+             "From: alice@example.org\r\nFrom: bob@example.org\r\n", // From: twice
+             "From: alice@example.org\r\nFrom: alice@example.org\r\n",
+             "From: alice@example.org\r\nSender: \"bob <bob@example.org>\r\n",
+             "From: alice@example.org\r\nSender: alice@example.org, alice@example.org\r\n",
+             "From: alice@example.org\r\nSender: alice@example.org\r\nSender: alice@example.org\r\n",
+             "From: " + std::string(100, '(') + "alice@example.org" + std::string(100, ')') + "\r\n",
+         }) {
+        Transcript t(submission_config(true));
+        t.send("EHLO c\r\n");
+        run_auth(t, "AUTH PLAIN AGFsaWNlQGV4YW1wbGUub3JnAHB3\r\n");
+        t.send("MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n");
+        std::string r = t.send(header + "Subject: x\r\n\r\nbody\r\n.\r\n");
+        EXPECT_TRUE(r.starts_with("554 5.6.0 ")) << ::testing::PrintToString(header) << " -> " << r;
+        EXPECT_TRUE(t.commits.empty()) << ::testing::PrintToString(header);
+    }
+}
+
+TEST(SmtpReview, WellFormedFromVariantsAreAccepted) {
+    for (std::string header : {
+             "From: alice@example.org\r\n",
+             "From: \"Smith, Alice\" <alice@example.org>\r\n",      // comma inside quotes
+             "From: =?utf-8?q?Al=C3=AFce?= <alice@example.org>\r\n",
+             "From: Alice (the (real) one) <alice@example.org>\r\n",
+             "From: Alice\r\n <alice@example.org>\r\n",            // folded
+             "From: sales@example.org, alice@example.org\r\nSender: alice@example.org\r\n",
+             "From: Team: alice@example.org;\r\n",                  // RFC 6854 group
+             "Subject: no From at all\r\n",                          // none to check (unchanged)
+         }) {
+        Transcript t(submission_config(true));
+        t.send("EHLO c\r\n");
+        run_auth(t, "AUTH PLAIN AGFsaWNlQGV4YW1wbGUub3JnAHB3\r\n");
+        t.send("MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n");
+        std::string r = t.send(header + "\r\nbody\r\n.\r\n");
+        EXPECT_TRUE(r.starts_with("250 2.0.0 ")) << ::testing::PrintToString(header) << " -> " << r;
+    }
+    // Sender: is checked for ownership too.
+    Transcript t(submission_config(true));
+    t.send("EHLO c\r\n");
+    run_auth(t, "AUTH PLAIN AGFsaWNlQGV4YW1wbGUub3JnAHB3\r\n");
+    t.send("MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n");
+    EXPECT_EQ(t.send("From: alice@example.org\r\nSender: Bob <bob@example.org>\r\n\r\nx\r\n.\r\n"),
+              "553 5.7.1 Sender: <bob@example.org> is not owned by user alice@example.org\r\n");
 }
 
 TEST(SmtpReview, DuplicateRecipientDeliversOnce) {
