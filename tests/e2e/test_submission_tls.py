@@ -69,6 +69,40 @@ class Submission(unittest.TestCase):
                 s.sendmail(f"alice@{DOMAIN}", [f"bob@{DOMAIN}"], f"From: bob@{DOMAIN}\r\nSubject: spoof2\r\n\r\nx\r\n")
             self.assertEqual(e.exception.smtp_code, 553)
 
+    def submit_starttls(self, from_header, subject):
+        """Submits as alice on 587 with STARTTLS + AUTH; returns sendmail's answer or raises."""
+        with smtplib.SMTP("127.0.0.1", self.srv.port("submission"), timeout=10) as s:
+            s.starttls(context=tls_context())
+            s.ehlo()
+            s.login(f"alice@{DOMAIN}", PASSWORD)
+            return s.sendmail(f"alice@{DOMAIN}", [f"bob@{DOMAIN}"],
+                              f"From: {from_header}\r\nSubject: {subject}\r\n\r\nbody of {subject}\r\n")
+
+    def test_malformed_from_refused(self):
+        # Issue 7: an unterminated quote made the From: parse to nothing, and the check let it pass.
+        for n, from_header in enumerate(('"x <ceo@bank.example>', '<ceo@bank.example',
+                                         f'"x <alice@{DOMAIN}>', "undisclosed-recipients:;",
+                                         f"alice@{DOMAIN}\r\nFrom: ceo@bank.example")):
+            with self.subTest(from_header=from_header):
+                with self.assertRaises(smtplib.SMTPDataError) as e:
+                    self.submit_starttls(from_header, f"badfrom-{n}")
+                self.assertEqual(e.exception.smtp_code, 554, e.exception.smtp_error)
+                self.assertIn(b"5.6.0", e.exception.smtp_error)
+        # Refused, so nothing was delivered: a good message sent afterwards is the only one.
+        self.submit_starttls(f"alice@{DOMAIN}", "after-badfrom")
+        self.srv.wait_message_with(f"bob@{DOMAIN}", "after-badfrom")
+        for n in range(5):
+            self.assertEqual(self.srv.messages_with(f"bob@{DOMAIN}", f"badfrom-{n}"), [])
+
+    def test_well_formed_from_accepted(self):
+        for subject, from_header in (("ownfrom", f"alice@{DOMAIN}"),
+                                     ("commafrom", f'"Smith, Alice" <alice@{DOMAIN}>'),
+                                     ("aliasfrom", f'"Sales (EMEA), Team" <sales@{DOMAIN}> (alias)')):
+            with self.subTest(from_header=from_header):
+                self.assertEqual(self.submit_starttls(from_header, subject), {})
+                msg = self.srv.wait_message_with(f"bob@{DOMAIN}", subject)
+                self.assertIn(f"From: {from_header}".encode(), msg)
+
     def test_wrong_password_and_unknown_user_look_alike(self):
         answers = []
         for user, pw in ((f"alice@{DOMAIN}", "wrong"), (f"nobody@{DOMAIN}", PASSWORD)):

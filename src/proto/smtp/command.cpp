@@ -315,12 +315,29 @@ std::expected<Command, ReplyError> parse_rcpt(Command cmd, bool utf8) {
 }
 
 // HELO domain / EHLO ( Domain / address-literal ) (RFC 5321 §4.1.1.1). ASCII only.
-bool valid_helo_arg(std::string_view a) {
-    if (a.empty() || a.find(' ') != std::string_view::npos) return false;
+enum class HeloName { Valid, Lenient, Invalid };
+HeloName classify_helo_arg(std::string_view a) {
+    if (a.empty() || a.find(' ') != std::string_view::npos) return HeloName::Invalid;
     // Reuse the mailbox parser's domain rules by parsing a synthetic mailbox.
     std::string probe = "x@";
     probe += a;
-    return parse_mailbox(probe, false).has_value();
+    if (parse_mailbox(probe, false).has_value()) return HeloName::Valid;
+    // An address literal must be a valid one: "[" announces a literal, and a malformed one is
+    // no host name either.
+    if (a.front() == '[') return HeloName::Invalid;
+    // RFC 5321 §4.1.4: a server "MUST NOT" refuse mail because the HELO name fails to check out
+    // and §2.3.5 notes that names in the wild differ; Windows machines and appliances send
+    // "my_host", resolvers' absolute names end in "." ("host.example."), some names begin with
+    // "-". Accept host-name-like tokens (letters, digits, "-", "_", ".", at least one letter or
+    // digit); still refuse controls, spaces, "@", brackets, quotes and anything else that is no
+    // name at all (501).
+    bool alnum = false;
+    for (char ch : a) {
+        auto c = static_cast<unsigned char>(ch);
+        if (is_alnum(c)) alnum = true;
+        else if (c != '-' && c != '_' && c != '.') return HeloName::Invalid;
+    }
+    return alnum && a.size() <= 255 ? HeloName::Lenient : HeloName::Invalid;
 }
 
 // RFC 4954 §4: sasl-mech = 1*20(UPPER-ALPHA / DIGIT / "-" / "_"); matched case-insensitively.
@@ -357,9 +374,12 @@ std::expected<Command, ReplyError> parse_command(std::string_view line, bool smt
     switch (cmd.verb) {
         case Verb::Helo:
         case Verb::Ehlo:
-            if (!valid_helo_arg(arg))
-                return bad(501, "5.5.4", cmd.verb == Verb::Helo ? "Syntax: HELO hostname" : "Syntax: EHLO hostname");
-            return cmd;
+            switch (classify_helo_arg(arg)) {
+                case HeloName::Valid: return cmd;
+                case HeloName::Lenient: cmd.helo_lenient = true; return cmd;
+                case HeloName::Invalid: break;
+            }
+            return bad(501, "5.5.4", cmd.verb == Verb::Helo ? "Syntax: HELO hostname" : "Syntax: EHLO hostname");
         case Verb::Mail:
             return parse_mail(std::move(cmd), smtputf8_allowed);
         case Verb::Rcpt:

@@ -48,6 +48,8 @@ struct Command {
     RcptParams rcpt;           // RCPT parameters
     std::uint64_t chunk_size = 0;  // BDAT size
     bool last_chunk = false;       // BDAT ... LAST
+    bool helo_lenient = false;     // HELO/EHLO name accepted although not an RFC 5321 Domain
+                                   // ("my_host", "host.example."): worth a log line, not a refusal
 };
 
 // A protocol error ready to be sent: e.g. {501, "5.5.4", "Syntax: MAIL FROM:<address>"}.
@@ -60,6 +62,8 @@ struct ReplyError {
 // Parses one command line (without its CRLF). `smtputf8_allowed`: accept UTF-8 in paths (pass false
 // unless SMTPUTF8 is advertised; for RCPT pass whether the transaction's MAIL carried SMTPUTF8).
 // A UTF-8 MAIL FROM path without the SMTPUTF8 parameter is refused with 553 5.6.7 (RFC 6531 §3.4).
+// HELO/EHLO names that are host-name-like but not RFC 5321 Domains are accepted with
+// Command::helo_lenient set (RFC 5321 §4.1.4).
 // Errors: 500 5.5.2 unknown verb or CR/LF/NUL in the line; 501 5.5.4 syntax; 501 5.1.7 bad sender;
 // 501 5.1.3 bad or null recipient; 555 5.5.4 unknown MAIL/RCPT parameter.
 std::expected<Command, ReplyError> parse_command(std::string_view line, bool smtputf8_allowed = true);

@@ -52,6 +52,8 @@ void Session::on_command(const Command& c, std::string& out) {
 
 void Session::cmd_helo(const Command& c, std::string& out, bool extended) {
     // RFC 5321 §4.1.4: EHLO/HELO in a transaction resets it, like RSET.
+    if (c.helo_lenient)  // accepted, not refused over its name (RFC 5321 §4.1.4); noted for the operator
+        log::info("smtp[", id_, "] unusual ", extended ? "EHLO" : "HELO", " name from ", peer_ip_, ": ", c.arg);
     helo_ = c.arg;
     esmtp_ = extended;
     enter(Ready{}, extended ? "ehlo" : "helo");
@@ -126,8 +128,10 @@ void Session::cmd_rcpt(const Command& c, std::string& out) {
     if (!t) return bad_command(out, 503, "5.5.1", "Error: need MAIL command");
     if (!esmtp_ && (c.rcpt.notify.specified || !c.rcpt.orcpt.empty()))
         return bad_command(out, 555, "5.5.4", "RCPT parameters need EHLO");
-    if (t->envelope.recipients.size() >= config_.limits.recipients) {
-        // RFC 5321 §4.5.3.1.10: the client sends the rest in another transaction.
+    if (t->accepted_rcpts >= config_.limits.recipients) {
+        // RFC 5321 §4.5.3.1.8 / §4.5.3.1.10: the client sends the rest in another transaction.
+        // Counted per accepted RCPT command, duplicates included (as Postfix does), so a client
+        // cannot make us answer an unbounded number of RCPTs by repeating one address.
         ++t->rejected_rcpts;
         return say(out, reply(452, "4.5.3", "Error: too many recipients"));
     }
@@ -160,6 +164,7 @@ void Session::cmd_rcpt(const Command& c, std::string& out) {
             ++t->rejected_rcpts;
             return say(out, reply(451, "4.3.0", "<" + address + ">: Temporary lookup failure"));
     }
+    ++t->accepted_rcpts;
     for (const auto& existing : t->envelope.recipients)
         if (existing.address == address)  // the same recipient twice: one delivery (RFC 5321 §3.3)
             return say(out, reply(250, "2.1.5", "Ok (duplicate recipient)"));

@@ -115,6 +115,7 @@ private:
     struct Ready {};                                   // HELO/EHLO done, no transaction
     struct Transaction {                               // after MAIL
         queue::Envelope envelope;
+        std::size_t accepted_rcpts = 0;                // every RCPT answered 250, duplicates included
         unsigned rejected_rcpts = 0;
         bool used_bdat = false;
         std::string chunks;                            // BDAT data so far

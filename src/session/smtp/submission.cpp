@@ -1,128 +1,64 @@
 // Message submission rules (RFC 6409): the From: addresses must belong to the authenticated
 // account (§6.1), and Date: and Message-ID: are added when missing (§8.2, §8.3). Must never
-// rewrite anything else in the message, and never let a submitter send as someone else.
-#include <cctype>
+// rewrite anything else in the message, and never let a submitter send as someone else: a From:
+// or Sender: that cannot be parsed is refused, never waved through.
+#include <cstdio>
 #include <random>
+#include <utility>
+#include <vector>
 
-#include "base/ascii.hpp"
+#include "mime/address.hpp"
+#include "mime/header.hpp"
 #include "proto/message/date.hpp"
 #include "proto/smtp/reply.hpp"
 #include "session/smtp/session.hpp"
 
 namespace tern::smtp {
-namespace {
-
-// Length of "Name:" (with RFC 5322 §4.5.3 obsolete white space before the colon) if `line` is a
-// field called `name`, else 0.
-std::size_t field_prefix(std::string_view line, std::string_view name) {
-    if (line.size() <= name.size()) return 0;
-    if (!ascii::istarts_with(line, name)) return 0;
-    std::size_t i = name.size();
-    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
-    return i < line.size() && line[i] == ':' ? i + 1 : 0;
-}
-
-// The header section: everything up to the first empty line (RFC 5322 §2.1).
-std::string_view header_section(std::string_view message) {
-    if (message.starts_with("\r\n")) return {};
-    auto end = message.find("\r\n\r\n");
-    return end == std::string_view::npos ? message : message.substr(0, end + 2);
-}
-
-// Unfolded values of every field called `name` (RFC 5322 §2.2.3).
-std::vector<std::string> header_values(std::string_view headers, std::string_view name) {
-    std::vector<std::string> values;
-    std::size_t pos = 0;
-    while (pos < headers.size()) {
-        auto eol = headers.find("\r\n", pos);
-        if (eol == std::string_view::npos) eol = headers.size();
-        std::string_view line = headers.substr(pos, eol - pos);
-        pos = eol + 2;
-        if (std::size_t prefix = field_prefix(line, name)) {
-            std::string v(line.substr(prefix));
-            while (pos < headers.size() && (headers[pos] == ' ' || headers[pos] == '\t')) {
-                auto e = headers.find("\r\n", pos);
-                if (e == std::string_view::npos) e = headers.size();
-                v += headers.substr(pos, e - pos);
-                pos = e + 2;
-            }
-            values.push_back(std::move(v));
-        }
-    }
-    return values;
-}
-
-// The addr-specs in an address list (RFC 5322 §3.4): every "<x@y>" inside angle brackets (all of
-// them, should an entry hold several), or the bare addr-spec of an entry without brackets.
-// Comments and quoted display names are skipped.
-std::vector<std::string> addresses(std::string_view value) {
-    std::vector<std::string> out;
-    std::string bare, angle;
-    std::vector<std::string> angles;
-    bool in_quote = false, in_angle = false;
-    int comment = 0;
-    auto strip = [](const std::string& a) {
-        std::string t;
-        for (char ch : a)
-            if (ch != ' ' && ch != '\t') t += ch;
-        return t;
-    };
-    auto flush = [&] {
-        if (angles.empty()) {
-            if (auto t = strip(bare); !t.empty()) out.push_back(t);
-        } else {
-            for (auto& a : angles) out.push_back(strip(a));
-        }
-        bare.clear();
-        angles.clear();
-    };
-    for (std::size_t i = 0; i < value.size(); ++i) {
-        char ch = value[i];
-        if (in_quote) {
-            if (ch == '\\' && i + 1 < value.size()) ++i;
-            else if (ch == '"') in_quote = false;
-            continue;
-        }
-        if (comment > 0) {
-            if (ch == '\\' && i + 1 < value.size()) ++i;
-            else if (ch == '(') ++comment;
-            else if (ch == ')') --comment;
-            continue;
-        }
-        if (in_angle) {
-            if (ch == '>') {
-                in_angle = false;
-                angles.push_back(angle);
-            } else {
-                angle += ch;
-            }
-            continue;
-        }
-        if (ch == '"') in_quote = true;
-        else if (ch == '(') ++comment;
-        else if (ch == '<') { in_angle = true; angle.clear(); }
-        else if (ch == ',' || ch == ';') flush();
-        else if (ch == ':') bare.clear();  // group display name (RFC 5322 §3.4)
-        else bare += ch;
-    }
-    if (in_angle) angles.push_back(angle);  // unterminated: still checked
-    flush();
-    return out;
-}
-
-}  // namespace
 
 bool Session::check_submission(std::string& message, std::string& out) {
-    std::string_view headers = header_section(message);
-    for (const auto& from : header_values(headers, "From"))
-        for (const auto& address : addresses(from))
-            if (!host_.sender_allowed(auth_user_, address)) {
-                say(out, reply(553, "5.7.1", "From: <" + address + "> is not owned by user " + auth_user_));
-                return false;
-            }
+    // Codes: a From:/Sender: that is malformed, missing its mailbox or repeated is a defect of the
+    // message's content, so 554 (transaction failed, RFC 5321 §4.2.3) with 5.6.0 "other or
+    // undefined media error" (RFC 3463 §3.7: no narrower X.6.x names header syntax); 5.7.1
+    // ("delivery not authorized, message refused", RFC 3463 §3.8) stays for a well-formed
+    // address the user does not own. RFC 6409 §8.1 lets the MSA refuse instead of repairing.
+    auto refuse_syntax = [&](std::string text) {
+        say(out, reply(554, "5.6.0", text));
+        return false;
+    };
+    auto headers = mime::parse_header_section(message);
+    if (!headers) return refuse_syntax("Message header refused: " + headers.error().message);
+
+    // RFC 5322 §3.6: From: and Sender: may each appear at most once.
+    auto froms = headers->all("From");
+    if (froms.size() > 1) return refuse_syntax("Message has " + std::to_string(froms.size()) + " From: fields; RFC 5322 allows one");
+    if (headers->count("Sender") > 1) return refuse_syntax("Message has more than one Sender: field; RFC 5322 allows one");
+
+    std::vector<std::pair<const char*, mime::Mailbox>> senders;
+    if (!froms.empty()) {
+        // RFC 5322 §3.6.2 from = "From:" mailbox-list (RFC 6854 allows a group): at least one
+        // mailbox, and every one of them must parse.
+        auto list = mime::parse_mailbox_list(froms.front()->value());
+        if (!list) return refuse_syntax("From: header is malformed (" + list.error().message + ")");
+        if (list->empty()) return refuse_syntax("From: header names no mailbox");
+        for (auto& m : *list) senders.emplace_back("From", std::move(m));
+    }
+    if (const auto* sender = headers->find("Sender")) {
+        // RFC 5322 §3.6.2 sender = "Sender:" mailbox
+        auto m = mime::parse_single_mailbox(sender->value());
+        if (!m) return refuse_syntax("Sender: header is malformed (" + m.error().message + ")");
+        senders.emplace_back("Sender", std::move(*m));
+    }
+    for (const auto& [field, m] : senders) {
+        std::string address = m.addr_spec();
+        if (!host_.sender_allowed(auth_user_, address)) {
+            say(out, reply(553, "5.7.1", std::string(field) + ": <" + address + "> is not owned by user " + auth_user_));
+            return false;
+        }
+    }
+
     std::string added;
-    if (header_values(headers, "Date").empty()) added += "Date: " + message::rfc5322_date(host_.now()) + "\r\n";
-    if (header_values(headers, "Message-ID").empty()) {
+    if (!headers->find("Date")) added += "Date: " + message::rfc5322_date(host_.now()) + "\r\n";
+    if (!headers->find("Message-ID")) {
         static thread_local std::mt19937_64 rng{std::random_device{}()};
         char id[40];
         std::snprintf(id, sizeof id, "%016llx.%08llx", static_cast<unsigned long long>(rng()),

@@ -62,10 +62,34 @@ TEST(Command, HeloEhlo) {
     EXPECT_EQ(rejects("EHLO"), "501 5.5.4");
     EXPECT_EQ(rejects("EHLO "), "501 5.5.4");
     EXPECT_EQ(rejects("EHLO two words"), "501 5.5.4");
-    EXPECT_EQ(rejects("EHLO bad_name.example"), "501 5.5.4");
-    EXPECT_EQ(rejects("EHLO -x.example"), "501 5.5.4");
     EXPECT_EQ(rejects("EHLO [300.1.1.1]"), "501 5.5.4");
     EXPECT_EQ(rejects("HELO a@b"), "501 5.5.4");
+    EXPECT_FALSE(ok("EHLO mx.example.org").helo_lenient);
+    EXPECT_FALSE(ok("EHLO [192.0.2.1]").helo_lenient);
+}
+
+// RFC 5321 §4.1.4: names that are no RFC 5321 Domain but plainly a host's name are accepted (and
+// flagged for a log line); junk is still 501.
+TEST(Command, HeloLenientNames) {
+    for (const char* line : {"EHLO my_host", "HELO my_host", "EHLO host.example.", "HELO host.example.",
+                             "EHLO bad_name.example", "EHLO -x.example", "EHLO WIN-PC_01", "EHLO a..b"}) {
+        auto c = parse_command(line);
+        ASSERT_TRUE(c.has_value()) << line;
+        EXPECT_TRUE(c->helo_lenient) << line;
+    }
+    EXPECT_EQ(ok("EHLO my_host").arg, "my_host");
+    EXPECT_EQ(ok("EHLO host.example.").arg, "host.example.");
+    EXPECT_EQ(rejects("EHLO my host"), "501 5.5.4");          // a space: two words
+    EXPECT_EQ(rejects("EHLO my\thost"), "501 5.5.4");
+    EXPECT_EQ(rejects(std::string("EHLO my\x01host")), "501 5.5.4");  // control character
+    EXPECT_EQ(rejects("EHLO my\x7fhost"), "501 5.5.4");      // DEL
+    EXPECT_EQ(rejects("EHLO \xc3\xa9t\xc3\xa9"), "501 5.5.4");  // non-ASCII
+    EXPECT_EQ(rejects("EHLO ..."), "501 5.5.4");             // no letter or digit
+    EXPECT_EQ(rejects("EHLO _"), "501 5.5.4");
+    EXPECT_EQ(rejects("EHLO <host>"), "501 5.5.4");
+    EXPECT_EQ(rejects("EHLO host(x)"), "501 5.5.4");
+    EXPECT_EQ(rejects("EHLO [my_host]"), "501 5.5.4");      // a bracket means an address literal
+    EXPECT_EQ(rejects("EHLO " + std::string(300, 'a') + "_"), "501 5.5.4");
 }
 
 TEST(Command, NoArgumentVerbs) {

@@ -30,6 +30,27 @@ TEST(SmtpSession, HeloHasNoExtensions) {
     EXPECT_EQ(t.send("MAIL FROM:<a@b.example>\r\n"), "250 2.1.0 Ok\r\n");
 }
 
+// RFC 5321 §4.1.4: an odd HELO/EHLO name ("my_host", a trailing dot) is no reason to refuse mail.
+TEST(SmtpSession, UnusualHeloNamesDeliver) {
+    for (const char* name : {"my_host", "host.example."}) {
+        for (const char* verb : {"EHLO", "HELO"}) {
+            Transcript t;
+            std::string hello = std::string(verb) + " " + name + "\r\n";
+            EXPECT_TRUE(t.send(hello).starts_with(std::string("250") + (verb[0] == 'E' ? "-" : " ") +
+                                                  "mx.example.org Hello " + name + " "))
+                << hello;
+            t.send("MAIL FROM:<a@b.example>\r\nRCPT TO:<alice@example.org>\r\nDATA\r\nx\r\n.\r\n");
+            ASSERT_EQ(t.commits.size(), 1u) << hello;
+            EXPECT_EQ(t.commits[0].envelope.helo, name);
+            EXPECT_TRUE(t.commits[0].message.starts_with(std::string("Received: from ") + name + " ([192.0.2.7])"));
+        }
+    }
+    Transcript t;
+    EXPECT_EQ(t.send("EHLO my\x01host\r\n"), "501 5.5.4 Syntax: EHLO hostname\r\n");
+    EXPECT_EQ(t.send("EHLO\r\n"), "501 5.5.4 Syntax: EHLO hostname\r\n");
+    EXPECT_EQ(t.send("HELO my host\r\n"), "501 5.5.4 Syntax: HELO hostname\r\n");
+}
+
 TEST(SmtpSession, FullTransaction) {
     Transcript t;
     t.send(kEhlo);
@@ -392,7 +413,7 @@ TEST(SmtpReview, LoginMadeInClearDoesNotSurviveStartTls) {
 }
 
 TEST(SmtpReview, FromHeaderVariantsAreAllChecked) {
-    for (std::string from : {"From : bob@example.org\r\n", "From: <alice@example.org> <bob@example.org>\r\n",
+    for (std::string from : {"From : bob@example.org\r\n",
                              "FROM:\tAlice <alice@example.org>,\r\n bob@example.org\r\n",
                              "From: (alice@example.org) bob@example.org\r\n"}) {
         Transcript t(submission_config(true));
@@ -406,6 +427,64 @@ TEST(SmtpReview, FromHeaderVariantsAreAllChecked) {
     }
 }
 
+// Issue 7: a From: that parsed to nothing was let through. Now every From:/Sender: must parse,
+// name at least one mailbox and appear once (RFC 5322 §3.4, §3.6, §3.6.2; RFC 6409 §8.1).
+TEST(SmtpReview, MalformedFromIsRefused) {
+    for (std::string header : std::initializer_list<std::string>{
+             "From: \"x <ceo@bank.example>\r\n",                   // unterminated quote
+             "From: \"x <alice@example.org>\r\n",                  // ... even around one's own address
+             "From: <ceo@bank.example\r\n",                         // unterminated angle bracket
+             "From: alice@example.org (ceo@bank.example\r\n",       // unterminated comment
+             "From: ceo@bank.example)\r\n",                         // unbalanced ')'
+             "From: <alice@example.org> <bob@example.org>\r\n",     // two angle-addrs, no comma
+             "From: undisclosed-recipients:;\r\n",                  // a group with no mailbox
+             "From: alice\r\n",                                     // no domain
+             "From:\r\n",                                           // empty
+             "From: (just a comment)\r\n",
+             "From: alice@example.org\r\nFrom: bob@example.org\r\n", // From: twice
+             "From: alice@example.org\r\nFrom: alice@example.org\r\n",
+             "From: alice@example.org\r\nSender: \"bob <bob@example.org>\r\n",
+             "From: alice@example.org\r\nSender: alice@example.org, alice@example.org\r\n",
+             "From: alice@example.org\r\nSender: alice@example.org\r\nSender: alice@example.org\r\n",
+             "From: " + std::string(100, '(') + "alice@example.org" + std::string(100, ')') + "\r\n",
+         }) {
+        Transcript t(submission_config(true));
+        t.send("EHLO c\r\n");
+        run_auth(t, "AUTH PLAIN AGFsaWNlQGV4YW1wbGUub3JnAHB3\r\n");
+        t.send("MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n");
+        std::string r = t.send(header + "Subject: x\r\n\r\nbody\r\n.\r\n");
+        EXPECT_TRUE(r.starts_with("554 5.6.0 ")) << ::testing::PrintToString(header) << " -> " << r;
+        EXPECT_TRUE(t.commits.empty()) << ::testing::PrintToString(header);
+    }
+}
+
+TEST(SmtpReview, WellFormedFromVariantsAreAccepted) {
+    for (std::string header : {
+             "From: alice@example.org\r\n",
+             "From: \"Smith, Alice\" <alice@example.org>\r\n",      // comma inside quotes
+             "From: =?utf-8?q?Al=C3=AFce?= <alice@example.org>\r\n",
+             "From: Alice (the (real) one) <alice@example.org>\r\n",
+             "From: Alice\r\n <alice@example.org>\r\n",            // folded
+             "From: sales@example.org, alice@example.org\r\nSender: alice@example.org\r\n",
+             "From: Team: alice@example.org;\r\n",                  // RFC 6854 group
+             "Subject: no From at all\r\n",                          // none to check (unchanged)
+         }) {
+        Transcript t(submission_config(true));
+        t.send("EHLO c\r\n");
+        run_auth(t, "AUTH PLAIN AGFsaWNlQGV4YW1wbGUub3JnAHB3\r\n");
+        t.send("MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n");
+        std::string r = t.send(header + "\r\nbody\r\n.\r\n");
+        EXPECT_TRUE(r.starts_with("250 2.0.0 ")) << ::testing::PrintToString(header) << " -> " << r;
+    }
+    // Sender: is checked for ownership too.
+    Transcript t(submission_config(true));
+    t.send("EHLO c\r\n");
+    run_auth(t, "AUTH PLAIN AGFsaWNlQGV4YW1wbGUub3JnAHB3\r\n");
+    t.send("MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n");
+    EXPECT_EQ(t.send("From: alice@example.org\r\nSender: Bob <bob@example.org>\r\n\r\nx\r\n.\r\n"),
+              "553 5.7.1 Sender: <bob@example.org> is not owned by user alice@example.org\r\n");
+}
+
 TEST(SmtpReview, DuplicateRecipientDeliversOnce) {
     Transcript t;
     t.send("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<alice@example.org>\r\n");
@@ -413,6 +492,45 @@ TEST(SmtpReview, DuplicateRecipientDeliversOnce) {
     t.send("DATA\r\nx\r\n.\r\n");
     ASSERT_EQ(t.commits.size(), 1u);
     EXPECT_EQ(t.commits[0].envelope.recipients.size(), 1u);
+}
+
+// Issue 7: 2,000 identical RCPTs were all answered 250. Every accepted RCPT counts toward
+// limits.recipients, duplicates included (RFC 5321 §4.5.3.1.8), and they still collapse into one.
+TEST(SmtpReview, DuplicateRecipientsCountTowardTheLimit) {
+    auto cfg = Transcript::make_config();
+    cfg.limits.recipients = 3;
+    Transcript t(cfg);
+    t.send("EHLO c\r\nMAIL FROM:<a@b.example>\r\n");
+    EXPECT_EQ(t.send("RCPT TO:<alice@example.org>\r\n"), "250 2.1.5 Ok\r\n");
+    EXPECT_EQ(t.send("RCPT TO:<alice@example.org>\r\n"), "250 2.1.5 Ok (duplicate recipient)\r\n");
+    EXPECT_EQ(t.send("RCPT TO:<Alice@example.org>\r\n"), "250 2.1.5 Ok\r\n");  // local part's case kept
+    EXPECT_EQ(t.send("RCPT TO:<alice@example.org>\r\n"), "452 4.5.3 Error: too many recipients\r\n");
+    EXPECT_EQ(t.send("RCPT TO:<bob@example.org>\r\n"), "452 4.5.3 Error: too many recipients\r\n");
+    // Refused recipients do not use up the allowance.
+    Transcript u(cfg);
+    u.send("EHLO c\r\nMAIL FROM:<a@b.example>\r\n");
+    EXPECT_EQ(u.send("RCPT TO:<nobody@example.org>\r\n").substr(0, 4), "550 ");
+    EXPECT_EQ(u.send("RCPT TO:<alice@example.org>\r\n"), "250 2.1.5 Ok\r\n");
+    EXPECT_EQ(u.send("RCPT TO:<bob@example.org>\r\n"), "250 2.1.5 Ok\r\n");
+    EXPECT_EQ(u.send("RCPT TO:<postmaster@example.org>\r\n"), "250 2.1.5 Ok\r\n");
+    EXPECT_EQ(u.send("RCPT TO:<alice@example.org>\r\n"), "452 4.5.3 Error: too many recipients\r\n");
+
+    // Pipelined flood: at most `recipients` 250s; one delivery; the next transaction starts afresh.
+    Transcript f(cfg);
+    std::string batch = "EHLO c\r\nMAIL FROM:<a@b.example>\r\n";
+    for (int i = 0; i < 2000; ++i) batch += "RCPT TO:<alice@example.org>\r\n";
+    std::string r = f.send(batch);
+    std::size_t ok = 0, full = 0;
+    for (std::size_t p = 0; (p = r.find("250 2.1.5", p)) != std::string::npos; ++p) ++ok;
+    for (std::size_t p = 0; (p = r.find("452 4.5.3", p)) != std::string::npos; ++p) ++full;
+    EXPECT_EQ(ok, 3u);
+    EXPECT_EQ(full, 1997u);
+    EXPECT_FALSE(f.closed) << "452 is no error that closes the connection";
+    f.send("DATA\r\nx\r\n.\r\n");
+    ASSERT_EQ(f.commits.size(), 1u);
+    EXPECT_EQ(f.commits[0].envelope.recipients.size(), 1u);
+    f.send("MAIL FROM:<a@b.example>\r\n");
+    EXPECT_EQ(f.send("RCPT TO:<alice@example.org>\r\n"), "250 2.1.5 Ok\r\n");
 }
 
 TEST(SmtpReview, RefusedRecipientsCountAsErrors) {
