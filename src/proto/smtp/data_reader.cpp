@@ -142,4 +142,21 @@ bool has_bare_newline(std::string_view message) {
     return false;
 }
 
+void BareNewlineScanner::feed(std::string_view piece) {
+    if (found_ || piece.empty()) return;
+    if (pending_cr_) {
+        if (piece.front() != '\n') {
+            found_ = true;
+            return;
+        }
+        piece.remove_prefix(1);
+        pending_cr_ = false;
+    }
+    if (!piece.empty() && piece.back() == '\r') {
+        pending_cr_ = true;
+        piece.remove_suffix(1);
+    }
+    if (has_bare_newline(piece)) found_ = true;
+}
+
 }  // namespace tern::smtp

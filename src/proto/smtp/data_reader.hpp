@@ -30,6 +30,10 @@ public:
     std::uint64_t size() const { return size_; }         // unstuffed content octets seen so far
     std::string take() { return std::move(data_); }      // the message (valid once done; only the
                                                          // first max_size octets when too_big())
+    // Streaming use: the content decoded since the last clear_pending(), to be moved on (to the
+    // spool's IncomingBody) so that the reader holds one input's worth, not the whole message.
+    std::string_view pending() const { return data_; }
+    void clear_pending() { data_.clear(); }
 
 private:
     std::uint64_t max_size_;
@@ -41,5 +45,16 @@ private:
 
 // Scans a complete message (e.g. from BDAT) for bare CR or bare LF.
 bool has_bare_newline(std::string_view message);
+
+// The same over a message that arrives in pieces (BDAT chunks): a CR at the end of one piece may
+// be followed by the LF at the start of the next.
+class BareNewlineScanner {
+public:
+    void feed(std::string_view piece);
+    bool found() const { return found_ || pending_cr_; }  // call once the last piece is fed
+private:
+    bool found_ = false;
+    bool pending_cr_ = false;
+};
 
 }  // namespace tern::smtp

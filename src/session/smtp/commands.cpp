@@ -186,7 +186,8 @@ void Session::cmd_data(std::string& out) {
         return bad_command(out, 503, "5.5.1", "Error: need RCPT command");
     }
     say(out, reply(354, "", "End data with <CR><LF>.<CR><LF>"));
-    enter(ReceivingData{std::move(t->envelope), DataReader(config_.limits.message_size)}, "data");
+    auto assembly = start_assembly(t->envelope);
+    enter(ReceivingData{std::move(t->envelope), DataReader(config_.limits.message_size), std::move(assembly)}, "data");
 }
 
 void Session::cmd_bdat(const Command& c, std::string& out) {
@@ -200,10 +201,11 @@ void Session::cmd_bdat(const Command& c, std::string& out) {
     } else if (t->envelope.recipients.empty()) {
         chunk.error = reply(503, "5.5.1", "Error: need RCPT command");
     } else if (c.chunk_size > config_.limits.message_size ||
-               t->chunks.size() + c.chunk_size > config_.limits.message_size) {
+               t->bdat_size + c.chunk_size > config_.limits.message_size) {
         chunk.error = reply(552, "5.3.4", "Message size exceeds fixed maximum message size");
     } else {
         t->used_bdat = true;
+        if (!t->bdat) t->bdat = start_assembly(t->envelope);
         chunk.txn = std::move(*t);
     }
     enter(std::move(chunk), "bdat");

@@ -4,6 +4,11 @@
 #include "proto/message/date.hpp"
 #include "session/smtp/session.hpp"
 
+#include <cerrno>
+
+#include "base/log.hpp"
+#include "proto/smtp/reply.hpp"
+
 namespace tern::smtp {
 namespace {
 
@@ -33,14 +38,76 @@ std::string Session::received_header(const queue::Envelope& env) const {
     return h;
 }
 
-PendingCommit Session::make_commit(queue::Envelope env, std::string body) {
+std::shared_ptr<Session::Assembly> Session::start_assembly(const queue::Envelope& env) {
     ++transactions_;
+    auto a = std::make_shared<Assembly>(Assembly{
+        config_.spill_dir.empty() ? queue::IncomingBody::in_memory({})
+                                  : queue::IncomingBody(config_.spill_dir, config_.body_memory),
+        {}, false, {}, false});
+    a->head_done = config_.kind == ListenerKind::Smtp;  // only submission holds its header back
+    // RFC 5321 §4.4: the trace header goes first; everything it says is known at DATA / BDAT.
+    if (auto r = a->body.append(received_header(env)); !r) fail_assembly(*a, r.error());
+    return a;
+}
+
+void Session::fail_assembly(Assembly& a, const Error& e) {
+    log::error("smtp[", id_, "] cannot keep the message: ", e.message);
+    a.dropped = true;
+    a.head.clear();
+    a.body = queue::IncomingBody::in_memory({});  // gives back its memory and spill file
+    a.refusal = e.code == ENOSPC  // RFC 5321 §4.2.2 452; RFC 3463 §3.4 X.3.1 mail system full
+                    ? reply(452, "4.3.1", "Insufficient system storage, try again later")
+                    : reply(451, "4.3.0", "Error: queue file write error, try again later");
+}
+
+bool Session::check_held_header(Assembly& a) {
+    std::string out;
+    if (!check_submission(a.head, out)) {  // RFC 6409 §8.1: refused, answered at the end of the data
+        a.refusal = std::move(out);
+        a.dropped = true;
+        a.head.clear();
+        a.body = queue::IncomingBody::in_memory({});
+        return false;
+    }
+    a.head_done = true;
+    std::string head = std::move(a.head);
+    a.head = std::string();
+    if (auto r = a.body.append(head); !r) {
+        fail_assembly(a, r.error());
+        return false;
+    }
+    return true;
+}
+
+void Session::feed_assembly(Assembly& a, std::string_view piece) {
+    if (a.dropped || piece.empty()) return;
+    if (!a.head_done) {
+        std::size_t from = a.head.size() >= 3 ? a.head.size() - 3 : 0;
+        a.head.append(piece);
+        // The header section ends at the first empty line (RFC 5322 §2.1), or at once when the
+        // message starts with one.
+        bool complete = a.head.starts_with("\r\n") || a.head.find("\r\n\r\n", from) != std::string::npos;
+        if (complete || a.head.size() > kMaxHeldHeader) check_held_header(a);
+        return;
+    }
+    if (auto r = a.body.append(piece); !r) fail_assembly(a, r.error());
+}
+
+bool Session::finish_assembly(Assembly& a, std::string& out) {
+    if (!a.dropped && !a.head_done) check_held_header(a);  // the message ended inside its header
+    if (!a.dropped)
+        if (auto r = a.body.finish(); !r) fail_assembly(a, r.error());
+    if (a.dropped) {
+        say(out, a.refusal);
+        return false;
+    }
+    return true;
+}
+
+PendingCommit Session::make_commit(queue::Envelope env, Assembly& a) {
     PendingCommit c;
-    std::string header = received_header(env);
-    c.message.reserve(header.size() + body.size());
-    c.message = std::move(header);
-    c.message += body;
     c.envelope = std::move(env);
+    c.message = std::move(a.body);
     return c;
 }
 

@@ -94,6 +94,8 @@ bool Session::step(std::string& out) {
     if (auto* d = std::get_if<ReceivingData>(&state_)) {
         auto st = d->reader.feed(in);
         input_pos_ += st.consumed;
+        feed_assembly(*d->assembly, d->reader.pending());  // on to the spool's body: not kept here
+        d->reader.clear_pending();
         if (!st.done) return false;
         return finish_data(out);
     }
@@ -101,12 +103,14 @@ bool Session::step(std::string& out) {
         // RFC 3030 §2: exactly `size` octets follow BDAT, whatever the reply will be.
         auto n = static_cast<std::size_t>(std::min<std::uint64_t>(c->remaining, in.size()));
         if (c->txn && c->error.empty()) {
-            if (c->txn->chunks.size() + n > config_.limits.message_size) {
+            if (c->txn->bdat_size + n > config_.limits.message_size) {
                 c->error = reply(552, "5.3.4", "Message size exceeds fixed maximum message size");
-                c->txn->chunks.clear();
-                c->txn->chunks.shrink_to_fit();
+                c->txn->bdat.reset();  // nothing of it is kept
             } else {
-                c->txn->chunks.append(in.substr(0, n));
+                auto piece = in.substr(0, n);
+                c->txn->bdat_newlines.feed(piece);
+                feed_assembly(*c->txn->bdat, piece);
+                c->txn->bdat_size += n;
             }
         }
         c->remaining -= n;
@@ -187,12 +191,11 @@ bool Session::finish_data(std::string& out) {
         enter(Ready{}, "bare newline in data");
         return true;
     }
-    std::string message = d.reader.take();
-    if (config_.kind != ListenerKind::Smtp && !check_submission(message, out)) {
-        enter(Ready{}, "submission refused");
+    if (!finish_assembly(*d.assembly, out)) {
+        enter(Ready{}, "message refused");
         return true;
     }
-    auto commit = make_commit(std::move(d.envelope), std::move(message));
+    auto commit = make_commit(std::move(d.envelope), *d.assembly);
     enter(Committing{std::move(commit)}, "end of data");
     return false;
 }
@@ -209,21 +212,21 @@ bool Session::finish_chunk(std::string& out) {
         return true;
     }
     if (!c.last) {
-        std::string text = std::to_string(c.txn->chunks.size()) + " octets received";
+        std::string text = std::to_string(c.txn->bdat_size) + " octets received";
         say(out, reply(250, "2.0.0", text));
         enter(std::move(*c.txn), "bdat chunk");
         return true;
     }
-    if (has_bare_newline(c.txn->chunks)) {
+    if (c.txn->bdat_newlines.found()) {
         say(out, reply(550, "5.6.0", "Message contains bare CR or LF characters (RFC 5321 section 2.3.8)"));
         enter(Ready{}, "bare newline in bdat");
         return true;
     }
-    if (config_.kind != ListenerKind::Smtp && !check_submission(c.txn->chunks, out)) {
-        enter(Ready{}, "submission refused");
+    if (!finish_assembly(*c.txn->bdat, out)) {
+        enter(Ready{}, "message refused");
         return true;
     }
-    auto commit = make_commit(std::move(c.txn->envelope), std::move(c.txn->chunks));
+    auto commit = make_commit(std::move(c.txn->envelope), *c.txn->bdat);
     enter(Committing{std::move(commit)}, "bdat last");
     return false;
 }

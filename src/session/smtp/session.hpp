@@ -4,6 +4,7 @@
 // reported the message durable, and never treat a bare CR or LF as a line end.
 #pragma once
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,6 +16,7 @@
 #include "proto/sasl/sasl.hpp"
 #include "proto/smtp/data_reader.hpp"
 #include "queue/envelope.hpp"
+#include "queue/incoming.hpp"
 
 namespace tern::smtp {
 
@@ -42,6 +44,10 @@ struct SessionConfig {
     bool allow_plaintext_auth = false;  // AUTH before TLS only if explicitly configured
     unsigned auth_failures = 3;         // failed AUTH attempts before 421 and disconnect
     std::string scram_secret;           // per-installation key for fake SCRAM salts of unknown users
+    // Where message bodies spill once they outgrow memory (the spool directory: the spool copies
+    // them into its segment). Empty: bodies stay in memory (tests).
+    std::filesystem::path spill_dir;
+    std::size_t body_memory = queue::IncomingBody::kDefaultMemoryLimit;
 };
 
 // The verdict on one RCPT (RFC 5321 §3.6, §7.1).
@@ -66,7 +72,7 @@ public:
 // A message ready to be committed to the queue.
 struct PendingCommit {
     queue::Envelope envelope;
-    std::string message;  // with the Received: header prepended
+    queue::IncomingBody message = queue::IncomingBody::in_memory({});  // the Received: header first
 };
 
 class Session {
@@ -110,6 +116,24 @@ public:
     std::size_t buffered() const { return input_.size() - input_pos_; }
 
 private:
+    // A message being received, streamed into the spool's IncomingBody as it arrives, so a
+    // session holds a bounded buffer whatever the size. On the submission ports the header
+    // section is held back (at most kMaxHeldHeader octets) until it is complete: RFC 6409 checks
+    // run on it and Date:/Message-ID: are added in front of it before it goes out.
+    struct Assembly {
+        queue::IncomingBody body;
+        std::string head;          // submission: the header section, until complete
+        bool head_done = false;    // the header section has been checked and written
+        std::string refusal;       // reply for the end of the data when it cannot be committed
+        bool dropped = false;      // nothing more is kept (refused, or a write failed)
+    };
+    static constexpr std::size_t kMaxHeldHeader = 1u << 20;
+    std::shared_ptr<Assembly> start_assembly(const queue::Envelope& envelope);
+    void feed_assembly(Assembly& a, std::string_view piece);
+    bool check_held_header(Assembly& a);
+    void fail_assembly(Assembly& a, const Error& e);
+    bool finish_assembly(Assembly& a, std::string& out);  // false: refused, reply said
+
     // One struct per state, holding only what is valid in it (DESIGN habit 3).
     struct Connected {};                               // greeted, no HELO/EHLO yet
     struct Ready {};                                   // HELO/EHLO done, no transaction
@@ -118,12 +142,15 @@ private:
         std::size_t accepted_rcpts = 0;                // every RCPT answered 250, duplicates included
         unsigned rejected_rcpts = 0;
         bool used_bdat = false;
-        std::string chunks;                            // BDAT data so far
+        std::shared_ptr<Assembly> bdat;                // BDAT data so far (null before the first chunk)
+        std::uint64_t bdat_size = 0;                   // octets of BDAT data so far
+        BareNewlineScanner bdat_newlines;
         bool too_big = false;
     };
     struct ReceivingData {                             // after DATA / 354
         queue::Envelope envelope;
         DataReader reader;
+        std::shared_ptr<Assembly> assembly;
     };
     struct ReceivingChunk {                            // reading BDAT octets
         std::optional<Transaction> txn;                // nullopt: chunk is read and discarded
@@ -171,7 +198,7 @@ private:
     // Submission rules (submission.cpp, RFC 6409 §6.1, §8).
     bool check_submission(std::string& message, std::string& out);
 
-    PendingCommit make_commit(queue::Envelope env, std::string body);
+    PendingCommit make_commit(queue::Envelope env, Assembly& assembly);
     std::string received_header(const queue::Envelope& env) const;
     void trace_in(std::string_view line) const;
     void trace_out(std::string_view reply) const;
