@@ -10,6 +10,8 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 #include <map>
 
@@ -39,6 +41,21 @@ struct Watchdog {
     bool woken = false;        // shutdown interrupted a read
 
     void touch() { deadline = std::chrono::steady_clock::now() + idle; }
+    // Whether the client is still receiving what we wrote: the kernel's send queue (SIOCOUTQ)
+    // holds unacknowledged bytes and shrank since the last look. Progress per write_some() is
+    // coarse with a large (autotuned, up to megabytes) send buffer: the kernel wakes a writer
+    // only once a third of it has drained, and after the last write_some of a reply (a RETR) the
+    // rest still drains while we wait for the next command, which the client cannot send before
+    // it has read the reply. Asked only when a deadline passes; a client that stops reading gets
+    // at most one more idle period.
+    int last_outq = -1;
+    bool draining() {
+        int queued = 0;
+        if (!stream || ::ioctl(stream->socket().native_handle(), SIOCOUTQ, &queued) != 0 || queued <= 0) return false;
+        bool shrank = last_outq < 0 || queued < last_outq;
+        last_outq = queued;
+        return shrank;
+    }
     void cancel_io() {
         boost::system::error_code ignored;
         if (stream) stream->socket().cancel(ignored);
@@ -55,6 +72,10 @@ struct Watchdog {
             co_await self->timer.async_wait(asio::as_tuple(asio::use_awaitable));
             if (!self->stream) break;
             if (std::chrono::steady_clock::now() < self->deadline) continue;  // moved on: sleep again
+            if (self->draining()) {
+                self->touch();  // still taking what we wrote: not idle yet
+                continue;
+            }
             self->expired = true;
             self->cancel_io();
             self->touch();  // the same time again for the goodbye to be written, then the end
@@ -245,7 +266,12 @@ asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std:
     auto write = [&](std::string_view data) -> asio::awaitable<bool> {
         if (data.empty()) co_return true;
         watchdog->touch();
-        co_return co_await stream.write(data);  // a stalled write is cancelled by the watchdog
+        // Each chunk the client took moves the deadline: only a write that stops progressing
+        // for the idle time is cancelled by the watchdog, not a long one to a slow reader.
+        co_return co_await stream.write(data, [&] {
+            watchdog->touch();
+            watchdog->last_outq = -1;  // a new reply to drain: draining() starts afresh
+        });
     };
     auto handshake = [&]() -> asio::awaitable<bool> {
         watchdog->touch();
