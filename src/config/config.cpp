@@ -86,6 +86,11 @@ const std::vector<Key>& schema() {
             "lower values (for tests) are accepted with a warning."),
         uint_key<&Config::pop3_idle_timeout, 1, 86400>("limits.pop3_idle_timeout", "600",
             "Seconds a POP3 session may stay idle (RFC 1939 §3: at least 10 minutes; lower values for tests)."),
+        uint_key<&Config::min_data_rate, 0, (1ull << 30)>("limits.min_data_rate", "500",
+            "Slowest average rate (octets per second) of a message transfer (DATA or BDAT) after a grace "
+            "of limits.idle_timeout: a message may take the idle timeout plus one second per this many "
+            "octets, then 421 4.4.2. Keeps trickling clients from holding connections; 0: no bound. "
+            "(Every command line must also be complete within the idle timeout of its first octet.)"),
         uint_key<&Config::connections, 1, 1000000>("limits.connections", "1000",
             "Concurrent connections in total; further ones get 421 and are closed."),
         uint_key<&Config::connections_per_ip, 1, 1000000>("limits.connections_per_ip", "50",

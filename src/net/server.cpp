@@ -5,6 +5,7 @@
 #include "net/server.hpp"
 
 #include <atomic>
+#include <cstring>
 #include <boost/asio.hpp>
 #include <list>
 #include <mutex>
@@ -40,7 +41,14 @@ struct Watchdog {
     bool expired = false;      // the deadline passed (the socket's operations were cancelled)
     bool woken = false;        // shutdown interrupted a read
 
+    std::chrono::steady_clock::time_point armed;  // when the timer will wake
+
     void touch() { deadline = std::chrono::steady_clock::now() + idle; }
+    // A deadline that may be earlier than the one the timer sleeps towards: wake it to re-arm.
+    void set_deadline(std::chrono::steady_clock::time_point d) {
+        deadline = d;
+        if (d < armed) timer.cancel();
+    }
     // Whether the client is still receiving what we wrote: the kernel's send queue (SIOCOUTQ)
     // holds unacknowledged bytes and shrank since the last look. Progress per write_some() is
     // coarse with a large (autotuned, up to megabytes) send buffer: the kernel wakes a writer
@@ -68,7 +76,8 @@ struct Watchdog {
     }
     static asio::awaitable<void> run(std::shared_ptr<Watchdog> self) {
         while (self->stream) {
-            self->timer.expires_at(self->deadline);
+            self->armed = self->deadline;
+            self->timer.expires_at(self->armed);
             co_await self->timer.async_wait(asio::as_tuple(asio::use_awaitable));
             if (!self->stream) break;
             if (std::chrono::steady_clock::now() < self->deadline) continue;  // moved on: sleep again
@@ -286,6 +295,26 @@ asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std:
     }
     if (!co_await write(session.greeting())) co_return;
     unsigned failures_seen = 0;
+    // Deadlines beyond the idle one, against clients that keep a slot by trickling bytes (each
+    // byte used to move the idle deadline, so one every few seconds held a connection for ever).
+    // Chosen like Postfix's smtpd_timeout with smtpd_per_record_deadline and
+    // smtpd_min_data_rate, so that a slow but real client on a bad mobile link still gets through:
+    //  - a command line (SMTP, POP3, and AUTH exchange lines) must be complete within the idle
+    //    timeout of its first byte, not of its last one: a few hundred octets need no minutes;
+    //  - a message (DATA, or the BDAT chunks of one transaction) may take the idle timeout plus
+    //    one second per `min_data_rate` octets received (500 by default: 50 MB in ~28 hours, while
+    //    even 2G/EDGE moves several KB/s): a minimum average rate after a grace period, which
+    //    a client that pauses now and then keeps, and one that trickles a byte a second does not.
+    // Either ends the session like the idle timeout: 421 4.4.2 (RFC 5321 §4.5.3.2, RFC 3463),
+    // "-ERR" for POP3. The session tells which bytes are a message only through
+    // receiving_message() (SMTP); POP3 has no message phase.
+    using Clock = std::chrono::steady_clock;
+    std::optional<Clock::time_point> line_start;     // first byte of the unfinished command line
+    std::optional<Clock::time_point> message_start;  // this transaction's first DATA/BDAT octet was awaited
+    std::uint64_t message_bytes = 0;                 // octets read since message_start
+    Clock::time_point last_input = Clock::now();     // when the last read completed
+    bool last_had_lf = false;                        // it held a line end
+    bool last_unfinished = false;                    // it ended inside a line
     for (;;) {
         // Sessions run on the I/O thread, store reads included: the store is WAL-mode SQLite,
         // where readers never wait for writers. (Moving POP3 to the worker pool cost 25-40% of
@@ -346,12 +375,39 @@ asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std:
             co_await write(session.shutdown_reply());
             co_return;
         }
-        watchdog->touch();
+        auto now = Clock::now();
+        auto deadline = now + idle;
+        const char* bound = nullptr;  // which deadline is the nearest, when not the idle one
+        bool in_message = false;
+        if constexpr (requires { session.receiving_message(); }) {
+            in_message = session.receiving_message();
+            if (!session.in_transaction()) message_start.reset();
+            else if (in_message && !message_start) {
+                message_start = now;
+                message_bytes = 0;
+            }
+        }
+        bool partial_line = !in_message && (session.buffered() > 0 || last_unfinished);
+        if (!partial_line) line_start.reset();
+        else if (!line_start || last_had_lf) line_start = last_input;  // the line began in the last read
+        if (line_start && *line_start + idle < deadline) {
+            deadline = *line_start + idle;
+            bound = "command line not complete within the idle timeout";
+        }
+        if (message_start && options.min_data_rate) {
+            auto allowed = *message_start + idle + std::chrono::seconds(message_bytes / options.min_data_rate);
+            if (allowed < deadline) {
+                deadline = allowed;
+                bound = "message data slower than limits.min_data_rate";
+            }
+        }
+        watchdog->set_deadline(deadline);
         watchdog->expired = false;  // a firing while nothing waited (a long commit) is stale now
         watchdog->reading = true;
         auto [ec, n] = co_await stream.read_some(asio::buffer(buffer));
         watchdog->reading = false;
         if (watchdog->expired || watchdog->woken) {
+            if (watchdog->expired && bound) log::info(tag, "[", session.id(), "] ", bound);
             // Idle timeout, or shutdown woke us. (Not a ?: inside co_await: g++ 12 destroys such
             // temporaries twice.)
             std::string bye;
@@ -361,6 +417,10 @@ asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std:
             co_return;
         }
         if (ec) co_return;  // peer closed or reset; an unfinished transaction is simply dropped
+        last_input = Clock::now();
+        if (message_start) message_bytes += n;
+        last_had_lf = std::memchr(buffer.data(), '\n', n) != nullptr;
+        last_unfinished = n > 0 && buffer[n - 1] != '\n';
         session.receive(std::string_view(buffer.data(), n));
     }
 }

@@ -12,7 +12,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ternlib  # noqa: E402
-from ternlib import DOMAIN  # noqa: E402
+from ternlib import DOMAIN, RawSMTP  # noqa: E402
 
 PASSWORD = "slow-secret-pw"
 IDLE = 2   # seconds, for SMTP and POP3 alike (tests only: far below the RFC minimums)
@@ -93,6 +93,65 @@ class SlowClients(unittest.TestCase):
         self.assertGreater(elapsed, IDLE * 1.5, "download too fast to exercise the deadline")
         self.assertTrue(data.endswith(body.encode() + b".\r\n"), "message arrived intact")
         _, buf = pop3_cmd(sock, b"", "QUIT")
+
+    # -- trickling clients (each byte used to move the idle deadline: a slot held for ever)
+
+    def smtp_session(self):
+        c = RawSMTP(self.srv.port("smtp"))
+        self.addCleanup(c.close)
+        c.expect(220)
+        c.expect(250, "EHLO client.test")
+        return c
+
+    def trickle(self, c, pieces, interval):
+        """Sends one piece every `interval` s until the server says something; returns what it
+        said (None if it closed silently, b"" if it never answered while all pieces went out)."""
+        for piece in pieces:
+            try:
+                c.sock.sendall(piece)
+            except OSError:
+                return c.pending(wait=1.0)
+            got = c.pending(wait=interval)
+            if got != b"":
+                return got
+        return b""
+
+    def test_trickled_command_line_is_cut_off(self):
+        c = self.smtp_session()
+        line = b"MAIL FROM:<trickle@remote.example>"   # one octet a second: 35 s if never cut off
+        got = self.trickle(c, [line[i:i + 1] for i in range(len(line))], 1.0)
+        self.assertTrue(got and got.startswith(b"421 4.4.2"),
+                        f"expected 421 4.4.2 before the line was complete, got {got!r}")
+
+    def test_trickled_pop3_command_line_is_cut_off(self):
+        c = RawSMTP(self.srv.port("pop3"))   # line-based: good enough for POP3's +OK/-ERR
+        self.addCleanup(c.close)
+        self.assertTrue(c._line(10).startswith(b"+OK"))
+        line = f"USER slow@{DOMAIN}".encode()
+        got = self.trickle(c, [line[i:i + 1] for i in range(len(line))], 1.0)
+        self.assertTrue(got and got.startswith(b"-ERR"), f"expected -ERR before the line was complete, got {got!r}")
+
+    def test_trickled_message_is_cut_off(self):
+        c = self.smtp_session()
+        c.expect(250, "MAIL FROM:<trickle@remote.example>")
+        c.expect(250, f"RCPT TO:<slow@{DOMAIN}>")
+        c.expect(354, "DATA")
+        # Complete lines, a few octets every half second: every read is well within the idle
+        # timeout, but the average rate is far below limits.min_data_rate (500 octets/s).
+        got = self.trickle(c, [b"x\r\n"] * 60, 0.5)
+        self.assertTrue(got and got.startswith(b"421 4.4.2"), f"expected 421 4.4.2 during DATA, got {got!r}")
+
+    def test_slow_but_steady_message_is_accepted(self):
+        c = self.smtp_session()
+        c.expect(250, "MAIL FROM:<steady@remote.example>")
+        c.expect(250, f"RCPT TO:<slow@{DOMAIN}>")
+        c.expect(354, "DATA")
+        started = time.monotonic()
+        line = b"y" * 998 + b"\r\n"   # 1000 octets every 0.4 s: 2500 octets/s
+        got = self.trickle(c, [b"Subject: steady\r\n\r\n"] + [line] * 14, 0.4)
+        self.assertEqual(got, b"", "cut off while sending steadily")
+        self.assertGreater(time.monotonic() - started, IDLE * 1.5)  # outlasted the idle timeout
+        c.expect(250, ".")
 
 
 if __name__ == "__main__":
