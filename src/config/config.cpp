@@ -94,7 +94,7 @@ const std::vector<Key>& schema() {
         uint_key<&Config::connections, 1, 1000000>("limits.connections", "1000",
             "Concurrent connections in total; further ones get 421 and are closed."),
         uint_key<&Config::connections_per_ip, 1, 1000000>("limits.connections_per_ip", "50",
-            "Concurrent connections from one client IP address."),
+            "Concurrent connections from one client IP address (an IPv6 /64 counts as one address)."),
         {"tls.cert", "string", "self-signed, generated in <data>/tls", "PEM certificate chain (leaf first). Reloaded on SIGHUP.",
          [](Config& c, const toml::node& n) -> Result<void> {
              auto v = n.value<std::string>();
@@ -118,7 +118,8 @@ const std::vector<Key>& schema() {
              return {};
          }},
         uint_key<&Config::auth_failures_per_ip, 1, 1000000>("auth.failures_per_ip", "10",
-            "Failed logins from one client IP within 10 minutes after which its logins are refused."),
+            "Failed logins from one client IP (an IPv6 /64 counts as one) within 10 minutes after which its "
+            "logins are refused."),
         uint_key<&Config::login_cache, 0, 86400>("auth.login_cache", "900",
             "Seconds a successful password login is remembered, so repeated logins skip the yescrypt "
             "check (as an in-memory HMAC, never the password; a password change ends it). 0: off."),

@@ -18,6 +18,7 @@
 
 #include "base/log.hpp"
 #include "base/thread.hpp"
+#include "net/client_limits.hpp"
 #include "net/stream.hpp"
 
 namespace tern::net {
@@ -112,8 +113,9 @@ struct Server::Impl {
     asio::signal_set signals{io, SIGINT, SIGTERM};
     asio::signal_set hangup{io, SIGHUP};
     std::function<void()> reload;
-    // Failed logins per client IP (timestamps), across sessions and protocols.
-    std::map<std::string, std::vector<std::chrono::steady_clock::time_point>> auth_failures;
+    // Failed logins per client key (IPv4 address, IPv6 /64), across sessions and protocols;
+    // bounded in time (10 minutes) and in size.
+    FailedLogins auth_failures{std::chrono::minutes(10)};
     std::vector<std::pair<tcp::acceptor, config::Listener>> acceptors;
     // The I/O threads share what follows; each connection stays on its own context's thread.
     std::mutex mutex;  // guards live, per_ip, connections, auth_failures
@@ -149,30 +151,19 @@ struct Server::Impl {
         hangup.cancel();
     }
 
-    // Recent failures from `ip` (10 minutes), pruning older ones. Caller holds `mutex`.
-    std::size_t recent_failures(const std::string& ip) {
-        auto it = auth_failures.find(ip);
-        if (it == auth_failures.end()) return 0;
-        auto cutoff = std::chrono::steady_clock::now() - std::chrono::minutes(10);
-        std::erase_if(it->second, [&](auto t) { return t < cutoff; });
-        if (it->second.empty()) {
-            auth_failures.erase(it);
-            return 0;
-        }
-        return it->second.size();
-    }
-    bool ip_blocked(const std::string& ip) {
+    // `key` is the client's client_key() (its IPv4 address or IPv6 /64).
+    bool ip_blocked(const std::string& key) {
         std::lock_guard lock(mutex);
-        return recent_failures(ip) >= options.auth_failures_per_ip;
+        return auth_failures.recent(key, std::chrono::steady_clock::now()) >= options.auth_failures_per_ip;
     }
 
     // A growing delay before a failed login is answered: 1, 2, 4, 8 s (more from a noisy IP).
-    asio::awaitable<void> failure_delay(const std::string& ip, unsigned session_failures) {
+    asio::awaitable<void> failure_delay(const std::string& key, unsigned session_failures) {
         unsigned exponent;
         {
             std::lock_guard lock(mutex);
-            auth_failures[ip].push_back(std::chrono::steady_clock::now());
-            exponent = std::min(3u, session_failures - 1 + static_cast<unsigned>(recent_failures(ip) / 5));
+            auto recent = auth_failures.add(key, std::chrono::steady_clock::now());
+            exponent = std::min(3u, session_failures - 1 + static_cast<unsigned>(recent / 5));
         }
         asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::seconds(1u << exponent));
         co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -180,10 +171,11 @@ struct Server::Impl {
 
     asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, config::Listener listener);
     template <class S>
-    asio::awaitable<void> drive(S& session, Stream& stream, const std::string& peer, bool implicit_tls,
+    asio::awaitable<void> drive(S& session, Stream& stream, const std::string& key, bool implicit_tls,
                                 std::chrono::seconds idle, const char* tag);
-    asio::awaitable<void> smtp_connection(tcp::socket socket, smtp::ListenerKind kind, std::string peer);
-    asio::awaitable<void> pop3_connection(tcp::socket socket, bool implicit_tls, std::string peer);
+    // `peer` is the client's address, `key` what it is counted under (client_key()).
+    asio::awaitable<void> smtp_connection(tcp::socket socket, smtp::ListenerKind kind, std::string peer, std::string key);
+    asio::awaitable<void> pop3_connection(tcp::socket socket, bool implicit_tls, std::string peer, std::string key);
     asio::awaitable<Result<queue::QueueId>> commit(smtp::PendingCommit commit);
 };
 
@@ -241,7 +233,7 @@ asio::awaitable<Result<queue::QueueId>> Server::Impl::commit(smtp::PendingCommit
 // The one read/act/write loop every protocol session runs through (SMTP, POP3): sessions are
 // pure state machines, this drives their requests (TLS, password checks, commits) and deadlines.
 template <class S>
-asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std::string& peer, bool implicit_tls,
+asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std::string& key, bool implicit_tls,
                                           std::chrono::seconds idle, const char* tag) {
     auto executor = co_await asio::this_coro::executor;
     auto watchdog = std::make_shared<Watchdog>(executor);
@@ -322,7 +314,7 @@ asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std:
         auto action = session.advance();
         if (session.auth_failures() > failures_seen) {
             failures_seen = session.auth_failures();
-            co_await failure_delay(peer, failures_seen);
+            co_await failure_delay(key, failures_seen);
         }
         if (!co_await write(action.output)) co_return;
         if constexpr (requires { Next::Commit; }) {
@@ -349,7 +341,7 @@ asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std:
             bool verified = false;
             // A client IP with too many recent failures is refused without a check, on the same
             // path (and after the same delay) as a wrong password.
-            if (!ip_blocked(peer) && smtp.verify_password)
+            if (!ip_blocked(key) && smtp.verify_password)
                 verified = co_await asio::co_spawn(
                     workers, [&]() -> asio::awaitable<bool> { co_return smtp.verify_password(check.user, check.password); },
                     asio::use_awaitable);
@@ -360,7 +352,7 @@ asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std:
         if (action.next == Next::LookupScram) {
             std::string user = session.scram_user();
             std::optional<sasl::ScramCredentials> creds;
-            if (!ip_blocked(peer) && smtp.scram_credentials)
+            if (!ip_blocked(key) && smtp.scram_credentials)
                 creds = co_await asio::co_spawn(
                     workers,
                     [&]() -> asio::awaitable<std::optional<sasl::ScramCredentials>> { co_return smtp.scram_credentials(user); },
@@ -368,7 +360,7 @@ asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std:
             session.scram_credentials(std::move(creds));
             continue;
         }
-        if constexpr (requires { session.set_logins_refused(true); }) session.set_logins_refused(ip_blocked(peer));
+        if constexpr (requires { session.set_logins_refused(true); }) session.set_logins_refused(ip_blocked(key));
         // No suspension between this check and the read below: a shutdown wake posted to this
         // thread runs either before the check (seen here) or during the read (interrupts it).
         if (stopping) {
@@ -425,7 +417,8 @@ asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std:
     }
 }
 
-asio::awaitable<void> Server::Impl::smtp_connection(tcp::socket socket, smtp::ListenerKind kind, std::string peer) {
+asio::awaitable<void> Server::Impl::smtp_connection(tcp::socket socket, smtp::ListenerKind kind, std::string peer,
+                                                    std::string key) {
     char id[17];
     std::snprintf(id, sizeof id, "%08llX", static_cast<unsigned long long>(++next_id));
     smtp::SessionConfig cfg;
@@ -439,12 +432,13 @@ asio::awaitable<void> Server::Impl::smtp_connection(tcp::socket socket, smtp::Li
     smtp::Session session(cfg, *smtp.host, peer, id);
     log::info("smtp[", id, "] connect from ", peer);
     Stream stream(std::move(socket));
-    co_await drive(session, stream, peer, cfg.tls_active, std::chrono::seconds(cfg.limits.idle_timeout_seconds), "smtp");
+    co_await drive(session, stream, key, cfg.tls_active, std::chrono::seconds(cfg.limits.idle_timeout_seconds), "smtp");
     stream.close();
     log::info("smtp[", id, "] disconnect");
 }
 
-asio::awaitable<void> Server::Impl::pop3_connection(tcp::socket socket, bool implicit_tls, std::string peer) {
+asio::awaitable<void> Server::Impl::pop3_connection(tcp::socket socket, bool implicit_tls, std::string peer,
+                                                    std::string key) {
     char id[17];
     std::snprintf(id, sizeof id, "%08llX", static_cast<unsigned long long>(++next_id));
     pop3::SessionConfig cfg;
@@ -461,7 +455,7 @@ asio::awaitable<void> Server::Impl::pop3_connection(tcp::socket socket, bool imp
     pop3::Session session(cfg, *pop3_host, id);
     log::info("pop3[", id, "] connect from ", peer);
     Stream stream(std::move(socket));
-    co_await drive(session, stream, peer, implicit_tls, std::chrono::seconds(cfg.limits.idle_timeout_seconds), "pop3");
+    co_await drive(session, stream, key, implicit_tls, std::chrono::seconds(cfg.limits.idle_timeout_seconds), "pop3");
     session.abort();  // after QUIT a no-op; otherwise unlock and delete nothing (RFC 1939 §6)
     stream.close();
     log::info("pop3[", id, "] disconnect");
@@ -496,8 +490,10 @@ asio::awaitable<void> Server::Impl::accept_loop(tcp::acceptor& acceptor, config:
             }, asio::detached);
             continue;
         }
+        // Counted per client key: an IPv6 /64 is one client (see client_key()).
+        std::string key = client_key(endpoint.address());
         std::unique_lock lock(mutex);
-        auto from_ip = per_ip.find(ip);
+        auto from_ip = per_ip.find(key);
         if (connections >= options.max_connections ||
             (from_ip != per_ip.end() && from_ip->second >= options.max_connections_per_ip)) {
             lock.unlock();
@@ -510,19 +506,19 @@ asio::awaitable<void> Server::Impl::accept_loop(tcp::acceptor& acceptor, config:
             continue;
         }
         ++connections;
-        ++per_ip[ip];
+        ++per_ip[key];
         lock.unlock();
-        auto session = is_pop3 ? pop3_connection(std::move(socket), listener.proto == "pop3s", ip)
-                               : smtp_connection(std::move(socket), kind_of(listener.proto), ip);
+        auto session = is_pop3 ? pop3_connection(std::move(socket), listener.proto == "pop3s", ip, key)
+                               : smtp_connection(std::move(socket), kind_of(listener.proto), ip, key);
         co_spawn(context, std::move(session),
-                 [this, ip](std::exception_ptr e) {
+                 [this, key](std::exception_ptr e) {
                      if (e) {
                          try { std::rethrow_exception(e); }
                          catch (const std::exception& ex) { log::error("session error: ", ex.what()); }
                      }
                      std::lock_guard lock(mutex);
                      --connections;
-                     if (--per_ip[ip] == 0) per_ip.erase(ip);
+                     if (--per_ip[key] == 0) per_ip.erase(key);
                  });
         // Let the new session start (its greeting) before accepting again, so that a burst of
         // clients spreads over the threads instead of piling onto the first one that woke.
