@@ -110,6 +110,10 @@ struct Server::Impl {
     // thread, and whichever thread is idle takes the next client.
     std::vector<std::pair<std::unique_ptr<tcp::acceptor>, config::Listener>> extra_acceptors;
     asio::thread_pool workers{2};  // password hashing and directory lookups, off the I/O thread
+    // Store writes of the sessions (POP3 expunge): they wait for the store's writer lock, which a
+    // delivery batch holds through its fsync, so never on an I/O thread. One thread: the writes
+    // take one lock anyway, and password checks never queue behind a disk.
+    asio::thread_pool store_thread{1};
     asio::signal_set signals{io, SIGINT, SIGTERM};
     asio::signal_set hangup{io, SIGHUP};
     std::function<void()> reload;
@@ -310,7 +314,7 @@ asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std:
     for (;;) {
         // Sessions run on the I/O thread, store reads included: the store is WAL-mode SQLite,
         // where readers never wait for writers. (Moving POP3 to the worker pool cost 25-40% of
-        // its throughput in bench/pop3_bench.sh; expunge on QUIT still writes inline.)
+        // its throughput in bench/pop3_bench.sh.) Store writes go to store_thread (Expunge).
         auto action = session.advance();
         if (session.auth_failures() > failures_seen) {
             failures_seen = session.auth_failures();
@@ -326,6 +330,20 @@ asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std:
         }
         if constexpr (requires { Next::Continue; }) {
             if (action.next == Next::Continue) continue;
+        }
+        if constexpr (requires { Next::Expunge; }) {
+            if (action.next == Next::Expunge) {
+                // RFC 1939 §6 UPDATE: the expunge waits for the store's writer lock (a delivery
+                // batch and its fsync, an admin import), so it runs on the store thread while this
+                // I/O thread serves its other connections; the session answers QUIT afterwards.
+                auto request = session.take_expunge();
+                auto result = co_await asio::co_spawn(
+                    store_thread,
+                    [&]() -> asio::awaitable<Result<void>> { co_return pop3_host->expunge(request.account, request.uids); },
+                    asio::use_awaitable);
+                session.expunged(result);
+                continue;
+            }
         }
         if (action.next == Next::Close) co_return;
         if (action.next == Next::StartTls) {
@@ -601,6 +619,7 @@ void Server::run() {
     guards.clear();  // the other contexts return once their sessions have finished
     for (auto& t : threads) t.join();
     im.workers.join();
+    im.store_thread.join();
 }
 
 void Server::on_reload(std::function<void()> fn) { impl_->reload = std::move(fn); }
