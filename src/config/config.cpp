@@ -86,10 +86,15 @@ const std::vector<Key>& schema() {
             "lower values (for tests) are accepted with a warning."),
         uint_key<&Config::pop3_idle_timeout, 1, 86400>("limits.pop3_idle_timeout", "600",
             "Seconds a POP3 session may stay idle (RFC 1939 §3: at least 10 minutes; lower values for tests)."),
+        uint_key<&Config::min_data_rate, 0, (1ull << 30)>("limits.min_data_rate", "500",
+            "Slowest average rate (octets per second) of a message transfer (DATA or BDAT) after a grace "
+            "of limits.idle_timeout: a message may take the idle timeout plus one second per this many "
+            "octets, then 421 4.4.2. Keeps trickling clients from holding connections; 0: no bound. "
+            "(Every command line must also be complete within the idle timeout of its first octet.)"),
         uint_key<&Config::connections, 1, 1000000>("limits.connections", "1000",
             "Concurrent connections in total; further ones get 421 and are closed."),
         uint_key<&Config::connections_per_ip, 1, 1000000>("limits.connections_per_ip", "50",
-            "Concurrent connections from one client IP address."),
+            "Concurrent connections from one client IP address (an IPv6 /64 counts as one address)."),
         {"tls.cert", "string", "self-signed, generated in <data>/tls", "PEM certificate chain (leaf first). Reloaded on SIGHUP.",
          [](Config& c, const toml::node& n) -> Result<void> {
              auto v = n.value<std::string>();
@@ -113,7 +118,8 @@ const std::vector<Key>& schema() {
              return {};
          }},
         uint_key<&Config::auth_failures_per_ip, 1, 1000000>("auth.failures_per_ip", "10",
-            "Failed logins from one client IP within 10 minutes after which its logins are refused."),
+            "Failed logins from one client IP (an IPv6 /64 counts as one) within 10 minutes after which its "
+            "logins are refused."),
         uint_key<&Config::login_cache, 0, 86400>("auth.login_cache", "900",
             "Seconds a successful password login is remembered, so repeated logins skip the yescrypt "
             "check (as an in-memory HMAC, never the password; a password change ends it). 0: off."),

@@ -33,6 +33,7 @@ struct Config {
     std::uint64_t connections = 1000;
     std::uint64_t connections_per_ip = 50;
     std::uint64_t pop3_idle_timeout = 600;  // RFC 1939 §3: autologout after at least 10 minutes
+    std::uint64_t min_data_rate = 500;      // octets/s a DATA/BDAT transfer averages after the idle grace; 0: off
 
     std::string tls_cert;                   // PEM chain; empty: self-signed in <data>/tls
     std::string tls_key;

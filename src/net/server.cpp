@@ -5,16 +5,20 @@
 #include "net/server.hpp"
 
 #include <atomic>
+#include <cstring>
 #include <boost/asio.hpp>
 #include <list>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 #include <map>
 
 #include "base/log.hpp"
 #include "base/thread.hpp"
+#include "net/client_limits.hpp"
 #include "net/stream.hpp"
 
 namespace tern::net {
@@ -38,7 +42,29 @@ struct Watchdog {
     bool expired = false;      // the deadline passed (the socket's operations were cancelled)
     bool woken = false;        // shutdown interrupted a read
 
+    std::chrono::steady_clock::time_point armed;  // when the timer will wake
+
     void touch() { deadline = std::chrono::steady_clock::now() + idle; }
+    // A deadline that may be earlier than the one the timer sleeps towards: wake it to re-arm.
+    void set_deadline(std::chrono::steady_clock::time_point d) {
+        deadline = d;
+        if (d < armed) timer.cancel();
+    }
+    // Whether the client is still receiving what we wrote: the kernel's send queue (SIOCOUTQ)
+    // holds unacknowledged bytes and shrank since the last look. Progress per write_some() is
+    // coarse with a large (autotuned, up to megabytes) send buffer: the kernel wakes a writer
+    // only once a third of it has drained, and after the last write_some of a reply (a RETR) the
+    // rest still drains while we wait for the next command, which the client cannot send before
+    // it has read the reply. Asked only when a deadline passes; a client that stops reading gets
+    // at most one more idle period.
+    int last_outq = -1;
+    bool draining() {
+        int queued = 0;
+        if (!stream || ::ioctl(stream->socket().native_handle(), SIOCOUTQ, &queued) != 0 || queued <= 0) return false;
+        bool shrank = last_outq < 0 || queued < last_outq;
+        last_outq = queued;
+        return shrank;
+    }
     void cancel_io() {
         boost::system::error_code ignored;
         if (stream) stream->socket().cancel(ignored);
@@ -51,10 +77,15 @@ struct Watchdog {
     }
     static asio::awaitable<void> run(std::shared_ptr<Watchdog> self) {
         while (self->stream) {
-            self->timer.expires_at(self->deadline);
+            self->armed = self->deadline;
+            self->timer.expires_at(self->armed);
             co_await self->timer.async_wait(asio::as_tuple(asio::use_awaitable));
             if (!self->stream) break;
             if (std::chrono::steady_clock::now() < self->deadline) continue;  // moved on: sleep again
+            if (self->draining()) {
+                self->touch();  // still taking what we wrote: not idle yet
+                continue;
+            }
             self->expired = true;
             self->cancel_io();
             self->touch();  // the same time again for the goodbye to be written, then the end
@@ -79,11 +110,16 @@ struct Server::Impl {
     // thread, and whichever thread is idle takes the next client.
     std::vector<std::pair<std::unique_ptr<tcp::acceptor>, config::Listener>> extra_acceptors;
     asio::thread_pool workers{2};  // password hashing and directory lookups, off the I/O thread
+    // Store writes of the sessions (POP3 expunge): they wait for the store's writer lock, which a
+    // delivery batch holds through its fsync, so never on an I/O thread. One thread: the writes
+    // take one lock anyway, and password checks never queue behind a disk.
+    asio::thread_pool store_thread{1};
     asio::signal_set signals{io, SIGINT, SIGTERM};
     asio::signal_set hangup{io, SIGHUP};
     std::function<void()> reload;
-    // Failed logins per client IP (timestamps), across sessions and protocols.
-    std::map<std::string, std::vector<std::chrono::steady_clock::time_point>> auth_failures;
+    // Failed logins per client key (IPv4 address, IPv6 /64), across sessions and protocols;
+    // bounded in time (10 minutes) and in size.
+    FailedLogins auth_failures{std::chrono::minutes(10)};
     std::vector<std::pair<tcp::acceptor, config::Listener>> acceptors;
     // The I/O threads share what follows; each connection stays on its own context's thread.
     std::mutex mutex;  // guards live, per_ip, connections, auth_failures
@@ -119,30 +155,19 @@ struct Server::Impl {
         hangup.cancel();
     }
 
-    // Recent failures from `ip` (10 minutes), pruning older ones. Caller holds `mutex`.
-    std::size_t recent_failures(const std::string& ip) {
-        auto it = auth_failures.find(ip);
-        if (it == auth_failures.end()) return 0;
-        auto cutoff = std::chrono::steady_clock::now() - std::chrono::minutes(10);
-        std::erase_if(it->second, [&](auto t) { return t < cutoff; });
-        if (it->second.empty()) {
-            auth_failures.erase(it);
-            return 0;
-        }
-        return it->second.size();
-    }
-    bool ip_blocked(const std::string& ip) {
+    // `key` is the client's client_key() (its IPv4 address or IPv6 /64).
+    bool ip_blocked(const std::string& key) {
         std::lock_guard lock(mutex);
-        return recent_failures(ip) >= options.auth_failures_per_ip;
+        return auth_failures.recent(key, std::chrono::steady_clock::now()) >= options.auth_failures_per_ip;
     }
 
     // A growing delay before a failed login is answered: 1, 2, 4, 8 s (more from a noisy IP).
-    asio::awaitable<void> failure_delay(const std::string& ip, unsigned session_failures) {
+    asio::awaitable<void> failure_delay(const std::string& key, unsigned session_failures) {
         unsigned exponent;
         {
             std::lock_guard lock(mutex);
-            auth_failures[ip].push_back(std::chrono::steady_clock::now());
-            exponent = std::min(3u, session_failures - 1 + static_cast<unsigned>(recent_failures(ip) / 5));
+            auto recent = auth_failures.add(key, std::chrono::steady_clock::now());
+            exponent = std::min(3u, session_failures - 1 + static_cast<unsigned>(recent / 5));
         }
         asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::seconds(1u << exponent));
         co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -150,10 +175,11 @@ struct Server::Impl {
 
     asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, config::Listener listener);
     template <class S>
-    asio::awaitable<void> drive(S& session, Stream& stream, const std::string& peer, bool implicit_tls,
+    asio::awaitable<void> drive(S& session, Stream& stream, const std::string& key, bool implicit_tls,
                                 std::chrono::seconds idle, const char* tag);
-    asio::awaitable<void> smtp_connection(tcp::socket socket, smtp::ListenerKind kind, std::string peer);
-    asio::awaitable<void> pop3_connection(tcp::socket socket, bool implicit_tls, std::string peer);
+    // `peer` is the client's address, `key` what it is counted under (client_key()).
+    asio::awaitable<void> smtp_connection(tcp::socket socket, smtp::ListenerKind kind, std::string peer, std::string key);
+    asio::awaitable<void> pop3_connection(tcp::socket socket, bool implicit_tls, std::string peer, std::string key);
     asio::awaitable<Result<queue::QueueId>> commit(smtp::PendingCommit commit);
 };
 
@@ -211,7 +237,7 @@ asio::awaitable<Result<queue::QueueId>> Server::Impl::commit(smtp::PendingCommit
 // The one read/act/write loop every protocol session runs through (SMTP, POP3): sessions are
 // pure state machines, this drives their requests (TLS, password checks, commits) and deadlines.
 template <class S>
-asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std::string& peer, bool implicit_tls,
+asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std::string& key, bool implicit_tls,
                                           std::chrono::seconds idle, const char* tag) {
     auto executor = co_await asio::this_coro::executor;
     auto watchdog = std::make_shared<Watchdog>(executor);
@@ -245,7 +271,12 @@ asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std:
     auto write = [&](std::string_view data) -> asio::awaitable<bool> {
         if (data.empty()) co_return true;
         watchdog->touch();
-        co_return co_await stream.write(data);  // a stalled write is cancelled by the watchdog
+        // Each chunk the client took moves the deadline: only a write that stops progressing
+        // for the idle time is cancelled by the watchdog, not a long one to a slow reader.
+        co_return co_await stream.write(data, [&] {
+            watchdog->touch();
+            watchdog->last_outq = -1;  // a new reply to drain: draining() starts afresh
+        });
     };
     auto handshake = [&]() -> asio::awaitable<bool> {
         watchdog->touch();
@@ -260,14 +291,34 @@ asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std:
     }
     if (!co_await write(session.greeting())) co_return;
     unsigned failures_seen = 0;
+    // Deadlines beyond the idle one, against clients that keep a slot by trickling bytes (each
+    // byte used to move the idle deadline, so one every few seconds held a connection for ever).
+    // Chosen like Postfix's smtpd_timeout with smtpd_per_record_deadline and
+    // smtpd_min_data_rate, so that a slow but real client on a bad mobile link still gets through:
+    //  - a command line (SMTP, POP3, and AUTH exchange lines) must be complete within the idle
+    //    timeout of its first byte, not of its last one: a few hundred octets need no minutes;
+    //  - a message (DATA, or the BDAT chunks of one transaction) may take the idle timeout plus
+    //    one second per `min_data_rate` octets received (500 by default: 50 MB in ~28 hours, while
+    //    even 2G/EDGE moves several KB/s): a minimum average rate after a grace period, which
+    //    a client that pauses now and then keeps, and one that trickles a byte a second does not.
+    // Either ends the session like the idle timeout: 421 4.4.2 (RFC 5321 §4.5.3.2, RFC 3463),
+    // "-ERR" for POP3. The session tells which bytes are a message only through
+    // receiving_message() (SMTP); POP3 has no message phase.
+    using Clock = std::chrono::steady_clock;
+    std::optional<Clock::time_point> line_start;     // first byte of the unfinished command line
+    std::optional<Clock::time_point> message_start;  // this transaction's first DATA/BDAT octet was awaited
+    std::uint64_t message_bytes = 0;                 // octets read since message_start
+    Clock::time_point last_input = Clock::now();     // when the last read completed
+    bool last_had_lf = false;                        // it held a line end
+    bool last_unfinished = false;                    // it ended inside a line
     for (;;) {
         // Sessions run on the I/O thread, store reads included: the store is WAL-mode SQLite,
         // where readers never wait for writers. (Moving POP3 to the worker pool cost 25-40% of
-        // its throughput in bench/pop3_bench.sh; expunge on QUIT still writes inline.)
+        // its throughput in bench/pop3_bench.sh.) Store writes go to store_thread (Expunge).
         auto action = session.advance();
         if (session.auth_failures() > failures_seen) {
             failures_seen = session.auth_failures();
-            co_await failure_delay(peer, failures_seen);
+            co_await failure_delay(key, failures_seen);
         }
         if (!co_await write(action.output)) co_return;
         if constexpr (requires { Next::Commit; }) {
@@ -279,6 +330,20 @@ asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std:
         }
         if constexpr (requires { Next::Continue; }) {
             if (action.next == Next::Continue) continue;
+        }
+        if constexpr (requires { Next::Expunge; }) {
+            if (action.next == Next::Expunge) {
+                // RFC 1939 §6 UPDATE: the expunge waits for the store's writer lock (a delivery
+                // batch and its fsync, an admin import), so it runs on the store thread while this
+                // I/O thread serves its other connections; the session answers QUIT afterwards.
+                auto request = session.take_expunge();
+                auto result = co_await asio::co_spawn(
+                    store_thread,
+                    [&]() -> asio::awaitable<Result<void>> { co_return pop3_host->expunge(request.account, request.uids); },
+                    asio::use_awaitable);
+                session.expunged(result);
+                continue;
+            }
         }
         if (action.next == Next::Close) co_return;
         if (action.next == Next::StartTls) {
@@ -294,7 +359,7 @@ asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std:
             bool verified = false;
             // A client IP with too many recent failures is refused without a check, on the same
             // path (and after the same delay) as a wrong password.
-            if (!ip_blocked(peer) && smtp.verify_password)
+            if (!ip_blocked(key) && smtp.verify_password)
                 verified = co_await asio::co_spawn(
                     workers, [&]() -> asio::awaitable<bool> { co_return smtp.verify_password(check.user, check.password); },
                     asio::use_awaitable);
@@ -305,7 +370,7 @@ asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std:
         if (action.next == Next::LookupScram) {
             std::string user = session.scram_user();
             std::optional<sasl::ScramCredentials> creds;
-            if (!ip_blocked(peer) && smtp.scram_credentials)
+            if (!ip_blocked(key) && smtp.scram_credentials)
                 creds = co_await asio::co_spawn(
                     workers,
                     [&]() -> asio::awaitable<std::optional<sasl::ScramCredentials>> { co_return smtp.scram_credentials(user); },
@@ -313,19 +378,46 @@ asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std:
             session.scram_credentials(std::move(creds));
             continue;
         }
-        if constexpr (requires { session.set_logins_refused(true); }) session.set_logins_refused(ip_blocked(peer));
+        if constexpr (requires { session.set_logins_refused(true); }) session.set_logins_refused(ip_blocked(key));
         // No suspension between this check and the read below: a shutdown wake posted to this
         // thread runs either before the check (seen here) or during the read (interrupts it).
         if (stopping) {
             co_await write(session.shutdown_reply());
             co_return;
         }
-        watchdog->touch();
+        auto now = Clock::now();
+        auto deadline = now + idle;
+        const char* bound = nullptr;  // which deadline is the nearest, when not the idle one
+        bool in_message = false;
+        if constexpr (requires { session.receiving_message(); }) {
+            in_message = session.receiving_message();
+            if (!session.in_transaction()) message_start.reset();
+            else if (in_message && !message_start) {
+                message_start = now;
+                message_bytes = 0;
+            }
+        }
+        bool partial_line = !in_message && (session.buffered() > 0 || last_unfinished);
+        if (!partial_line) line_start.reset();
+        else if (!line_start || last_had_lf) line_start = last_input;  // the line began in the last read
+        if (line_start && *line_start + idle < deadline) {
+            deadline = *line_start + idle;
+            bound = "command line not complete within the idle timeout";
+        }
+        if (message_start && options.min_data_rate) {
+            auto allowed = *message_start + idle + std::chrono::seconds(message_bytes / options.min_data_rate);
+            if (allowed < deadline) {
+                deadline = allowed;
+                bound = "message data slower than limits.min_data_rate";
+            }
+        }
+        watchdog->set_deadline(deadline);
         watchdog->expired = false;  // a firing while nothing waited (a long commit) is stale now
         watchdog->reading = true;
         auto [ec, n] = co_await stream.read_some(asio::buffer(buffer));
         watchdog->reading = false;
         if (watchdog->expired || watchdog->woken) {
+            if (watchdog->expired && bound) log::info(tag, "[", session.id(), "] ", bound);
             // Idle timeout, or shutdown woke us. (Not a ?: inside co_await: g++ 12 destroys such
             // temporaries twice.)
             std::string bye;
@@ -335,11 +427,16 @@ asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std:
             co_return;
         }
         if (ec) co_return;  // peer closed or reset; an unfinished transaction is simply dropped
+        last_input = Clock::now();
+        if (message_start) message_bytes += n;
+        last_had_lf = std::memchr(buffer.data(), '\n', n) != nullptr;
+        last_unfinished = n > 0 && buffer[n - 1] != '\n';
         session.receive(std::string_view(buffer.data(), n));
     }
 }
 
-asio::awaitable<void> Server::Impl::smtp_connection(tcp::socket socket, smtp::ListenerKind kind, std::string peer) {
+asio::awaitable<void> Server::Impl::smtp_connection(tcp::socket socket, smtp::ListenerKind kind, std::string peer,
+                                                    std::string key) {
     char id[17];
     std::snprintf(id, sizeof id, "%08llX", static_cast<unsigned long long>(++next_id));
     smtp::SessionConfig cfg;
@@ -353,12 +450,13 @@ asio::awaitable<void> Server::Impl::smtp_connection(tcp::socket socket, smtp::Li
     smtp::Session session(cfg, *smtp.host, peer, id);
     log::info("smtp[", id, "] connect from ", peer);
     Stream stream(std::move(socket));
-    co_await drive(session, stream, peer, cfg.tls_active, std::chrono::seconds(cfg.limits.idle_timeout_seconds), "smtp");
+    co_await drive(session, stream, key, cfg.tls_active, std::chrono::seconds(cfg.limits.idle_timeout_seconds), "smtp");
     stream.close();
     log::info("smtp[", id, "] disconnect");
 }
 
-asio::awaitable<void> Server::Impl::pop3_connection(tcp::socket socket, bool implicit_tls, std::string peer) {
+asio::awaitable<void> Server::Impl::pop3_connection(tcp::socket socket, bool implicit_tls, std::string peer,
+                                                    std::string key) {
     char id[17];
     std::snprintf(id, sizeof id, "%08llX", static_cast<unsigned long long>(++next_id));
     pop3::SessionConfig cfg;
@@ -375,7 +473,7 @@ asio::awaitable<void> Server::Impl::pop3_connection(tcp::socket socket, bool imp
     pop3::Session session(cfg, *pop3_host, id);
     log::info("pop3[", id, "] connect from ", peer);
     Stream stream(std::move(socket));
-    co_await drive(session, stream, peer, implicit_tls, std::chrono::seconds(cfg.limits.idle_timeout_seconds), "pop3");
+    co_await drive(session, stream, key, implicit_tls, std::chrono::seconds(cfg.limits.idle_timeout_seconds), "pop3");
     session.abort();  // after QUIT a no-op; otherwise unlock and delete nothing (RFC 1939 §6)
     stream.close();
     log::info("pop3[", id, "] disconnect");
@@ -410,8 +508,10 @@ asio::awaitable<void> Server::Impl::accept_loop(tcp::acceptor& acceptor, config:
             }, asio::detached);
             continue;
         }
+        // Counted per client key: an IPv6 /64 is one client (see client_key()).
+        std::string key = client_key(endpoint.address());
         std::unique_lock lock(mutex);
-        auto from_ip = per_ip.find(ip);
+        auto from_ip = per_ip.find(key);
         if (connections >= options.max_connections ||
             (from_ip != per_ip.end() && from_ip->second >= options.max_connections_per_ip)) {
             lock.unlock();
@@ -424,19 +524,19 @@ asio::awaitable<void> Server::Impl::accept_loop(tcp::acceptor& acceptor, config:
             continue;
         }
         ++connections;
-        ++per_ip[ip];
+        ++per_ip[key];
         lock.unlock();
-        auto session = is_pop3 ? pop3_connection(std::move(socket), listener.proto == "pop3s", ip)
-                               : smtp_connection(std::move(socket), kind_of(listener.proto), ip);
+        auto session = is_pop3 ? pop3_connection(std::move(socket), listener.proto == "pop3s", ip, key)
+                               : smtp_connection(std::move(socket), kind_of(listener.proto), ip, key);
         co_spawn(context, std::move(session),
-                 [this, ip](std::exception_ptr e) {
+                 [this, key](std::exception_ptr e) {
                      if (e) {
                          try { std::rethrow_exception(e); }
                          catch (const std::exception& ex) { log::error("session error: ", ex.what()); }
                      }
                      std::lock_guard lock(mutex);
                      --connections;
-                     if (--per_ip[ip] == 0) per_ip.erase(ip);
+                     if (--per_ip[key] == 0) per_ip.erase(key);
                  });
         // Let the new session start (its greeting) before accepting again, so that a burst of
         // clients spreads over the threads instead of piling onto the first one that woke.
@@ -519,6 +619,7 @@ void Server::run() {
     guards.clear();  // the other contexts return once their sessions have finished
     for (auto& t : threads) t.join();
     im.workers.join();
+    im.store_thread.join();
 }
 
 void Server::on_reload(std::function<void()> fn) { impl_->reload = std::move(fn); }

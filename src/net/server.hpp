@@ -29,6 +29,8 @@ struct Options {
     unsigned auth_failures_per_ip = 10; // failed logins per client IP within 10 minutes, then refused
     unsigned pop3_idle_timeout = 0;     // 0: 600 s (RFC 1939 §3 autologout: at least 10 minutes)
     unsigned io_threads = 0;            // threads running sessions; 0: one per CPU
+    std::uint64_t min_data_rate = 500;  // octets/s a DATA/BDAT transfer must average after the
+                                        // idle timeout's grace (see drive()); 0: no bound
 };
 
 // What SMTP (and, for logins, POP3) connections need from the rest of the server.

@@ -26,20 +26,25 @@ public:
         co_return co_await plain_->async_read_some(b, as_tuple(use_awaitable));
     }
 
-    // Writes everything; false if the peer is gone.
-    boost::asio::awaitable<bool> write(std::string_view data) {
+    // Writes everything; false if the peer is gone. `on_progress()` runs after every partial
+    // write that moved bytes, so a caller's idle deadline follows a slow but progressing reader
+    // (one deadline for a whole 50 MB RETR would cut off any client slower than size/timeout).
+    // The TLS stream writes a record or so per call, which counts as progress the same way.
+    template <class OnProgress>
+    boost::asio::awaitable<bool> write(std::string_view data, OnProgress on_progress) {
         using boost::asio::as_tuple;
         using boost::asio::use_awaitable;
-        if (data.empty()) co_return true;
-        auto buf = boost::asio::buffer(data.data(), data.size());
-        if (tls_) {
-            auto [ec, n] = co_await boost::asio::async_write(*tls_, buf, as_tuple(use_awaitable));
-            (void)n;
-            co_return !ec;
+        while (!data.empty()) {
+            auto buf = boost::asio::buffer(data.data(), data.size());
+            boost::system::error_code ec;
+            std::size_t n = 0;
+            if (tls_) std::tie(ec, n) = co_await tls_->async_write_some(buf, as_tuple(use_awaitable));
+            else std::tie(ec, n) = co_await plain_->async_write_some(buf, as_tuple(use_awaitable));
+            if (ec) co_return false;
+            data.remove_prefix(n);
+            if (n > 0) on_progress();
         }
-        auto [ec, n] = co_await boost::asio::async_write(*plain_, buf, as_tuple(use_awaitable));
-        (void)n;
-        co_return !ec;
+        co_return true;
     }
 
     // Server-side handshake over the current socket; the context is kept alive by the stream.

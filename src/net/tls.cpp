@@ -51,6 +51,18 @@ Result<void> write_pem(const fs::path& path, mode_t mode, Writer writer) {
     return {};
 }
 
+// fsync(2) of a directory, so that the entries created or renamed in it survive a crash: a
+// rename is durable only once its directory is synced (rename(2) alone may be lost).
+Result<void> sync_dir(const fs::path& dir) {
+    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return fail("cannot open " + dir.string(), errno);
+    int rc = ::fsync(fd);
+    int err = errno;
+    ::close(fd);
+    if (rc != 0) return fail("cannot sync " + dir.string(), err);
+    return {};
+}
+
 }  // namespace
 
 Result<TlsFiles> ensure_self_signed(const fs::path& data_dir, const std::string& hostname) {
@@ -97,6 +109,11 @@ Result<TlsFiles> ensure_self_signed(const fs::path& data_dir, const std::string&
         return std::unexpected(r.error());
     if (auto r = write_pem(files.cert, 0644, [&](FILE* f) { return PEM_write_X509(f, cert.get()); }); !r)
         return std::unexpected(r.error());
+    // Both renames, and the tls directory's own entry (it may be new), reach the disk before
+    // the certificate is used: a crash right after the first start must not lose them (clients
+    // would then see the certificate change and pinned fingerprints break).
+    if (auto r = sync_dir(data_dir / "tls"); !r) return std::unexpected(r.error());
+    if (auto r = sync_dir(data_dir); !r) return std::unexpected(r.error());
     log::info("generated a self-signed certificate for ", hostname, " in ", files.cert.string());
     return files;
 }

@@ -2,6 +2,7 @@
 // lock table (RFC 1939 §4 exclusive access), APOP secrets from the directory. Must never hand a
 // maildrop to two sessions at once, and never expunge anything but the given UIDs.
 #pragma once
+#include <cerrno>
 #include <mutex>
 #include <set>
 #include <string>
@@ -25,9 +26,13 @@ public:
         locked_.erase(std::string(account));
     }
 
+    // Reads only (the store's reader connections, WAL snapshot): called on the I/O thread at
+    // login, it must not wait for the writer lock a delivery batch holds through its fsync.
     Result<std::vector<pop3::MessageRef>> snapshot(std::string_view account) override {
-        if (auto r = store_.create_account(account); !r) return std::unexpected(r.error());
         auto box = store_.mailbox(account, "INBOX");
+        // No account (nothing ever delivered to it) or no INBOX: an empty maildrop. Creating the
+        // account here would take the writer lock; delivery creates it with the first message.
+        if (!box && box.error().code == ENOENT) return std::vector<pop3::MessageRef>{};
         if (!box) return std::unexpected(box.error());
         auto list = store_.list_messages(account, "INBOX");
         if (!list) return std::unexpected(list.error());
@@ -43,6 +48,7 @@ public:
         return store_.read_message(account, "INBOX", uid);
     }
 
+    // On the network layer's store thread (it waits for the writer lock); the store is thread-safe.
     Result<void> expunge(std::string_view account, std::vector<std::uint32_t> uids) override {
         return store_.expunge(account, "INBOX", uids);
     }

@@ -109,6 +109,7 @@ int serve(const config::Config& cfg) {
     options.max_connections_per_ip = cfg.connections_per_ip;
     options.allow_plaintext_auth = cfg.allow_plaintext_auth;
     options.auth_failures_per_ip = static_cast<unsigned>(cfg.auth_failures_per_ip);
+    options.min_data_rate = cfg.min_data_rate;
     if (cfg.idle_timeout < 300)
         log::warn("limits.idle_timeout = ", cfg.idle_timeout, " s is below RFC 5321 §4.5.3.2.7's 5 minutes");
 

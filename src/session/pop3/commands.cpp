@@ -304,16 +304,29 @@ void Session::cmd_quit(std::string& out) {
         if (t->deleted[i]) uids.push_back(t->messages[i].uid);
         else ++left;
     }
-    // RFC 1939 §6: the UPDATE state removes the marked messages, then releases the maildrop.
-    enter(Update{}, "quit");
-    Result<void> r;
-    if (!uids.empty()) r = host_.expunge(account_, uids);
+    // RFC 1939 §6: the UPDATE state removes the marked messages, then releases the maildrop. The
+    // removal waits for the disk: the network layer runs it elsewhere and calls expunged().
+    if (!uids.empty()) return enter(Update{std::move(uids), left}, "quit");
+    say(out, ok(config_.hostname + " POP3 server signing off (" + std::to_string(left) + " messages left)"));
+    enter(Closed{}, "quit, nothing to delete");
+}
+
+Session::ExpungeRequest Session::take_expunge() const {
+    auto* u = std::get_if<Update>(&state_);
+    if (!u) return {};
+    return {account_, u->uids};
+}
+
+void Session::expunged(const Result<void>& r) {
+    auto* u = std::get_if<Update>(&state_);
+    if (!u) return;
     if (!r) {
         log::error("pop3[", id_, "] expunge in ", account_, " failed: ", r.error().message);
-        say(out, err(code::kSysTemp, "Some deleted messages not removed"));
+        say(deferred_out_, err(code::kSysTemp, "Some deleted messages not removed"));
     } else {
-        if (!uids.empty()) log::info("pop3[", id_, "] deleted ", uids.size(), " messages from ", account_);
-        say(out, ok(config_.hostname + " POP3 server signing off (" + std::to_string(left) + " messages left)"));
+        log::info("pop3[", id_, "] deleted ", u->uids.size(), " messages from ", account_);
+        say(deferred_out_,
+            ok(config_.hostname + " POP3 server signing off (" + std::to_string(u->left) + " messages left)"));
     }
     enter(Closed{}, "update done");
 }

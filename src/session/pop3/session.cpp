@@ -119,6 +119,7 @@ Session::Action Session::advance() {
     else if (std::holds_alternative<Verifying>(state_)) a.next = Next::VerifyPassword;
     else if (std::holds_alternative<ScramLookup>(state_)) a.next = Next::LookupScram;
     else if (std::holds_alternative<StartingTls>(state_)) a.next = Next::StartTls;
+    else if (std::holds_alternative<Update>(state_)) a.next = Next::Expunge;
     else if (cut) a.next = Next::Continue;
     return a;
 }

@@ -49,7 +49,8 @@ struct MessageRef {
 };
 
 // What the session needs from the rest of the server (the maildrop and APOP secrets). Called on the
-// I/O thread; implemented by the server glue and by fakes in tests.
+// I/O thread, except expunge(), which the network layer runs on a store thread (take_expunge());
+// implemented by the server glue and by fakes in tests.
 class Pop3Host {
 public:
     virtual ~Pop3Host() = default;
@@ -59,7 +60,8 @@ public:
     // The INBOX messages at the time of locking, in order; fixed for the rest of the session.
     virtual Result<std::vector<MessageRef>> snapshot(std::string_view account) = 0;
     virtual Result<std::string> read(std::string_view account, std::uint32_t uid) = 0;
-    // RFC 1939 §6 UPDATE state: remove the messages marked as deleted.
+    // RFC 1939 §6 UPDATE state: remove the messages marked as deleted. Waits for the store's
+    // writer (and its fsync), so it is called off the I/O thread: it must be thread-safe.
     virtual Result<void> expunge(std::string_view account, std::vector<std::uint32_t> uids) = 0;
     // The shared APOP secret of `user`, or nullopt (unknown user, or APOP not enabled for it).
     virtual std::optional<std::string> apop_secret(std::string_view user) = 0;
@@ -85,6 +87,8 @@ public:
                          // tls_started() and advance(); on handshake failure just close (abort())
         Continue,        // write `output`, then call advance() again without reading: pipelined
                          // commands are still buffered (output was cut at output_high_water)
+        Expunge,         // QUIT in TRANSACTION: run take_expunge() against the host off the I/O
+                         // thread (it waits for the disk), then call expunged() and advance()
         Close,           // write `output`, then close the connection
     };
     struct Action {
@@ -105,6 +109,12 @@ public:
     void password_checked(bool ok);
     std::string scram_user() const;         // valid once advance() returned LookupScram
     void scram_credentials(std::optional<sasl::ScramCredentials> creds);
+    struct ExpungeRequest {
+        std::string account;
+        std::vector<std::uint32_t> uids;
+    };
+    ExpungeRequest take_expunge() const;    // valid once advance() returned Expunge
+    void expunged(const Result<void>& result);  // the host's answer: the QUIT reply, then Close
     void tls_started();                     // handshake done: buffered plaintext is discarded
 
     // The connection is gone (peer closed, error, handshake failure): unlock, delete nothing.
@@ -148,7 +158,10 @@ private:
         std::vector<MessageRef> messages;
         std::vector<bool> deleted;
     };
-    struct Update {};                   // RFC 1939 §6: QUIT given, expunging
+    struct Update {                     // RFC 1939 §6: QUIT given, expunging (still locked)
+        std::vector<std::uint32_t> uids;  // marked as deleted, never empty
+        std::size_t left = 0;             // messages that stay
+    };
     struct Closed {};
     using State = std::variant<Authorization, SaslExchange, Verifying, ScramLookup, StartingTls,
                                Transaction, Update, Closed>;

@@ -112,6 +112,7 @@ public:
 
     bool in_transaction() const;  // MAIL given and not yet finished
     bool committing() const;
+    bool receiving_message() const { return std::holds_alternative<ReceivingData>(state_) || std::holds_alternative<ReceivingChunk>(state_); }  // DATA/BDAT octets, not commands
     const std::string& id() const { return id_; }
     std::size_t buffered() const { return input_.size() - input_pos_; }
 

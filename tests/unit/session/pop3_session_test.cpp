@@ -436,6 +436,30 @@ TEST(Pop3Session, QuitExpungesExactlyTheMarkedMessages) {
     EXPECT_TRUE(t.closed);
 }
 
+TEST(Pop3Session, QuitHandsTheExpungeToTheNetworkLayerAndAnswersAfterIt) {
+    // The expunge waits for the store's writer and fsync: the session asks for it (Next::Expunge)
+    // instead of calling the host on the I/O thread, and keeps the maildrop locked meanwhile.
+    Transcript t;
+    login_alice(t);
+    t.send("DELE 2\r\n");
+    Session& s = t.session();
+    s.receive("QUIT\r\nNOOP\r\n");
+    auto a = s.advance();
+    EXPECT_EQ(a.output, "");
+    ASSERT_EQ(a.next, Session::Next::Expunge);
+    EXPECT_TRUE(t.host().expunged.empty()) << "the session itself never expunges";
+    EXPECT_EQ(t.host().locked.count("alice@example.org"), 1u) << "still locked while expunging";
+    EXPECT_EQ(s.advance().next, Session::Next::Expunge) << "still waiting; pipelined NOOP not taken";
+    auto req = s.take_expunge();
+    EXPECT_EQ(req.account, "alice@example.org");
+    EXPECT_EQ(req.uids, std::vector<std::uint32_t>{11});
+    s.expunged({});
+    a = s.advance();
+    EXPECT_EQ(a.output, "+OK pop.example.org POP3 server signing off (2 messages left)\r\n");
+    EXPECT_EQ(a.next, Session::Next::Close);
+    EXPECT_TRUE(t.host().locked.empty());
+}
+
 TEST(Pop3Session, ExpungeFailureIsSysTemp) {
     Transcript t;
     login_alice(t);

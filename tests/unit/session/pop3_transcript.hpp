@@ -155,6 +155,11 @@ public:
                 case Session::Next::Continue:
                     ++continues;
                     continue;
+                case Session::Next::Expunge: {
+                    auto req = session_.take_expunge();
+                    session_.expunged(host_.expunge(req.account, req.uids));
+                    continue;
+                }
                 case Session::Next::Read:
                     return out;
                 case Session::Next::Close:
