@@ -212,7 +212,8 @@ asio::awaitable<Result<queue::QueueId>> Server::Impl::commit(smtp::PendingCommit
             // Small messages go to the scheduler from memory; big ones it reads back from the
             // spool rather than holding a second copy while it works.
             std::shared_ptr<const std::string> body;
-            if (size <= kInlineBody) body = std::make_shared<const std::string>(c.message);
+            if (!c.message.spilled() && size <= kInlineBody)
+                body = std::make_shared<const std::string>(c.message.memory());
             smtp.spool->submit(
                 std::move(c.envelope), std::move(c.message),
                 [this, h, executor, envelope = std::move(envelope), size, body = std::move(body)](Result<queue::QueueId> r) mutable {
@@ -443,6 +444,7 @@ asio::awaitable<void> Server::Impl::smtp_connection(tcp::socket socket, smtp::Li
     cfg.hostname = options.hostname;
     cfg.kind = kind;
     cfg.limits = options.smtp_limits;
+    cfg.spill_dir = options.spill_dir;
     cfg.tls_available = options.tls != nullptr && kind != smtp::ListenerKind::Submissions;
     cfg.tls_active = kind == smtp::ListenerKind::Submissions;
     cfg.allow_plaintext_auth = options.allow_plaintext_auth;

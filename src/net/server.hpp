@@ -3,6 +3,7 @@
 // layer only moves bytes. Must never block the I/O thread on disk (the spool commits on its own
 // thread) and never leave a client without an answer when it stops.
 #pragma once
+#include <filesystem>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -21,6 +22,7 @@ namespace tern::net {
 struct Options {
     std::string hostname;
     smtp::Limits smtp_limits;
+    std::filesystem::path spill_dir;  // where message bodies spill once past memory: the spool directory
     std::uint64_t max_connections = 1000;
     std::uint64_t max_connections_per_ip = 50;
     TlsManager* tls = nullptr;          // STARTTLS and implicit TLS need it; null: no TLS at all

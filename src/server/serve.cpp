@@ -163,6 +163,7 @@ int serve(const config::Config& cfg) {
     if (!tls) return failed(tls.error().message);
     options.tls = tls->get();
     options.scram_secret = persistent_secret(data / "secret");
+    options.spill_dir = spool_options.dir;  // large bodies stream to the spool's file system
 
     delivery::LocalDelivery local(**dir, **store);
     delivery::Scheduler scheduler(**spool, local);

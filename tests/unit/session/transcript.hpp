@@ -37,6 +37,13 @@ public:
 };
 
 // Feeds input, answers commits (with success unless told otherwise), collects all output.
+// What a test sees of a commit: the envelope and the message as the spool would receive it.
+struct Committed {
+    queue::Envelope envelope;
+    std::string message;
+    bool spilled = false;  // the body had gone to a spill file
+};
+
 class Transcript {
 public:
     explicit Transcript(SessionConfig cfg = make_config()) : session_(cfg, host_, "192.0.2.7", "T1") {
@@ -59,7 +66,10 @@ public:
             auto a = session_.advance();
             out += a.output;
             if (a.next == Session::Next::Commit) {
-                commits.push_back(session_.take_commit());
+                auto c = session_.take_commit();
+                auto text = c.message.read_all();
+                commits.push_back(Committed{std::move(c.envelope), text ? std::move(*text) : "<unreadable body>",
+                                            c.message.spilled()});
                 if (fail_commits) session_.committed(fail("queue write failed", commit_errno));
                 else session_.committed(++next_id);
                 continue;
@@ -73,7 +83,7 @@ public:
     Session& session() { return session_; }
     const std::string& greeting() const { return greeting_; }
 
-    std::vector<PendingCommit> commits;
+    std::vector<Committed> commits;
     bool fail_commits = false;
     int commit_errno = EIO;  // with fail_commits: ENOSPC is what the spool says when the disk is full
     bool closed = false;
@@ -86,7 +96,7 @@ private:
 };
 
 // The body of a committed message without the Received: header the session prepends.
-inline std::string body_of(const PendingCommit& c) {
+inline std::string body_of(const Committed& c) {
     auto pos = c.message.find("\r\n", c.message.find("; "));
     return c.message.substr(pos + 2);
 }
