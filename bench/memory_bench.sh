@@ -115,7 +115,15 @@ measure_peak() {
   read -r mr mp ma <"$CUR_DIR/mem.max"
   read -r r p a < <(tree_mem_kb "$pid")
   ((r > mr)) && mr=$r; ((p > mp)) && mp=$p; ((a > ma)) && ma=$a
-  if [[ $CUR_SERVER == tern ]]; then h=$(hwm_kb "$pid"); ((h > mr)) && mr=$h; fi
+  # The load client's own, faster samples (memory_load.py --pid).
+  if [[ -f $CUR_DIR/load.out ]]; then
+    read -r r p a < <(awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
+      END { print v["peak_rss_kb"] + 0, v["peak_pss_kb"] + 0, v["peak_anon_kb"] + 0 }' "$CUR_DIR/load.out")
+    ((r > mr)) && mr=$r; ((p > mp)) && mp=$p; ((a > ma)) && ma=$a
+  fi
+  HWM=-
+  if [[ $CUR_SERVER == tern ]]; then h=$(hwm_kb "$pid"); HWM=$h; ((h > mr)) && mr=$h; fi
+  [[ $CUR_SERVER == tern ]] && log "tern: VmHWM $HWM kB, sampled RSS peak $mr kB"
   PEAK_RSS=$mr PEAK_PSS=$mp PEAK_ANON=$ma
 }
 # du_b PATH...: apparent bytes (0 if none exists).
@@ -248,12 +256,12 @@ tern_stop() {
   kill_wait "$SRV_PID" 30; forget_pid "$SRV_PID"
 }
 tern_sizes() { sizes "$TD" "$TD/spool" "$TD/store.db" "$TD/store.db-wal"; }
-smtp_load() { # PORT RCPT SESSIONS SIZE OUT
-  bounded "$TIMEOUT" "$PY" "$LOAD" -D "$TIMEOUT" smtp -p "$1" -t "$2" -n "$3" -s "$4" >"$5" 2>"$5.err" &&
+smtp_load() { # PORT RCPT SESSIONS SIZE OUT (the client samples $SRV_PID's memory too)
+  bounded "$TIMEOUT" "$PY" "$LOAD" -D "$TIMEOUT" --pid "$SRV_PID" smtp -p "$1" -t "$2" -n "$3" -s "$4" >"$5" 2>"$5.err" &&
     grep -q '^ok=1' "$5" || { log "smtp load failed:"; cat "$5.err" >&2; return 1; }
 }
 pop3_load() { # PORT USER SIZE OUT
-  bounded "$TIMEOUT" "$PY" "$LOAD" pop3 -p "$1" -u "$2" -w "$PASSWORD" -s "$3" >"$4" 2>"$4.err" &&
+  bounded "$TIMEOUT" "$PY" "$LOAD" --pid "$SRV_PID" pop3 -p "$1" -u "$2" -w "$PASSWORD" -s "$3" >"$4" 2>"$4.err" &&
     grep -q '^ok=1' "$4" || { log "pop3 load failed:"; cat "$4.err" >&2; return 1; }
 }
 
@@ -366,7 +374,7 @@ b_postfix() {
     cat "$d/start.out" >&2; tail -20 "$d/log/maillog" >&2
     pf_stop "$d/etc"; fail_record b postfix "$B_SIZE"; return 1
   fi
-  master=$(tr -dc 0-9 <"$d/spool/pid/master.pid")
+  master=$(tr -dc 0-9 <"$d/spool/pid/master.pid"); SRV_PID=$master
   smtp_load "$port" "user@$DOMAIN" 1 1024 "$d/warm.out" && pf_wait 1 || ok=0
   read -ra SZ0 < <(sizes "$d/spool" "$d/spool" "$d/mail" -)
   SZ0[0]=$(du_b "$d/spool" "$d/mail")
@@ -471,7 +479,8 @@ echo
 echo "Memory (MiB) and data-directory growth for large messages; $(date -u '+%F %H:%M UTC'), $(nproc) cpus,"
 echo "load avg $LOAD0 at the start, $(cut -d' ' -f1 /proc/loadavg) at the end; $STEAL% of the CPU stolen by the host"
 echo "idle = held after start + a 1 KB warm-up of the same shape. tern: peak RSS = VmHWM (exact, reset at idle);"
-echo "postfix, dovecot: sums over all their processes, sampled every ${SAMPLE}s. anon = heap + stacks (sampled)."
+echo "postfix, dovecot: sums over all their processes, sampled. anon = heap + stacks, sampled (every 0.02 s by the"
+echo "load client during the load, every ${SAMPLE} s by the script until delivery is done)."
 echo "RSS also counts file pages a process maps (tern: store.db, which SQLite reads via mmap); anon does not."
 {
   printf 'scenario\tserver\tidle_RSS\tpeak_RSS\t+RSS\tidle_anon\tpeak_anon\t+anon\tidle_PSS\tpeak_PSS\tsecs\tok\n'

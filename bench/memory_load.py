@@ -13,7 +13,9 @@
 
 The messages are pop3_load.py's (5 header lines, 67-character body lines, no
 line starting with "."), so no dot-stuffing is needed and the octet counts
-are exact. Every network operation has a timeout (-T, default 120 s).
+are exact. Every network operation has a timeout (-T, default 120 s). With --pid PID, a
+thread samples the memory of PID and its descendants every --every s (default 0.02) during
+the load and the line ends with peak_rss_kb= peak_pss_kb= peak_anon_kb= (sums, kB).
 """
 import argparse
 import os
@@ -25,6 +27,53 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pop3_load  # noqa: E402  (message(), retr_bulk())
+
+
+class Sampler:
+    """Samples the memory of process `root` and its descendants every `every` seconds in a
+    thread, keeping the largest sums of Rss, Pss and Anonymous (kB, /proc/PID/smaps_rollup).
+    The shell's sampler is too slow for a POP3 session that lives a fraction of a second
+    (Dovecot's pop3 process); this one runs beside the client for the whole session."""
+
+    def __init__(self, root, every):
+        self.root, self.every = root, every
+        self.peak = [0, 0, 0]
+        self.stop = threading.Event()
+        self.t = threading.Thread(target=self.run, daemon=True)
+
+    def sample(self):
+        tot = [0, 0, 0]
+        for p in pop3_load.tree_pids(self.root):  # root included
+            try:
+                with open(f"/proc/{p}/smaps_rollup") as f:
+                    for line in f:
+                        for i, k in enumerate(("Rss:", "Pss:", "Anonymous:")):
+                            if line.startswith(k):
+                                tot[i] += int(line.split()[1])
+            except OSError:
+                pass
+        self.peak = [max(a, b) for a, b in zip(self.peak, tot)]
+
+    def run(self):
+        while not self.stop.is_set():
+            self.sample()
+            self.stop.wait(self.every)
+
+    def __enter__(self):
+        if self.root:
+            self.t.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.root:
+            self.stop.set()
+            self.t.join()
+            self.sample()
+
+    def figures(self):
+        if not self.root:
+            return ""
+        return " peak_rss_kb=%d peak_pss_kb=%d peak_anon_kb=%d" % tuple(self.peak)
 
 
 def wire_message(size):
@@ -100,11 +149,12 @@ def cmd_smtp(a):
                for _ in range(a.sessions)]
     for t in threads:
         t.start()
-    barrier.wait(a.timeout)
-    t0 = time.monotonic()
-    deadline = t0 + a.deadline
-    for t in threads:
-        t.join(max(0.1, deadline - time.monotonic()))
+    with Sampler(a.pid, a.every) as sampler:
+        barrier.wait(a.timeout)
+        t0 = time.monotonic()
+        deadline = t0 + a.deadline
+        for t in threads:
+            t.join(max(0.1, deadline - time.monotonic()))
     ok = [r for r in res if r["ok"]]
     for r in res:
         if not r["ok"]:
@@ -114,25 +164,28 @@ def cmd_smtp(a):
         print("ok=0")
         return 1
     wall = max(r["t_250"] for r in ok) - t0
-    print(f"ok=1 sessions={len(ok)} octets={len(data) * len(ok)} wall={wall:.3f}")
+    print(f"ok=1 sessions={len(ok)} octets={len(data) * len(ok)} wall={wall:.3f}"
+          + sampler.figures())
     return 0
 
 
 def cmd_pop3(a):
     t0 = time.monotonic()
+    sampler = Sampler(a.pid, a.every)
     try:
-        p = poplib.POP3("127.0.0.1", a.port, timeout=a.timeout)
-        p.user(a.user)
-        p.pass_(a.password)
-        n, total = p.stat()
-        if a.size == 0:
+        with sampler:
+            p = poplib.POP3("127.0.0.1", a.port, timeout=a.timeout)
+            p.user(a.user)
+            p.pass_(a.password)
+            n, total = p.stat()
+            if a.size == 0:
+                p.quit()
+                print(f"ok=1 msgs={n} wall={time.monotonic() - t0:.3f}")
+                return 0
+            if n != 1:
+                raise RuntimeError(f"STAT says {n} messages, expected 1")
+            octets = pop3_load.retr_bulk(p, 1)
             p.quit()
-            print(f"ok=1 msgs={n} wall={time.monotonic() - t0:.3f}")
-            return 0
-        if n != 1:
-            raise RuntimeError(f"STAT says {n} messages, expected 1")
-        octets = pop3_load.retr_bulk(p, 1)
-        p.quit()
     except Exception as e:
         print(f"memory_load: pop3: {type(e).__name__}: {e}", file=sys.stderr)
         print("ok=0")
@@ -143,7 +196,7 @@ def cmd_pop3(a):
               f"(STAT said {total})", file=sys.stderr)
         print("ok=0")
         return 1
-    print(f"ok=1 octets={octets} wall={wall:.3f}")
+    print(f"ok=1 octets={octets} wall={wall:.3f}" + sampler.figures())
     return 0
 
 
@@ -154,6 +207,9 @@ def main():
                     help="seconds for each network operation")
     ap.add_argument("-D", "--deadline", type=float, default=900.0,
                     help="seconds for the whole run")
+    ap.add_argument("--pid", type=int, default=0,
+                    help="sample the memory of this process and its descendants meanwhile")
+    ap.add_argument("--every", type=float, default=0.02, help="seconds between those samples")
     sub = ap.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("smtp")
     s.add_argument("-p", "--port", type=int, required=True)
