@@ -37,7 +37,7 @@ GEN="$here/pop3_load.py"
 DOMAIN=bench.test
 PASSWORD=password
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while getopts "qS:t:T:knh" opt; do
   case $opt in
     q) QUICK=1 ;; S) SCENARIOS=$OPTARG ;; t) TARGETS=$OPTARG ;; T) TIMEOUT=$OPTARG ;;
