@@ -114,7 +114,8 @@ void Scheduler::run() {
         // messages leaves the disk to the spool's group commits, which the clients wait for.
         if (ready_.size() < options_.batch_messages && options_.coalesce.count() > 0)
             wake_.wait_for(lock, options_.coalesce, [this] { return stopping_ || ready_.size() >= options_.batch_messages; });
-        // A batch is bounded in messages and in bytes (each may be copied once per account).
+        // A batch is bounded in messages and in bytes (the store writes each body once, however
+        // many accounts it goes to).
         std::vector<Entry> batch;
         std::size_t n = 0;
         std::uint64_t bytes = 0;

@@ -182,6 +182,19 @@ std::string Query::blob(int col) const {
     return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
 }
 
+std::string Query::blobs(int first, int second) const {
+    // sqlite3_column_blob before sqlite3_column_bytes (https://sqlite.org/c3ref/column_blob.html).
+    auto* a = static_cast<const char*>(sqlite3_column_blob(stmt_, first));
+    auto na = a ? static_cast<std::size_t>(sqlite3_column_bytes(stmt_, first)) : 0;
+    auto* b = static_cast<const char*>(sqlite3_column_blob(stmt_, second));
+    auto nb = b ? static_cast<std::size_t>(sqlite3_column_bytes(stmt_, second)) : 0;
+    std::string out;
+    out.reserve(na + nb);
+    out.append(a ? a : "", na);
+    out.append(b ? b : "", nb);
+    return out;
+}
+
 namespace {
 
 // BEGIN/COMMIT/ROLLBACK run as cached prepared statements: sqlite3_exec would parse them anew

@@ -65,6 +65,9 @@ public:
     std::int64_t int64(int col) const;
     std::string text(int col) const;
     std::string blob(int col) const;
+    // Columns `first` and `second` (blobs) joined in one allocation: a message read back as its
+    // per-copy prefix and its shared body without an intermediate copy of the body.
+    std::string blobs(int first, int second) const;
 
 private:
     Query(Db* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}

@@ -1,6 +1,7 @@
 // Scheduler + local delivery against a real spool (temp dir, no fsync), the SQLite directory
 // and the in-memory store: routing, Return-Path, outcomes recorded, idempotent redelivery.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <atomic>
 #include <chrono>
@@ -154,6 +155,48 @@ TEST_F(DeliveryTest, SchedulerForgetsOldRedeliveryKeys) {
     auto left = store->forget_delivered_before(INT64_MAX);
     ASSERT_TRUE(left);
     EXPECT_EQ(*left, 1u) << "only the second message's key may remain";
+}
+
+// Runs a one-integer query on <dir>/store.db through a separate raw connection (-1 on error).
+long long query_int(const fs::path& dir, const char* sql) {
+    sqlite3* db = nullptr;
+    long long out = -1;
+    if (sqlite3_open((dir / "store.db").c_str(), &db) == SQLITE_OK) {
+        sqlite3_stmt* st = nullptr;
+        if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+            out = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return out;
+}
+
+// Issue 7: a message to an alias of many members was copied (and stored) once per member.
+TEST_F(DeliveryTest, AliasFanOutStoresOneBody) {
+    constexpr int kMembers = 16;
+    std::vector<std::string> members;
+    for (int i = 0; i < kMembers; ++i) {
+        members.push_back("member" + std::to_string(i) + "@example.org");
+        ASSERT_TRUE(dir->add_user(members.back(), "pw"));
+    }
+    ASSERT_TRUE(dir->add_alias("all@example.org", members));
+    auto sqlite = store::open_sqlite_store(dir_path / "store");
+    ASSERT_TRUE(sqlite) << sqlite.error().message;
+    LocalDelivery local(*dir, **sqlite);
+    const std::string body = "Subject: to everyone\r\n\r\n" + std::string(50000, 'z') + "\r\n";
+    auto m = submit({"all@example.org", "alice@example.org"}, body);
+    auto out = local.deliver({{m.id, 0, &m.envelope, &body}, {m.id, 1, &m.envelope, &body}}, 1795000000);
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].kind, Outcome::Kind::Delivered);
+    EXPECT_EQ(out[1].kind, Outcome::Kind::Delivered);
+    EXPECT_EQ(query_int(dir_path / "store", "SELECT COUNT(*) FROM messages"), kMembers + 1);
+    EXPECT_EQ(query_int(dir_path / "store", "SELECT COUNT(*) FROM bodies"), 1);
+    EXPECT_LT(query_int(dir_path / "store", "SELECT SUM(length(data)) FROM bodies"), 2 * 50000);
+    for (const auto& account : {members.front(), members.back(), std::string("alice@example.org")}) {
+        auto got = (*sqlite)->read_message(account, "INBOX", 1);
+        ASSERT_TRUE(got) << account;
+        EXPECT_EQ(*got, "Return-Path: <sender@remote.example>\r\n" + body);
+    }
 }
 
 TEST_F(DeliveryTest, ReusedQueueIdWithOtherContentIsStillDelivered) {
