@@ -108,9 +108,15 @@ public:
 
     Result<void> init_schema() {
         std::lock_guard lock(mu_);
+        // The common case, a store of this version, is a read: opening the store (an admin
+        // export while the server delivers a large batch) must not wait for the write lock.
+        auto current = db_.integer("PRAGMA user_version");
+        if (!current) return std::unexpected(current.error());
+        if (*current == kSchemaVersion) return {};
+        if (*current > kSchemaVersion) return newer_schema(*current);
         auto tx = Tx::begin(db_, true);  // IMMEDIATE: two processes opening a fresh file do not race
         if (!tx) return std::unexpected(tx.error());
-        auto schema = db_.integer("PRAGMA user_version");
+        auto schema = db_.integer("PRAGMA user_version");  // again, under the lock
         if (!schema) return std::unexpected(schema.error());
         const std::int64_t version = *schema;
         if (version == 0) {
@@ -118,11 +124,15 @@ public:
         } else if (version == 1) {
             TRY(db_.exec(kMigrate1To2));
         } else if (version != kSchemaVersion) {
-            return fail("store.db has schema version " + std::to_string(version) + ", this build knows " +
-                            std::to_string(kSchemaVersion),
-                        EPROTO);
+            return newer_schema(version);
         }
         return tx->commit();
+    }
+
+    static std::unexpected<Error> newer_schema(std::int64_t version) {
+        return fail("store.db has schema version " + std::to_string(version) + ", this build knows " +
+                        std::to_string(kSchemaVersion),
+                    EPROTO);
     }
 
     Result<void> create_account(std::string_view account) override {
@@ -553,9 +563,9 @@ private:
     }
 
 public:
-    Result<void> open_readers(const std::filesystem::path& file, unsigned count) {
+    Result<void> open_readers(const std::filesystem::path& file, unsigned count, const OpenOptions& options) {
         for (unsigned i = 0; i < count; ++i) {
-            auto db = Db::open(file);
+            auto db = Db::open(file, options);
             if (!db) return std::unexpected(db.error());
             // Readers map the database file instead of copying every page with pread(): a RETR
             // of a mailbox larger than the page cache otherwise costs two system calls and a
@@ -577,16 +587,19 @@ private:
 
 }  // namespace
 
-Result<std::unique_ptr<MailStore>> open_sqlite_store(const std::filesystem::path& dir) {
+Result<std::unique_ptr<MailStore>> open_sqlite_store(const std::filesystem::path& dir, SqliteOptions options) {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec) return fail("cannot create " + dir.string() + ": " + ec.message(), ec.value());
-    auto db = Db::open(dir / "store.db");
+    const OpenOptions db_options{options.busy_timeout, std::move(options.on_slow_lock)};
+    auto db = Db::open(dir / "store.db", db_options);
     if (!db) return std::unexpected(db.error());
     auto store = std::make_unique<SqliteStore>(std::move(*db));
     if (auto r = store->init_schema(); !r) return std::unexpected(r.error());
     // One per I/O thread and one for the admin/delivery side; more threads share them.
-    if (auto r = store->open_readers(dir / "store.db", std::max(2u, std::thread::hardware_concurrency()) + 1); !r)
+    if (auto r = store->open_readers(dir / "store.db", std::max(2u, std::thread::hardware_concurrency()) + 1,
+                                    db_options);
+        !r)
         return std::unexpected(r.error());
     return std::unique_ptr<MailStore>(std::move(store));
 }

@@ -4,8 +4,10 @@
 // PostgreSQL backend can follow. Must never reuse a UID within one UIDVALIDITY, and never report
 // an append done before it is durable.
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -113,7 +115,16 @@ public:
 };
 
 std::unique_ptr<MailStore> make_memory_store();
-// <dir>/store.db (SQLite, WAL, synchronous=FULL); created if missing.
-Result<std::unique_ptr<MailStore>> open_sqlite_store(const std::filesystem::path& dir);
+struct SqliteOptions {
+    // How long a write waits for another process's write (the server's delivery batch, an admin
+    // command) before it fails with EBUSY. Reads never wait for writers (WAL).
+    std::chrono::milliseconds busy_timeout{5000};
+    // Called once when a wait for a lock passes one second (an admin command says why it waits).
+    std::function<void()> on_slow_lock;
+};
+
+// <dir>/store.db (SQLite, WAL, synchronous=FULL); created if missing, migrated from older schema
+// versions. Opening an up-to-date store only reads: it does not wait for another writer.
+Result<std::unique_ptr<MailStore>> open_sqlite_store(const std::filesystem::path& dir, SqliteOptions options = {});
 
 }  // namespace tern::store

@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <atomic>
 #include <cerrno>
+#include <thread>
 
 #include "store/store.hpp"
 #include "../common/temp_dir.hpp"
@@ -200,6 +202,85 @@ PRAGMA user_version = 1;
     auto reopened = open_sqlite_store(dir.path());
     ASSERT_TRUE(reopened) << "a migrated store opens again as version 2";
     EXPECT_EQ(*(*reopened)->read_message(kUser, "Sent", 1), "shared");
+}
+
+// Another process's write transaction (the server delivering a large batch), held open.
+class HeldWriteLock {
+public:
+    explicit HeldWriteLock(const std::filesystem::path& dir) {
+        if (sqlite3_open((dir / "store.db").c_str(), &db_) == SQLITE_OK)
+            held_ = sqlite3_exec(db_, "BEGIN IMMEDIATE; UPDATE meta SET value = value WHERE key = 'last_uidvalidity'",
+                                 nullptr, nullptr, nullptr) == SQLITE_OK;
+    }
+    ~HeldWriteLock() { release(); sqlite3_close(db_); }
+    bool held() const { return held_; }
+    void release() {
+        if (held_) sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+        held_ = false;
+    }
+
+private:
+    sqlite3* db_ = nullptr;
+    bool held_ = false;
+};
+
+// Issue 7: `ternd export mbox` during a large delivery failed with "BEGIN IMMEDIATE: database is
+// locked": every open took the write lock to check the schema.
+TEST(SqliteStore, OpenAndReadsDoNotWaitForAWriter) {
+    tern::testing::TempDir dir;
+    {
+        auto s = open_sqlite_store(dir.path());
+        ASSERT_TRUE(s);
+        ASSERT_TRUE((*s)->create_account(kUser));
+        ASSERT_TRUE((*s)->append(std::vector{msg("kept")}));
+    }
+    HeldWriteLock lock(dir.path());
+    ASSERT_TRUE(lock.held());
+    SqliteOptions options;
+    options.busy_timeout = std::chrono::milliseconds(500);  // the old code would have given up here
+    auto s = open_sqlite_store(dir.path(), options);
+    ASSERT_TRUE(s) << s.error().message;
+    auto list = (*s)->list_messages(kUser, "INBOX");
+    ASSERT_TRUE(list) << list.error().message;
+    EXPECT_EQ(list->size(), 1u);
+    EXPECT_EQ(*(*s)->read_message(kUser, "INBOX", 1), "kept");
+    EXPECT_EQ((*s)->list_mailboxes(kUser)->size(), 6u);
+}
+
+// A write waits for the other writer (telling once after a second), and one that waits longer
+// than its timeout fails with EBUSY and a message that says so.
+TEST(SqliteStore, WriteWaitsForAnotherWriterThenGivesUpClearly) {
+    tern::testing::TempDir dir;
+    ASSERT_TRUE(open_sqlite_store(dir.path()));
+    {
+        HeldWriteLock lock(dir.path());
+        ASSERT_TRUE(lock.held());
+        SqliteOptions options;
+        options.busy_timeout = std::chrono::milliseconds(300);
+        auto s = open_sqlite_store(dir.path(), options);
+        ASSERT_TRUE(s) << s.error().message;
+        auto r = (*s)->create_account(kUser);
+        ASSERT_FALSE(r);
+        EXPECT_EQ(r.error().code, EBUSY);
+        EXPECT_THAT(r.error().message, ::testing::HasSubstr("gave up after"));
+    }
+    HeldWriteLock lock(dir.path());
+    ASSERT_TRUE(lock.held());
+    std::atomic<bool> told{false};
+    SqliteOptions options;
+    options.busy_timeout = std::chrono::seconds(60);
+    options.on_slow_lock = [&] { told = true; };
+    auto s = open_sqlite_store(dir.path(), options);
+    ASSERT_TRUE(s) << s.error().message;
+    std::thread releaser([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+        lock.release();
+    });
+    auto r = (*s)->create_account(kUser);
+    releaser.join();
+    EXPECT_TRUE(r) << r.error().message;
+    EXPECT_TRUE(told) << "a wait of more than a second is reported once";
+    EXPECT_EQ((*s)->has_account(kUser), true);
 }
 
 TEST(SqliteStore, SecondConnectionSeesAppendsAtOnce) {
