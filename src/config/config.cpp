@@ -99,6 +99,9 @@ const std::vector<Key>& schema() {
             "Concurrent connections in total; further ones get 421 and are closed."),
         uint_key<&Config::connections_per_ip, 1, 1000000>("limits.connections_per_ip", "50",
             "Concurrent connections from one client IP address."),
+        uint_key<&Config::queue_lifetime, 3600, 30 * 86400>("queue.lifetime", "432000",
+            "Seconds a recipient may stay queued (deferred) after the message arrived; after that "
+            "it is given up as failed (RFC 5321 §4.5.4.1: at least 4-5 days). Default 5 days."),
         {"tls.cert", "string", "self-signed, generated in <data>/tls", "PEM certificate chain (leaf first). Reloaded on SIGHUP.",
          [](Config& c, const toml::node& n) -> Result<void> {
              auto v = n.value<std::string>();

@@ -167,7 +167,9 @@ int serve(const config::Config& cfg) {
     options.scram_secret = persistent_secret(data / "secret");
 
     delivery::LocalDelivery local(**dir, **store);
-    delivery::Scheduler scheduler(**spool, local);
+    delivery::SchedulerOptions scheduling;
+    scheduling.queue_lifetime = static_cast<std::int64_t>(cfg.queue_lifetime);
+    delivery::Scheduler scheduler(**spool, local, scheduling);
     DirectoryHost host(**dir);
     auto* directory = dir->get();
     net::SmtpServices services;

@@ -72,6 +72,16 @@ TEST(Config, MessageSizeFitsTheMailStore) {
     EXPECT_EQ(largest->message_size, 998951424u);
 }
 
+TEST(Config, QueueLifetime) {
+    EXPECT_EQ(Config{}.queue_lifetime, 5u * 86400);  // the relay's bounce time (RFC 5321 §4.5.4.1)
+    auto c = load_string("[queue]\nlifetime = 86400\n");
+    ASSERT_TRUE(c) << c.error().message;
+    EXPECT_EQ(c->queue_lifetime, 86400u);
+    auto zero = load_string("[queue]\nlifetime = 0\n");
+    ASSERT_FALSE(zero);
+    EXPECT_EQ(zero.error().message, "queue.lifetime: expected an integer from 3600 to 2592000");
+}
+
 TEST(Config, ListenerSpecs) {
     EXPECT_FALSE(parse_listener("smtp127.0.0.1:25"));
     EXPECT_FALSE(parse_listener("smtp=127.0.0.1"));
