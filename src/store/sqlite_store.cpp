@@ -26,7 +26,8 @@ constexpr int kSchemaVersion = 2;
 // Version 2: a body is shared by every message row that names it (one delivery to a 1,000-member
 // alias stores the body once); the last message row to go deletes it (also when the rows go by
 // ON DELETE CASCADE). The references are counted by the index messages_body, not by a counter
-// in the body row: updating a counter beside a 50 MB blob rewrites the whole record. `prefix`
+// in the body row: updating a counter beside a 50 MB blob rewrites the whole record. So a copy
+// to another mailbox (IMAP COPY, MOVE) inserts its row before any row is deleted. `prefix`
 // holds the per-copy header lines (Return-Path) that are read back before the body.
 constexpr const char* kSchema = R"sql(
 CREATE TABLE meta(
@@ -276,7 +277,8 @@ public:
                 body_id = known->second;  // another copy of the same message: reference its body
             } else {
                 {
-                    // Bound by reference: the body is never copied on its way into SQLite.
+                    // Bound by reference (SQLITE_STATIC): the row SQLite builds is the only
+                    // copy made on the way in, once per body, not once per account.
                     auto q = Query::make(db_, "INSERT INTO bodies(data) VALUES(?1)");
                     if (!q) return std::unexpected(q.error());
                     TRY(q->bind_blob_ref(1, data).run());
