@@ -36,6 +36,13 @@ Key uint_key(const char* name, const char* def, const char* meaning) {
                }};
 }
 
+// The mail store keeps a message body in one SQLite BLOB, and SQLite refuses values (and rows)
+// over SQLITE_MAX_LENGTH, 1,000,000,000 bytes by default (https://sqlite.org/limits.html): a
+// larger message would be accepted with 250 and then fail to store on every retry. The maximum
+// leaves 1 MiB for what is added to the message (Received:, Return-Path:) and the row's header.
+constexpr std::uint64_t kSqliteMaxLength = 1'000'000'000;
+constexpr std::uint64_t kMaxMessageSize = kSqliteMaxLength - (1u << 20);
+
 const std::vector<Key>& schema() {
     static const std::vector<Key> keys = {
         {"server.data_dir", "string", "\"tern-data\"", "Directory holding the spool, store and directory databases.",
@@ -75,8 +82,10 @@ const std::vector<Key>& schema() {
             "Threads running sessions (each with its own event loop, accepting for itself); 0: one per CPU."),
         uint_key<&Config::command_line, 512, 65536>("limits.command_line", "512",
             "Longest SMTP command line in octets, CRLF included (RFC 5321 §4.5.3.1.4: at least 512)."),
-        uint_key<&Config::message_size, 1024, (1ull << 30)>("limits.message_size", "52428800",
-            "Largest message in octets, advertised with SIZE (RFC 1870); larger ones get 552."),
+        uint_key<&Config::message_size, 1024, kMaxMessageSize>("limits.message_size", "52428800",
+            "Largest message in octets, advertised with SIZE (RFC 1870); larger ones get 552. At most "
+            "998951424: the mail store keeps a message in one SQLite value (at most 10^9 bytes) with "
+            "room for the Received: and Return-Path: headers."),
         uint_key<&Config::recipients, 1, 100000>("limits.recipients", "100",
             "Recipients per message; extras get 452 (RFC 5321 §4.5.3.1.8 asks for at least 100)."),
         uint_key<&Config::bad_commands, 1, 1000>("limits.bad_commands", "20",
@@ -95,6 +104,9 @@ const std::vector<Key>& schema() {
             "Concurrent connections in total; further ones get 421 and are closed."),
         uint_key<&Config::connections_per_ip, 1, 1000000>("limits.connections_per_ip", "50",
             "Concurrent connections from one client IP address (an IPv6 /64 counts as one address)."),
+        uint_key<&Config::queue_lifetime, 3600, 30 * 86400>("queue.lifetime", "432000",
+            "Seconds a recipient may stay queued (deferred) after the message arrived; after that "
+            "it is given up as failed (RFC 5321 §4.5.4.1: at least 4-5 days). Default 5 days."),
         {"tls.cert", "string", "self-signed, generated in <data>/tls", "PEM certificate chain (leaf first). Reloaded on SIGHUP.",
          [](Config& c, const toml::node& n) -> Result<void> {
              auto v = n.value<std::string>();

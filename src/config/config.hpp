@@ -35,6 +35,8 @@ struct Config {
     std::uint64_t pop3_idle_timeout = 600;  // RFC 1939 §3: autologout after at least 10 minutes
     std::uint64_t min_data_rate = 500;      // octets/s a DATA/BDAT transfer averages after the idle grace; 0: off
 
+    std::uint64_t queue_lifetime = 5 * 86400;  // seconds a recipient may stay queued (queue.lifetime)
+
     std::string tls_cert;                   // PEM chain; empty: self-signed in <data>/tls
     std::string tls_key;
     bool allow_plaintext_auth = false;      // passwords before TLS (RFC 8314 says no)

@@ -1,5 +1,6 @@
 // Local delivery: directory resolution, Return-Path, one store transaction per batch.
-// Must never report Delivered for a recipient whose append did not commit.
+// Must never report Delivered for a recipient whose append did not commit, and never copy a
+// message per account: every copy borrows the queued body, which the store keeps once.
 #include "delivery/local.hpp"
 
 #include <cstdio>
@@ -38,7 +39,9 @@ std::vector<Outcome> LocalDelivery::deliver(const std::vector<Job>& jobs, std::i
             case directory::Resolution::Kind::Ok:
                 break;
         }
-        // RFC 5321 §4.4: the final delivery adds Return-Path with the reverse-path.
+        // RFC 5321 §4.4: the final delivery adds Return-Path with the reverse-path. It is the same
+        // for every account of this message, but it is kept per copy (NewMessage::prefix) so
+        // that the body is the queued message as it is, borrowed without a concatenated copy.
         std::string return_path = "Return-Path: <" + job.envelope->mail_from + ">\r\n";
         // The content is part of the dedupe key, so that a queue id reused after a clock reset
         // can never make a different message look delivered already.
@@ -53,9 +56,8 @@ std::vector<Outcome> LocalDelivery::deliver(const std::vector<Job>& jobs, std::i
             }
             store::NewMessage m;
             m.account = account;
-            m.data.reserve(return_path.size() + job.message->size());
-            m.data = return_path;
-            m.data += *job.message;
+            m.prefix = return_path;
+            m.body = job.message;  // one stored body for all accounts (same pointer, same batch)
             m.internal_date = now;
             m.envelope_from = job.envelope->mail_from;
             // Idempotent redelivery after a crash: the store skips keys it already has.

@@ -35,6 +35,7 @@ void Scheduler::start(std::vector<queue::QueuedMessage> recovered) {
                 if (s.status == RecipientState::Status::Pending || s.status == RecipientState::Status::Deferred)
                     due = std::min(due, s.next_attempt);
             if (due == INT64_MAX) continue;
+            if (m.envelope.received_at == 0) m.envelope.received_at = now;  // age unknown: from now
             Entry e{std::move(m), nullptr, due};
             if (due <= now) ready_.push_back(std::move(e));
             else waiting_.emplace(due, std::move(e));
@@ -54,6 +55,7 @@ void Scheduler::enqueue(queue::QueuedMessage message, std::shared_ptr<const std:
     bool wake;
     {
         std::lock_guard lock(mutex_);
+        if (message.envelope.received_at == 0) message.envelope.received_at = now_();  // age unknown: from now
         ready_.push_back(Entry{std::move(message), std::move(body), 0});
         // Only the first message (the thread may be asleep on an empty queue) and a full batch
         // need the thread: while a batch fills, waking it for each message costs a context
@@ -87,10 +89,12 @@ void Scheduler::run() {
         if (now - last_prune >= options_.prune_interval) {
             last_prune = now;
             lock.unlock();
-            auto r = local_.forget_redelivery_keys(now - options_.redelivery_key_retention);
+            // Every message that might still be tried arrived less than queue_lifetime ago (or
+            // was never tried, and so stored nothing), and its keys are younger still.
+            auto r = local_.forget_redelivery_keys(now - options_.redelivery_key_retention());
             if (!r) log::warn("store: pruning redelivery keys failed: ", r.error().message);
             else if (*r > 0) log::info("store: forgot ", *r, " redelivery keys older than ",
-                                       options_.redelivery_key_retention / 86400, " days");
+                                       options_.redelivery_key_retention() / 86400, " days");
             lock.lock();
             continue;
         }
@@ -114,7 +118,8 @@ void Scheduler::run() {
         // messages leaves the disk to the spool's group commits, which the clients wait for.
         if (ready_.size() < options_.batch_messages && options_.coalesce.count() > 0)
             wake_.wait_for(lock, options_.coalesce, [this] { return stopping_ || ready_.size() >= options_.batch_messages; });
-        // A batch is bounded in messages and in bytes (each may be copied once per account).
+        // A batch is bounded in messages and in bytes (the store writes each body once, however
+        // many accounts it goes to).
         std::vector<Entry> batch;
         std::size_t n = 0;
         std::uint64_t bytes = 0;
@@ -142,6 +147,29 @@ void Scheduler::deliver_batch(std::vector<Entry>& batch) {
     std::vector<std::pair<std::size_t, std::size_t>> where;  // job -> (entry, recipient)
     for (std::size_t e = 0; e < batch.size(); ++e) {
         auto& entry = batch[e];
+        // RFC 5321 §4.5.4.1: give up on a recipient that is still not delivered after the queue
+        // lifetime. One that was never tried (the server was down all along) gets one attempt.
+        const bool expired = now - entry.message.envelope.received_at >= options_.queue_lifetime;
+        bool any_due = false;
+        for (std::size_t r = 0; r < entry.message.states.size(); ++r) {
+            auto& s = entry.message.states[r];
+            bool due = s.status == RecipientState::Status::Pending ||
+                       (s.status == RecipientState::Status::Deferred && s.next_attempt <= now);
+            if (!due) continue;
+            if (expired && s.attempts > 0) {
+                // TODO(issue 8, relay): send the sender a failure notice (RFC 3464 DSN).
+                s.status = RecipientState::Status::Failed;
+                s.last_reply = "550 5.4.7 message expired: not delivered within " +
+                               std::to_string(options_.queue_lifetime / 86400) + " days (queue.lifetime); last attempt: " +
+                               s.last_reply;
+                log::warn("queue: ", entry.message.id, " to <", entry.message.envelope.recipients[r].address,
+                          "> failed: ", s.last_reply);
+                spool_.update(entry.message.id, r, s);
+                continue;
+            }
+            any_due = true;
+        }
+        if (!any_due) continue;
         if (!entry.body) {
             auto body = spool_.read_message(entry.message.id);
             if (!body) {

@@ -32,11 +32,18 @@ struct SchedulerOptions {
     // While mail waits for a retry, its spool segment would keep every later one alive; this
     // often the scheduler asks the spool to copy waiting messages forward (Spool::compact).
     std::int64_t compact_interval = 60 * 60;
+    // The longest a recipient stays queued (config queue.lifetime; RFC 5321 §4.5.4.1: "at least
+    // 4-5 days"). A recipient that was tried before and is due again after this long since the
+    // message arrived is marked Failed instead of tried again.
+    std::int64_t queue_lifetime = 5 * 24 * 60 * 60;
     // Redelivery keys (a crash between the store's commit and the spool's record of it must not
-    // deliver twice) are needed only while the spool may replay the message: longer than any
-    // message stays queued (5 days until it bounces). Older keys are forgotten this often.
-    std::int64_t redelivery_key_retention = 7 * 24 * 60 * 60;
+    // deliver twice; an alias with a local and a remote member is retried for the remote one and
+    // must not store the local copy again) are needed while the message may be tried again: they
+    // are kept for queue_lifetime plus this margin, and older ones are forgotten every
+    // prune_interval. Keys then outlive every retry of their message.
+    std::int64_t redelivery_key_margin = 2 * 24 * 60 * 60;
     std::int64_t prune_interval = 60 * 60;
+    std::int64_t redelivery_key_retention() const { return queue_lifetime + redelivery_key_margin; }
 };
 
 class Scheduler {

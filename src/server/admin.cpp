@@ -1,6 +1,8 @@
 // Admin commands (`ternd domain|user|alias|import|export|mailbox ...`). They open the same
 // databases the running server uses; SQLite's locking makes that safe and the server reads the
 // directory afresh on every lookup. Must never print or log a password.
+#include <cerrno>
+#include <chrono>
 #include <fstream>
 #include <iostream>
 
@@ -34,9 +36,35 @@ Result<std::unique_ptr<directory::Directory>> open_dir(const fs::path& data) {
     return directory::open_sqlite_directory(data);
 }
 
+// An admin command's writes wait their turn behind the server's delivery batches (a large batch
+// holds the write lock for seconds) instead of failing after SQLite's usual 5 s; reads never wait.
+constexpr auto kAdminBusyTimeout = std::chrono::seconds(60);
+
 Result<std::unique_ptr<store::MailStore>> open_store(const fs::path& data) {
     if (auto r = prepare_data_dir(data); !r) return std::unexpected(r.error());
-    return store::open_sqlite_store(data);
+    store::SqliteOptions options;
+    options.busy_timeout = kAdminBusyTimeout;
+    options.on_slow_lock = [] {
+        std::cerr << "ternd: store.db is busy: waiting for the server's delivery to finish (up to "
+                  << kAdminBusyTimeout.count() << " s)\n";
+    };
+    auto s = store::open_sqlite_store(data, std::move(options));
+    if (!s && s.error().code == EBUSY)
+        return fail("the mail store stayed locked by another writer (the server's delivery?) for " +
+                        std::to_string(kAdminBusyTimeout.count()) + " s; nothing was changed, try again (" +
+                        s.error().message + ")",
+                    EBUSY);
+    return s;
+}
+
+// A store write that failed because the lock never came free gets the same plain explanation.
+template <class T>
+Result<T> explain_busy(Result<T> r) {
+    if (!r && r.error().code == EBUSY)
+        return fail("the mail store stayed locked by another writer (the server's delivery?) for " +
+                        std::to_string(kAdminBusyTimeout.count()) + " s; try again (" + r.error().message + ")",
+                    EBUSY);
+    return r;
 }
 
 }  // namespace
@@ -68,7 +96,7 @@ int user_add(const fs::path& data, const std::string& address, const std::string
     auto s = open_store(data);
     if (!check(s)) return 1;
     if (auto r = (*d)->add_user(address, password); !r) return report(r, "");
-    return report((*s)->create_account(directory::canonical_address(address)),
+    return report(explain_busy((*s)->create_account(directory::canonical_address(address))),
                   "user " + directory::canonical_address(address) + " added");
 }
 
@@ -78,7 +106,7 @@ int user_remove(const fs::path& data, const std::string& address) {
     auto s = open_store(data);
     if (!check(s)) return 1;
     if (auto r = (*d)->remove_user(address); !r) return report(r, "");
-    return report((*s)->delete_account(directory::canonical_address(address)),
+    return report(explain_busy((*s)->delete_account(directory::canonical_address(address))),
                   "user " + directory::canonical_address(address) + " and its mail removed");
 }
 
@@ -149,8 +177,8 @@ int import_mbox(const fs::path& data, const fs::path& file, const std::string& a
     auto s = open_store(data);
     if (!check(s)) return 1;
     std::string account = directory::canonical_address(address);
-    if (!check((*s)->create_account(account))) return 1;
-    if (!(*s)->mailbox(account, folder) && !check((*s)->create_mailbox(account, folder, store::SpecialUse::None)))
+    if (!check(explain_busy((*s)->create_account(account)))) return 1;
+    if (!(*s)->mailbox(account, folder) && !check(explain_busy((*s)->create_mailbox(account, folder, store::SpecialUse::None))))
         return 1;
 
     mbox::Reader reader(in);
@@ -158,7 +186,7 @@ int import_mbox(const fs::path& data, const fs::path& file, const std::string& a
     std::size_t total = 0;
     auto flush = [&]() -> bool {
         if (batch.empty()) return true;
-        auto r = (*s)->append(batch);
+        auto r = explain_busy((*s)->append(batch));
         if (!check(r)) return false;
         total += batch.size();
         batch.clear();

@@ -166,7 +166,9 @@ int serve(const config::Config& cfg) {
     options.spill_dir = spool_options.dir;  // large bodies stream to the spool's file system
 
     delivery::LocalDelivery local(**dir, **store);
-    delivery::Scheduler scheduler(**spool, local);
+    delivery::SchedulerOptions scheduling;
+    scheduling.queue_lifetime = static_cast<std::int64_t>(cfg.queue_lifetime);
+    delivery::Scheduler scheduler(**spool, local, scheduling);
     DirectoryHost host(**dir);
     auto* directory = dir->get();
     net::SmtpServices services;

@@ -4,18 +4,21 @@
 
 #include <cstring>
 #include <mutex>
+#include <thread>
 
 #include <cerrno>
 #include <utility>
 
 namespace tern::sqlite {
 
-Db::Db(Db&& other) noexcept : db_(std::exchange(other.db_, nullptr)), cache_(std::move(other.cache_)) {}
+Db::Db(Db&& other) noexcept
+    : db_(std::exchange(other.db_, nullptr)), busy_(std::move(other.busy_)), cache_(std::move(other.cache_)) {}
 
 Db& Db::operator=(Db&& other) noexcept {
     if (this != &other) {
         close();
         db_ = std::exchange(other.db_, nullptr);
+        busy_ = std::move(other.busy_);
         cache_ = std::move(other.cache_);
     }
     return *this;
@@ -63,9 +66,26 @@ sqlite3_vfs* relative_vfs() {
     return &vfs;
 }
 
+// SQLite's own busy timeout, plus a word to the waiting user after a second. SQLite calls this
+// with `count` = 0 at the start of each new wait (https://sqlite.org/c3ref/busy_handler.html).
+int busy_handler(void* arg, int count) {
+    auto& busy = *static_cast<Db::Busy*>(arg);
+    const auto now = std::chrono::steady_clock::now();
+    if (count == 0) busy.wait_started = now;
+    const auto waited = now - busy.wait_started;
+    if (waited >= busy.options.busy_timeout) return 0;  // give up: SQLITE_BUSY
+    if (!busy.told && busy.options.on_slow_lock && waited >= std::chrono::seconds(1)) {
+        busy.told = true;
+        busy.options.on_slow_lock();
+    }
+    // Short sleeps first (most locks are a commit's fsync), then 20 ms steps.
+    std::this_thread::sleep_for(std::chrono::milliseconds(count < 10 ? 1 + count : 20));
+    return 1;
+}
+
 }  // namespace
 
-Result<Db> Db::open(const std::filesystem::path& file) {
+Result<Db> Db::open(const std::filesystem::path& file, OpenOptions options) {
     Db db;
     int rc = sqlite3_open_v2(file.c_str(), &db.db_,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, relative_vfs()->zName);
@@ -75,7 +95,8 @@ Result<Db> Db::open(const std::filesystem::path& file) {
     }
     sqlite3_extended_result_codes(db.db_, 1);
     // Other processes (the admin CLI) open the same file: wait for their locks instead of failing.
-    sqlite3_busy_timeout(db.db_, 5000);
+    db.busy_ = std::make_unique<Busy>(Busy{std::move(options), {}, false});
+    sqlite3_busy_handler(db.db_, busy_handler, db.busy_.get());
     for (const char* pragma :
          {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
         if (auto r = db.exec(pragma); !r) return std::unexpected(r.error());
@@ -113,6 +134,12 @@ Result<sqlite3_stmt*> Db::prepare(const char* sql) {
 }
 
 Error Db::error(std::string_view what) const {
+    if ((sqlite3_extended_errcode(db_) & 0xff) == SQLITE_BUSY) {
+        auto waited = busy_ ? std::chrono::duration_cast<std::chrono::seconds>(busy_->options.busy_timeout).count() : 0;
+        return Error{std::string(what) + ": " + sqlite3_errmsg(db_) + " (another connection held the lock; gave up after " +
+                         std::to_string(waited) + " s)",
+                     EBUSY};
+    }
     return Error{std::string(what) + ": " + sqlite3_errmsg(db_), EIO};
 }
 
@@ -180,6 +207,19 @@ std::string Query::text(int col) const {
 std::string Query::blob(int col) const {
     auto* p = static_cast<const char*>(sqlite3_column_blob(stmt_, col));
     return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
+}
+
+std::string Query::blobs(int first, int second) const {
+    // sqlite3_column_blob before sqlite3_column_bytes (https://sqlite.org/c3ref/column_blob.html).
+    auto* a = static_cast<const char*>(sqlite3_column_blob(stmt_, first));
+    auto na = a ? static_cast<std::size_t>(sqlite3_column_bytes(stmt_, first)) : 0;
+    auto* b = static_cast<const char*>(sqlite3_column_blob(stmt_, second));
+    auto nb = b ? static_cast<std::size_t>(sqlite3_column_bytes(stmt_, second)) : 0;
+    std::string out;
+    out.reserve(na + nb);
+    out.append(a ? a : "", na);
+    out.append(b ? b : "", nb);
+    return out;
 }
 
 namespace {

@@ -5,8 +5,11 @@
 #pragma once
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -14,6 +17,15 @@
 #include "base/result.hpp"
 
 namespace tern::sqlite {
+
+// How a connection waits for another connection's lock (the server's delivery, an admin command).
+struct OpenOptions {
+    // Give up with SQLITE_BUSY after waiting this long for one lock.
+    std::chrono::milliseconds busy_timeout{5000};
+    // Called once per connection when a wait for a lock passes one second: an interactive command
+    // can say why nothing happens. Runs on the waiting thread, inside SQLite's busy handler.
+    std::function<void()> on_slow_lock;
+};
 
 class Db {
 public:
@@ -25,7 +37,7 @@ public:
     ~Db();
 
     // Opens (creating if missing) `file` with WAL, synchronous=FULL, foreign keys and a busy timeout.
-    static Result<Db> open(const std::filesystem::path& file);
+    static Result<Db> open(const std::filesystem::path& file, OpenOptions options = {});
 
     Result<void> exec(const char* sql);
     // The first column of the first row of a cached statement without parameters, as an integer
@@ -35,12 +47,22 @@ public:
     // `sql` must have static storage (a string literal): the cache is keyed by its address, so a
     // lookup costs a pointer hash, not a hash of the statement's text.
     Result<sqlite3_stmt*> prepare(const char* sql);
-    Error error(std::string_view what) const;  // "what: <sqlite message>", code EIO
+    // "what: <sqlite message>", code EIO; a lock wait that timed out says how long it waited
+    // (code EBUSY), so that the caller can tell "try again later" from a broken database.
+    Error error(std::string_view what) const;
     sqlite3* raw() const { return db_; }
+
+    // The busy handler's state; on the heap so that its address survives a move.
+    struct Busy {
+        OpenOptions options;
+        std::chrono::steady_clock::time_point wait_started;
+        bool told = false;  // on_slow_lock has been called
+    };
 
 private:
     void close();
     sqlite3* db_ = nullptr;
+    std::unique_ptr<Busy> busy_;
     std::unordered_map<const char*, sqlite3_stmt*> cache_;
 };
 
@@ -65,6 +87,9 @@ public:
     std::int64_t int64(int col) const;
     std::string text(int col) const;
     std::string blob(int col) const;
+    // Columns `first` and `second` (blobs) joined in one allocation: a message read back as its
+    // per-copy prefix and its shared body without an intermediate copy of the body.
+    std::string blobs(int first, int second) const;
 
 private:
     Query(Db* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}

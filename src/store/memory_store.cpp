@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <set>
 
 #include "store/common.hpp"
 #include "store/store.hpp"
@@ -16,7 +18,8 @@ using namespace detail;
 
 struct Message {
     MessageInfo info;
-    std::string data;
+    std::string prefix;                       // per-copy header lines (NewMessage::prefix)
+    std::shared_ptr<const std::string> body;  // shared by every copy appended from one NewMessage::body
 };
 
 struct Box {
@@ -107,6 +110,7 @@ public:
         std::vector<Appended> out;
         out.reserve(batch.size());
         const std::int64_t now = now_seconds();
+        std::map<const std::string*, std::shared_ptr<const std::string>> shared;  // NewMessage::body -> stored body
         for (std::size_t i = 0; i < batch.size(); ++i) {
             const NewMessage& m = batch[i];
             if (!m.dedupe_key.empty()) {
@@ -121,9 +125,16 @@ public:
             msg.info.modseq = ++box.info.highest_modseq;
             msg.info.flags = std::move(flags[i]);
             msg.info.internal_date = m.internal_date != 0 ? m.internal_date : now;
-            msg.info.size = m.data.size();
             msg.info.envelope_from = m.envelope_from;
-            msg.data = m.data;
+            msg.prefix = m.prefix;
+            if (!m.body) {
+                msg.body = std::make_shared<const std::string>(m.data);
+            } else if (auto& body = shared[m.body]; body) {
+                msg.body = body;
+            } else {
+                msg.body = body = std::make_shared<const std::string>(*m.body);
+            }
+            msg.info.size = msg.prefix.size() + msg.body->size();
             Appended a{box.info.uidvalidity, msg.info.uid, false};
             box.messages.emplace(msg.info.uid, std::move(msg));
             ++box.info.messages;
@@ -151,7 +162,7 @@ public:
         if (!box) return std::unexpected(box.error());
         auto it = (*box)->messages.find(uid);
         if (it == (*box)->messages.end()) return not_found("no such message: UID " + std::to_string(uid));
-        return it->second.data;
+        return it->second.prefix + *it->second.body;
     }
 
     Result<void> set_flags(std::string_view account, std::string_view mailbox, std::uint32_t uid,
@@ -167,6 +178,15 @@ public:
         it->second.info.modseq =
             ++(*box)->info.highest_modseq;  // RFC 7162 §3.1: every change gets a new modseq
         return {};
+    }
+
+    Result<std::uint64_t> count_bodies() override {
+        std::lock_guard lock(mu_);
+        std::set<const std::string*> bodies;
+        for (const auto& [name, acc] : accounts_)
+            for (const auto& [box_name, box] : acc.boxes)
+                for (const auto& [uid, m] : box.messages) bodies.insert(m.body.get());
+        return bodies.size();
     }
 
     Result<std::uint64_t> forget_delivered_before(std::int64_t before) override {

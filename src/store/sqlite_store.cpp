@@ -1,5 +1,6 @@
 // Embedded MailStore backend: one SQLite database <dir>/store.db in WAL mode with synchronous=FULL;
-// message bodies are BLOBs in the same file so a batch of deliveries is one transaction, one fsync.
+// message bodies are BLOBs in the same file so a batch of deliveries is one transaction, one fsync,
+// and one message delivered to many accounts is one body referenced by every copy.
 // Must never report an append before COMMIT returned, never reuse a UID, and never scan a mailbox
 // on the append path (uidnext, message_count and highest_modseq live in the mailbox row).
 #include <cerrno>
@@ -20,9 +21,14 @@ namespace {
 using namespace detail;
 using namespace tern::sqlite;
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
-// Deleting a message row deletes its body (also when the row goes by ON DELETE CASCADE).
+// Version 2: a body is shared by every message row that names it (one delivery to a 1,000-member
+// alias stores the body once); the last message row to go deletes it (also when the rows go by
+// ON DELETE CASCADE). The references are counted by the index messages_body, not by a counter
+// in the body row: updating a counter beside a 50 MB blob rewrites the whole record. So a copy
+// to another mailbox (IMAP COPY, MOVE) inserts its row before any row is deleted. `prefix`
+// holds the per-copy header lines (Return-Path) that are read back before the body.
 constexpr const char* kSchema = R"sql(
 CREATE TABLE meta(
     key   TEXT PRIMARY KEY,
@@ -56,10 +62,13 @@ CREATE TABLE messages(
     size          INTEGER NOT NULL,
     envelope_from TEXT NOT NULL,
     body_id       INTEGER NOT NULL,
+    prefix        BLOB NOT NULL DEFAULT x'',
     PRIMARY KEY(mailbox_id, uid)
 ) WITHOUT ROWID;
+CREATE INDEX messages_body ON messages(body_id);
 CREATE TRIGGER messages_drop_body AFTER DELETE ON messages BEGIN
-    DELETE FROM bodies WHERE id = OLD.body_id;
+    DELETE FROM bodies WHERE id = OLD.body_id
+        AND NOT EXISTS (SELECT 1 FROM messages WHERE body_id = OLD.body_id);
 END;
 CREATE TABLE delivered(
     key         TEXT PRIMARY KEY,
@@ -68,7 +77,20 @@ CREATE TABLE delivered(
     uid         INTEGER NOT NULL
 ) WITHOUT ROWID;
 INSERT INTO meta(key, value) VALUES('last_uidvalidity', 0);
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
+)sql";
+
+// Version 1 -> 2, in place: every version-1 body has exactly one message, so the rows stay as
+// they are; only the prefix column, the reference index and the trigger change.
+constexpr const char* kMigrate1To2 = R"sql(
+ALTER TABLE messages ADD COLUMN prefix BLOB NOT NULL DEFAULT x'';
+CREATE INDEX messages_body ON messages(body_id);
+DROP TRIGGER messages_drop_body;
+CREATE TRIGGER messages_drop_body AFTER DELETE ON messages BEGIN
+    DELETE FROM bodies WHERE id = OLD.body_id
+        AND NOT EXISTS (SELECT 1 FROM messages WHERE body_id = OLD.body_id);
+END;
+PRAGMA user_version = 2;
 )sql";
 
 struct BoxRow {
@@ -87,19 +109,31 @@ public:
 
     Result<void> init_schema() {
         std::lock_guard lock(mu_);
+        // The common case, a store of this version, is a read: opening the store (an admin
+        // export while the server delivers a large batch) must not wait for the write lock.
+        auto current = db_.integer("PRAGMA user_version");
+        if (!current) return std::unexpected(current.error());
+        if (*current == kSchemaVersion) return {};
+        if (*current > kSchemaVersion) return newer_schema(*current);
         auto tx = Tx::begin(db_, true);  // IMMEDIATE: two processes opening a fresh file do not race
         if (!tx) return std::unexpected(tx.error());
-        auto schema = db_.integer("PRAGMA user_version");
+        auto schema = db_.integer("PRAGMA user_version");  // again, under the lock
         if (!schema) return std::unexpected(schema.error());
         const std::int64_t version = *schema;
         if (version == 0) {
             TRY(db_.exec(kSchema));
+        } else if (version == 1) {
+            TRY(db_.exec(kMigrate1To2));
         } else if (version != kSchemaVersion) {
-            return fail("store.db has schema version " + std::to_string(version) + ", this build knows " +
-                            std::to_string(kSchemaVersion),
-                        EPROTO);
+            return newer_schema(version);
         }
         return tx->commit();
+    }
+
+    static std::unexpected<Error> newer_schema(std::int64_t version) {
+        return fail("store.db has schema version " + std::to_string(version) + ", this build knows " +
+                        std::to_string(kSchemaVersion),
+                    EPROTO);
     }
 
     Result<void> create_account(std::string_view account) override {
@@ -127,7 +161,7 @@ public:
         auto tx = Tx::begin(db_, true);
         if (!tx) return std::unexpected(tx.error());
         {
-            // Cascades to mailboxes and messages; the trigger removes the bodies.
+            // Cascades to mailboxes and messages; the trigger removes the bodies no other account shares.
             auto q = Query::make(db_, "DELETE FROM accounts WHERE name = ?1");
             if (!q) return std::unexpected(q.error());
             TRY(q->bind(1, account).run());
@@ -209,6 +243,7 @@ public:
         std::map<std::pair<std::string_view, std::string_view>, std::int64_t> box_ids;  // as named
         std::map<std::int64_t, BoxRow> boxes;                                           // by id
         std::map<std::int64_t, std::int64_t> added;                                     // by id
+        std::map<const std::string*, std::int64_t> shared_bodies;  // NewMessage::body -> bodies.id
         // Any failure returns before COMMIT; the Tx destructor rolls the whole batch back.
         for (std::size_t i = 0; i < batch.size(); ++i) {
             const NewMessage& m = batch[i];
@@ -236,25 +271,36 @@ public:
                 return fail("mailbox UID space exhausted: " + box->info.name, ENOSPC);
             const std::uint32_t uid = box->info.uidnext;
             const std::uint64_t modseq = box->info.highest_modseq + 1;
-            {
-                auto q = Query::make(db_, "INSERT INTO bodies(data) VALUES(?1)");
-                if (!q) return std::unexpected(q.error());
-                TRY(q->bind_blob_ref(1, m.data).run());
+            const std::string& data = m.body ? *m.body : m.data;
+            std::int64_t body_id = 0;
+            if (auto known = m.body ? shared_bodies.find(m.body) : shared_bodies.end(); known != shared_bodies.end()) {
+                body_id = known->second;  // another copy of the same message: reference its body
+            } else {
+                {
+                    // Bound by reference (SQLITE_STATIC): the row SQLite builds is the only
+                    // copy made on the way in, once per body, not once per account.
+                    auto q = Query::make(db_, "INSERT INTO bodies(data) VALUES(?1)");
+                    if (!q) return std::unexpected(q.error());
+                    TRY(q->bind_blob_ref(1, data).run());
+                }
+                body_id = sqlite3_last_insert_rowid(db_.raw());
+                if (m.body) shared_bodies.emplace(m.body, body_id);
             }
-            const std::int64_t body_id = sqlite3_last_insert_rowid(db_.raw());
             {
                 auto q = Query::make(db_,
                                      "INSERT INTO messages(mailbox_id, uid, modseq, flags, internal_date, "
-                                     "size, envelope_from, body_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+                                     "size, envelope_from, body_id, prefix) "
+                                     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
                 if (!q) return std::unexpected(q.error());
                 q->bind(1, box->id)
                     .bind(2, std::int64_t{uid})
                     .bind(3, static_cast<std::int64_t>(modseq))
                     .bind(4, join_flags(flags[i]))
                     .bind(5, m.internal_date != 0 ? m.internal_date : now)
-                    .bind(6, static_cast<std::int64_t>(m.data.size()))
+                    .bind(6, static_cast<std::int64_t>(m.prefix.size() + data.size()))
                     .bind(7, m.envelope_from)
-                    .bind(8, body_id);
+                    .bind(8, body_id)
+                    .bind_blob_ref(9, m.prefix);
                 TRY(q->run());
             }
             box->info.uidnext = uid + 1;
@@ -330,13 +376,13 @@ public:
         auto r = reader();
         {
             auto q = Query::make(r.db,
-                                 "SELECT b.data FROM accounts a JOIN mailboxes x ON x.account_id = a.id "
+                                 "SELECT m.prefix, b.data FROM accounts a JOIN mailboxes x ON x.account_id = a.id "
                                  "JOIN messages m ON m.mailbox_id = x.id JOIN bodies b ON b.id = m.body_id "
                                  "WHERE a.name = ?1 AND x.name = ?2 AND m.uid = ?3");
             if (!q) return std::unexpected(q.error());
             auto row = q->bind(1, account).bind(2, *norm).bind(3, std::int64_t{uid}).step();
             if (!row) return std::unexpected(row.error());
-            if (*row) return q->blob(0);
+            if (*row) return q->blobs(0, 1);
         }
         auto box = find_box(r.db, account, mailbox);
         if (!box) return std::unexpected(box.error());
@@ -393,6 +439,13 @@ public:
             TRY(q->bind(1, box->id).bind(2, removed).run());
         }
         return tx->commit();
+    }
+
+    Result<std::uint64_t> count_bodies() override {
+        auto r = reader();
+        auto n = r.db.integer("SELECT COUNT(*) FROM bodies");
+        if (!n) return std::unexpected(n.error());
+        return static_cast<std::uint64_t>(*n);
     }
 
     Result<std::uint64_t> forget_delivered_before(std::int64_t before) override {
@@ -512,9 +565,9 @@ private:
     }
 
 public:
-    Result<void> open_readers(const std::filesystem::path& file, unsigned count) {
+    Result<void> open_readers(const std::filesystem::path& file, unsigned count, const OpenOptions& options) {
         for (unsigned i = 0; i < count; ++i) {
-            auto db = Db::open(file);
+            auto db = Db::open(file, options);
             if (!db) return std::unexpected(db.error());
             // Readers map the database file instead of copying every page with pread(): a RETR
             // of a mailbox larger than the page cache otherwise costs two system calls and a
@@ -536,16 +589,19 @@ private:
 
 }  // namespace
 
-Result<std::unique_ptr<MailStore>> open_sqlite_store(const std::filesystem::path& dir) {
+Result<std::unique_ptr<MailStore>> open_sqlite_store(const std::filesystem::path& dir, SqliteOptions options) {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec) return fail("cannot create " + dir.string() + ": " + ec.message(), ec.value());
-    auto db = Db::open(dir / "store.db");
+    const OpenOptions db_options{options.busy_timeout, std::move(options.on_slow_lock)};
+    auto db = Db::open(dir / "store.db", db_options);
     if (!db) return std::unexpected(db.error());
     auto store = std::make_unique<SqliteStore>(std::move(*db));
     if (auto r = store->init_schema(); !r) return std::unexpected(r.error());
     // One per I/O thread and one for the admin/delivery side; more threads share them.
-    if (auto r = store->open_readers(dir / "store.db", std::max(2u, std::thread::hardware_concurrency()) + 1); !r)
+    if (auto r = store->open_readers(dir / "store.db", std::max(2u, std::thread::hardware_concurrency()) + 1,
+                                    db_options);
+        !r)
         return std::unexpected(r.error());
     return std::unique_ptr<MailStore>(std::move(store));
 }

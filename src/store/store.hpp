@@ -4,8 +4,10 @@
 // PostgreSQL backend can follow. Must never reuse a UID within one UIDVALIDITY, and never report
 // an append done before it is durable.
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -41,7 +43,15 @@ struct MessageInfo {
 struct NewMessage {
     std::string account;             // canonical address "user@example.org"
     std::string mailbox = "INBOX";
-    std::string data;                // the message, CRLF line ends
+    std::string data;                // the message, CRLF line ends (ignored when `body` is set)
+    // A body shared by several entries of one batch (one message delivered to many accounts):
+    // when set, the message is `prefix` + *body, and every entry of the batch with the same
+    // `body` pointer is stored as ONE body that each of their messages references. Borrowed, not
+    // copied: it must stay valid until append() returns.
+    const std::string* body = nullptr;
+    // Header lines kept with this copy only and put before the body when the message is read
+    // (e.g. "Return-Path: <a@b>\r\n"), so that sharing the body needs no per-copy concatenation.
+    std::string prefix;
     std::int64_t internal_date = 0;
     std::string envelope_from;
     std::vector<std::string> flags;
@@ -91,18 +101,30 @@ public:
     // Replaces the flags of one message; bumps its modseq and the mailbox's highest modseq.
     virtual Result<void> set_flags(std::string_view account, std::string_view mailbox, std::uint32_t uid,
                                    std::vector<std::string> flags) = 0;
-    // Removes messages (and their bodies) for good; UIDs not present are ignored. Bumps the mailbox's
-    // highest modseq when anything was removed.
+    // Removes messages for good; UIDs not present are ignored. A body goes with the last message
+    // that references it. Bumps the mailbox's highest modseq when anything was removed.
     virtual Result<void> expunge(std::string_view account, std::string_view mailbox,
                                  std::span<const std::uint32_t> uids) = 0;
     // Forgets the redelivery keys (NewMessage::dedupe_key) recorded before `before` (Unix
     // seconds): they matter only until the spool has recorded the delivery, so keeping them for
     // ever would grow the store by a row per delivered copy. Returns how many were forgotten.
     virtual Result<std::uint64_t> forget_delivered_before(std::int64_t before) = 0;
+    // How many distinct message bodies the store holds (several messages may share one): for
+    // checks and statistics, not a hot path (the memory backend counts them one by one).
+    virtual Result<std::uint64_t> count_bodies() = 0;
 };
 
 std::unique_ptr<MailStore> make_memory_store();
-// <dir>/store.db (SQLite, WAL, synchronous=FULL); created if missing.
-Result<std::unique_ptr<MailStore>> open_sqlite_store(const std::filesystem::path& dir);
+struct SqliteOptions {
+    // How long a write waits for another process's write (the server's delivery batch, an admin
+    // command) before it fails with EBUSY. Reads never wait for writers (WAL).
+    std::chrono::milliseconds busy_timeout{5000};
+    // Called once when a wait for a lock passes one second (an admin command says why it waits).
+    std::function<void()> on_slow_lock;
+};
+
+// <dir>/store.db (SQLite, WAL, synchronous=FULL); created if missing, migrated from older schema
+// versions. Opening an up-to-date store only reads: it does not wait for another writer.
+Result<std::unique_ptr<MailStore>> open_sqlite_store(const std::filesystem::path& dir, SqliteOptions options = {});
 
 }  // namespace tern::store

@@ -4,7 +4,9 @@
 # take effect while `ternd serve` runs. Must never compare anything but exact bytes for the round trip.
 import os
 import smtplib
+import sqlite3
 import sys
+import threading
 import unittest
 import uuid
 
@@ -154,6 +156,42 @@ class MboxRoundTrip(unittest.TestCase):
         with self.assertRaises(smtplib.SMTPRecipientsRefused) as cm:
             self.send(addr, "gone")
         self.assertEqual(cm.exception.recipients[addr][0], 550)
+
+    # ---------------------------------------------------------------- admin while the server writes
+
+    def hold_store_write_lock(self):
+        """Another writer in the middle of a transaction, as the server is during a large batch."""
+        db = sqlite3.connect(os.path.join(self.srv.data, "store.db"), isolation_level=None,
+                             check_same_thread=False, timeout=10)
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("UPDATE meta SET value = value WHERE key = 'last_uidvalidity'")
+        return db
+
+    def test_export_while_a_writer_holds_the_lock(self):
+        # Issue 7: "BEGIN IMMEDIATE: database is locked" -- opening the store took the write lock.
+        addr = self.roundtrip(CANONICAL)
+        db = self.hold_store_write_lock()
+        try:
+            p = self.srv.admin("export", "mbox", addr, check=False, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(p.stdout, CANONICAL)
+            self.assertIn("Archive", self.srv.mailbox_list(addr))
+        finally:
+            db.close()  # rolls the held transaction back
+
+    def test_admin_write_waits_for_the_writer(self):
+        addr = self.fresh_user()
+        db = self.hold_store_write_lock()
+        release = threading.Timer(2.0, lambda: db.execute("COMMIT"))
+        release.start()
+        try:
+            p = self.srv.admin("import", "mbox", self.write(CANONICAL), "--to", addr, check=False, timeout=60)
+        finally:
+            release.join()
+            db.close()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(b"waiting for the server's delivery to finish", p.stderr)
+        self.assertEqual(self.srv.export_mbox(addr), CANONICAL)
 
 
 if __name__ == "__main__":

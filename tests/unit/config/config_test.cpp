@@ -60,6 +60,28 @@ TEST(Config, RejectsUnknownKeysAndBadValues) {
     EXPECT_NE(syntax.error().message.find("line 1"), std::string::npos);
 }
 
+// Issue 7: up to 2^30 was accepted, but the store cannot keep a value over SQLite's 10^9-byte
+// limit: such a message was answered 250 and then failed to store every minute for ever.
+TEST(Config, MessageSizeFitsTheMailStore) {
+    auto too_big = load_string("[limits]\nmessage_size = 1073741824\n");
+    ASSERT_FALSE(too_big);
+    EXPECT_EQ(too_big.error().message, "limits.message_size: expected an integer from 1024 to 998951424");
+    EXPECT_FALSE(load_string("[limits]\nmessage_size = 1000000000\n")) << "no room left for Received:";
+    auto largest = load_string("[limits]\nmessage_size = 998951424\n");
+    ASSERT_TRUE(largest) << largest.error().message;
+    EXPECT_EQ(largest->message_size, 998951424u);
+}
+
+TEST(Config, QueueLifetime) {
+    EXPECT_EQ(Config{}.queue_lifetime, 5u * 86400);  // the relay's bounce time (RFC 5321 §4.5.4.1)
+    auto c = load_string("[queue]\nlifetime = 86400\n");
+    ASSERT_TRUE(c) << c.error().message;
+    EXPECT_EQ(c->queue_lifetime, 86400u);
+    auto zero = load_string("[queue]\nlifetime = 0\n");
+    ASSERT_FALSE(zero);
+    EXPECT_EQ(zero.error().message, "queue.lifetime: expected an integer from 3600 to 2592000");
+}
+
 TEST(Config, ListenerSpecs) {
     EXPECT_FALSE(parse_listener("smtp127.0.0.1:25"));
     EXPECT_FALSE(parse_listener("smtp=127.0.0.1"));

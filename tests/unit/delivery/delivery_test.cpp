@@ -1,12 +1,16 @@
 // Scheduler + local delivery against a real spool (temp dir, no fsync), the SQLite directory
 // and the in-memory store: routing, Return-Path, outcomes recorded, idempotent redelivery.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <atomic>
 #include <chrono>
 #include <climits>
 #include <filesystem>
 #include <future>
+#include <map>
+#include <mutex>
+#include <optional>
 #include <unistd.h>
 #include <thread>
 
@@ -45,9 +49,10 @@ protected:
     }
 
     // Commits a message through the spool and returns what the scheduler gets.
-    queue::QueuedMessage submit(std::vector<std::string> rcpts, std::string body) {
+    queue::QueuedMessage submit(std::vector<std::string> rcpts, std::string body, std::int64_t received_at = 0) {
         queue::Envelope e;
         e.mail_from = "sender@remote.example";
+        e.received_at = received_at;
         for (auto& r : rcpts) e.recipients.push_back({r, {}, ""});
         std::promise<Result<queue::QueueId>> p;
         auto f = p.get_future();
@@ -154,6 +159,193 @@ TEST_F(DeliveryTest, SchedulerForgetsOldRedeliveryKeys) {
     auto left = store->forget_delivered_before(INT64_MAX);
     ASSERT_TRUE(left);
     EXPECT_EQ(*left, 1u) << "only the second message's key may remain";
+}
+
+// The spool, with every recipient update the scheduler records kept for the test to read.
+class RecordingSpool : public queue::Spool {
+public:
+    explicit RecordingSpool(queue::Spool& inner) : inner_(inner) {}
+    std::vector<queue::QueuedMessage> recovered() override { return inner_.recovered(); }
+    using queue::Spool::submit;
+    void submit(queue::Envelope e, queue::IncomingBody m, CommitCallback done) override {
+        inner_.submit(std::move(e), std::move(m), std::move(done));
+    }
+    void update(queue::QueueId id, std::size_t rcpt, const queue::RecipientState& state) override {
+        {
+            std::lock_guard lock(mu_);
+            last_[{id, rcpt}] = state;
+            ++updates_[{id, rcpt}];
+        }
+        inner_.update(id, rcpt, state);
+    }
+    Result<void> flush() override { return inner_.flush(); }
+    Result<std::string> read_message(queue::QueueId id) override { return inner_.read_message(id); }
+    Result<void> compact() override { return inner_.compact(); }
+    std::uint64_t sync_count() const override { return inner_.sync_count(); }
+    void close() override { inner_.close(); }
+
+    std::optional<queue::RecipientState> last(queue::QueueId id, std::size_t rcpt) {
+        std::lock_guard lock(mu_);
+        auto it = last_.find({id, rcpt});
+        if (it == last_.end()) return std::nullopt;
+        return it->second;
+    }
+    int updates(queue::QueueId id, std::size_t rcpt) {
+        std::lock_guard lock(mu_);
+        return updates_[{id, rcpt}];
+    }
+
+private:
+    queue::Spool& inner_;
+    std::mutex mu_;
+    std::map<std::pair<queue::QueueId, std::size_t>, queue::RecipientState> last_;
+    std::map<std::pair<queue::QueueId, std::size_t>, int> updates_;
+};
+
+constexpr std::int64_t kDay = 24 * 60 * 60;
+
+std::int64_t wall_clock() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// Issue 7: an alias with a local and a remote member stores the local copy and stays deferred
+// for the remote one. The hourly prune forgot its redelivery key after 7 days and the next retry
+// stored the local copy again, every week. Now the recipient fails once the queue lifetime (5
+// days) has passed, and the keys outlive it.
+TEST_F(DeliveryTest, MessageDeferredForEightDaysIsFailedNotStoredTwice) {
+    ASSERT_TRUE(dir->add_alias("mixed@example.org", {"alice@example.org", "x@remote.example"}));
+    RecordingSpool recording(*spool);
+    LocalDelivery local(*dir, *store);
+    SchedulerOptions options;
+    options.coalesce = std::chrono::milliseconds(0);
+    std::atomic<std::int64_t> now{wall_clock()};
+    Scheduler scheduler(recording, local, options, [&] { return now.load(); });
+    scheduler.start({});
+    auto wait_count = [&](const std::string& account, std::size_t n) {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (count(account) < n && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        return count(account);
+    };
+    auto m = submit({"mixed@example.org"}, "Subject: mixed\r\n\r\nhi\r\n", now.load());
+    scheduler.enqueue(m, nullptr);
+    ASSERT_EQ(wait_count("alice@example.org", 1), 1u);
+    // A retry the next day finds the key: still one copy, still deferred for the remote member.
+    now += kDay;
+    scheduler.enqueue(submit({"bob@example.org"}, "wake\r\n", now.load()), nullptr);
+    ASSERT_EQ(wait_count("bob@example.org", 1), 1u);
+    auto state = recording.last(m.id, 0);
+    ASSERT_TRUE(state);
+    EXPECT_EQ(state->status, queue::RecipientState::Status::Deferred);
+    EXPECT_EQ(state->attempts, 2u);
+    EXPECT_EQ(count("alice@example.org"), 1u);
+    // Eight days after arrival (the scheduler's hourly prune runs first on waking).
+    now += 7 * kDay;
+    scheduler.enqueue(submit({"bob@example.org"}, "wake again\r\n", now.load()), nullptr);
+    ASSERT_EQ(wait_count("bob@example.org", 2), 2u);
+    scheduler.stop();
+    EXPECT_EQ(count("alice@example.org"), 1u) << "the local copy was stored again";
+    state = recording.last(m.id, 0);
+    ASSERT_TRUE(state);
+    EXPECT_EQ(state->status, queue::RecipientState::Status::Failed) << state->last_reply;
+    EXPECT_EQ(state->attempts, 2u) << "past its lifetime the recipient is failed, not tried again";
+    EXPECT_TRUE(state->last_reply.starts_with("550 5.4.7 message expired")) << state->last_reply;
+    EXPECT_NE(state->last_reply.find("relay not available"), std::string::npos) << state->last_reply;
+}
+
+// The keys outlive every retry, whatever the lifetime: with a 10-day lifetime an 8-day-old
+// deferred message is still retried and still finds its key.
+TEST_F(DeliveryTest, RedeliveryKeysOutliveEveryRetry) {
+    ASSERT_TRUE(dir->add_alias("mixed@example.org", {"alice@example.org", "x@remote.example"}));
+    RecordingSpool recording(*spool);
+    LocalDelivery local(*dir, *store);
+    SchedulerOptions options;
+    options.coalesce = std::chrono::milliseconds(0);
+    options.queue_lifetime = 10 * kDay;
+    std::atomic<std::int64_t> now{wall_clock()};
+    Scheduler scheduler(recording, local, options, [&] { return now.load(); });
+    scheduler.start({});
+    auto wait_count = [&](const std::string& account, std::size_t n) {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (count(account) < n && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        return count(account);
+    };
+    auto m = submit({"mixed@example.org"}, "Subject: mixed\r\n\r\nhi\r\n", now.load());
+    scheduler.enqueue(m, nullptr);
+    ASSERT_EQ(wait_count("alice@example.org", 1), 1u);
+    now += 8 * kDay;
+    scheduler.enqueue(submit({"bob@example.org"}, "wake\r\n", now.load()), nullptr);
+    ASSERT_EQ(wait_count("bob@example.org", 1), 1u);
+    scheduler.stop();
+    auto state = recording.last(m.id, 0);
+    ASSERT_TRUE(state);
+    EXPECT_EQ(state->attempts, 2u) << "retried after 8 days";
+    EXPECT_EQ(state->status, queue::RecipientState::Status::Deferred);
+    EXPECT_EQ(count("alice@example.org"), 1u) << "the retry stored the local copy again";
+}
+
+// A message found in the spool after a long outage, never tried, gets one attempt even past
+// its lifetime (it may well be deliverable now).
+TEST_F(DeliveryTest, NeverTriedMessagePastItsLifetimeGetsOneAttempt) {
+    RecordingSpool recording(*spool);
+    LocalDelivery local(*dir, *store);
+    SchedulerOptions options;
+    options.coalesce = std::chrono::milliseconds(0);
+    const std::int64_t now = wall_clock();
+    Scheduler scheduler(recording, local, options, [&] { return now; });
+    auto m = submit({"alice@example.org", "x@remote.example"}, "old\r\n", now - 6 * kDay);
+    scheduler.start({m});
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!recording.last(m.id, 1) && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    scheduler.stop();
+    EXPECT_EQ(count("alice@example.org"), 1u);
+    ASSERT_TRUE(recording.last(m.id, 1));
+    EXPECT_EQ(recording.last(m.id, 1)->status, queue::RecipientState::Status::Deferred)
+        << "one attempt first; it fails when due again";
+}
+
+// Runs a one-integer query on <dir>/store.db through a separate raw connection (-1 on error).
+long long query_int(const fs::path& dir, const char* sql) {
+    sqlite3* db = nullptr;
+    long long out = -1;
+    if (sqlite3_open((dir / "store.db").c_str(), &db) == SQLITE_OK) {
+        sqlite3_stmt* st = nullptr;
+        if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+            out = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return out;
+}
+
+// Issue 7: a message to an alias of many members was copied (and stored) once per member.
+TEST_F(DeliveryTest, AliasFanOutStoresOneBody) {
+    constexpr int kMembers = 16;
+    std::vector<std::string> members;
+    for (int i = 0; i < kMembers; ++i) {
+        members.push_back("member" + std::to_string(i) + "@example.org");
+        ASSERT_TRUE(dir->add_user(members.back(), "pw"));
+    }
+    ASSERT_TRUE(dir->add_alias("all@example.org", members));
+    auto sqlite = store::open_sqlite_store(dir_path / "store");
+    ASSERT_TRUE(sqlite) << sqlite.error().message;
+    LocalDelivery local(*dir, **sqlite);
+    const std::string body = "Subject: to everyone\r\n\r\n" + std::string(50000, 'z') + "\r\n";
+    auto m = submit({"all@example.org", "alice@example.org"}, body);
+    auto out = local.deliver({{m.id, 0, &m.envelope, &body}, {m.id, 1, &m.envelope, &body}}, 1795000000);
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].kind, Outcome::Kind::Delivered);
+    EXPECT_EQ(out[1].kind, Outcome::Kind::Delivered);
+    EXPECT_EQ(query_int(dir_path / "store", "SELECT COUNT(*) FROM messages"), kMembers + 1);
+    EXPECT_EQ(query_int(dir_path / "store", "SELECT COUNT(*) FROM bodies"), 1);
+    EXPECT_LT(query_int(dir_path / "store", "SELECT SUM(length(data)) FROM bodies"), 2 * 50000);
+    for (const auto& account : {members.front(), members.back(), std::string("alice@example.org")}) {
+        auto got = (*sqlite)->read_message(account, "INBOX", 1);
+        ASSERT_TRUE(got) << account;
+        EXPECT_EQ(*got, "Return-Path: <sender@remote.example>\r\n" + body);
+    }
 }
 
 TEST_F(DeliveryTest, ReusedQueueIdWithOtherContentIsStillDelivered) {

@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <atomic>
 #include <cerrno>
+#include <thread>
 
 #include "store/store.hpp"
 #include "../common/temp_dir.hpp"
@@ -83,7 +85,7 @@ TEST(SqliteStore, UsesWalSchemaVersionAndDropsBodiesWithMessages) {
     ASSERT_TRUE((*s)->create_account(kUser));
     ASSERT_TRUE((*s)->append(std::vector{msg("a"), msg("b"), msg("c")}));
     EXPECT_EQ(query(dir.path(), "PRAGMA journal_mode"), "wal");
-    EXPECT_EQ(query(dir.path(), "PRAGMA user_version"), "1");
+    EXPECT_EQ(query(dir.path(), "PRAGMA user_version"), "2");
     EXPECT_EQ(query(dir.path(), "SELECT COUNT(*) FROM bodies"), "3");
     EXPECT_EQ(query(dir.path(), "SELECT flags FROM messages WHERE uid = 1"), "");
     const std::uint32_t one[] = {1};
@@ -92,6 +94,193 @@ TEST(SqliteStore, UsesWalSchemaVersionAndDropsBodiesWithMessages) {
     ASSERT_TRUE((*s)->delete_account(kUser));
     EXPECT_EQ(query(dir.path(), "SELECT COUNT(*) FROM bodies"), "0") << "cascade must not leak bodies";
     EXPECT_EQ(query(dir.path(), "SELECT COUNT(*) FROM mailboxes"), "0");
+}
+
+// Executes `sql` on store.db through a separate raw connection; false on any error.
+bool exec(const std::filesystem::path& dir, const char* sql) {
+    sqlite3* db = nullptr;
+    bool ok = sqlite3_open((dir / "store.db").c_str(), &db) == SQLITE_OK &&
+              sqlite3_exec(db, sql, nullptr, nullptr, nullptr) == SQLITE_OK;
+    sqlite3_close(db);
+    return ok;
+}
+
+// One message for N accounts in one batch: one row in `bodies`; deleting N-1 copies keeps it,
+// the last one removes it.
+TEST(SqliteStore, AliasFanOutStoresOneBodyRow) {
+    tern::testing::TempDir dir;
+    auto s = open_sqlite_store(dir.path());
+    ASSERT_TRUE(s) << s.error().message;
+    constexpr int kAccounts = 40;
+    const std::string body(100000, 'x');
+    std::vector<NewMessage> batch;
+    for (int i = 0; i < kAccounts; ++i) {
+        std::string account = "m" + std::to_string(i) + "@example.org";
+        ASSERT_TRUE((*s)->create_account(account));
+        NewMessage m = msg("");
+        m.account = account;
+        m.body = &body;
+        m.prefix = "Return-Path: <a@b.example>\r\n";
+        m.dedupe_key = "q:1:" + account;
+        batch.push_back(std::move(m));
+    }
+    ASSERT_TRUE((*s)->append(batch));
+    EXPECT_EQ(query(dir.path(), "SELECT COUNT(*) FROM bodies"), "1");
+    EXPECT_EQ(query(dir.path(), "SELECT COUNT(*) FROM messages"), "40");
+    EXPECT_LT(std::stoll(query(dir.path(), "SELECT SUM(length(data)) FROM bodies")), 2 * 100000);
+    // A redelivery of the same batch (every key known) adds no body.
+    ASSERT_TRUE((*s)->append(batch));
+    EXPECT_EQ(query(dir.path(), "SELECT COUNT(*) FROM bodies"), "1");
+    const std::uint32_t one[] = {1};
+    for (int i = 0; i < kAccounts - 1; ++i)
+        ASSERT_TRUE((*s)->expunge("m" + std::to_string(i) + "@example.org", "INBOX", one));
+    EXPECT_EQ(query(dir.path(), "SELECT COUNT(*) FROM bodies"), "1");
+    EXPECT_EQ(*(*s)->read_message("m39@example.org", "INBOX", 1), "Return-Path: <a@b.example>\r\n" + body);
+    ASSERT_TRUE((*s)->expunge("m39@example.org", "INBOX", one));
+    EXPECT_EQ(query(dir.path(), "SELECT COUNT(*) FROM bodies"), "0");
+}
+
+// A store.db written by schema version 1 (one body per message, no prefix) is migrated in place.
+TEST(SqliteStore, MigratesVersion1InPlace) {
+    tern::testing::TempDir dir;
+    ASSERT_TRUE(exec(dir.path(), R"sql(
+PRAGMA journal_mode=WAL;
+CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE accounts(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE mailboxes(
+    id INTEGER PRIMARY KEY, account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    name TEXT NOT NULL, special_use INTEGER NOT NULL, uidvalidity INTEGER NOT NULL,
+    uidnext INTEGER NOT NULL, highest_modseq INTEGER NOT NULL, message_count INTEGER NOT NULL,
+    UNIQUE(account_id, name));
+CREATE TABLE bodies(id INTEGER PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE messages(
+    mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE, uid INTEGER NOT NULL,
+    modseq INTEGER NOT NULL, flags TEXT NOT NULL, internal_date INTEGER NOT NULL, size INTEGER NOT NULL,
+    envelope_from TEXT NOT NULL, body_id INTEGER NOT NULL, PRIMARY KEY(mailbox_id, uid)) WITHOUT ROWID;
+CREATE TRIGGER messages_drop_body AFTER DELETE ON messages BEGIN
+    DELETE FROM bodies WHERE id = OLD.body_id;
+END;
+CREATE TABLE delivered(key TEXT PRIMARY KEY, at INTEGER NOT NULL, uidvalidity INTEGER NOT NULL,
+    uid INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO meta(key, value) VALUES('last_uidvalidity', 1000);
+INSERT INTO accounts(id, name) VALUES(1, 'alice@example.org');
+INSERT INTO mailboxes VALUES(1, 1, 'INBOX', 0, 1000, 3, 5, 2);
+INSERT INTO bodies(id, data) VALUES(1, CAST('Return-Path: <x@y>' || char(13,10) || 'old one' AS BLOB));
+INSERT INTO bodies(id, data) VALUES(2, CAST('old two' AS BLOB));
+INSERT INTO messages VALUES(1, 1, 2, '\Seen', 1600000000, 27, 'x@y', 1);
+INSERT INTO messages VALUES(1, 2, 3, '', 1600000001, 7, '', 2);
+INSERT INTO delivered VALUES('q:7:alice@example.org', 1600000000, 1000, 1);
+PRAGMA user_version = 1;
+)sql"));
+    auto s = open_sqlite_store(dir.path());
+    ASSERT_TRUE(s) << s.error().message;
+    EXPECT_EQ(query(dir.path(), "PRAGMA user_version"), "2");
+    EXPECT_EQ(*(*s)->read_message(kUser, "INBOX", 1), "Return-Path: <x@y>\r\nold one");
+    EXPECT_EQ(*(*s)->read_message(kUser, "INBOX", 2), "old two");
+    auto list = (*s)->list_messages(kUser, "INBOX");
+    ASSERT_TRUE(list);
+    ASSERT_EQ(list->size(), 2u);
+    EXPECT_THAT((*list)[0].flags, ::testing::ElementsAre("\\Seen"));
+    EXPECT_EQ((*list)[0].size, 27u);
+    // Old dedupe keys still count; new appends share bodies; old bodies still go with their message.
+    auto again = msg("old one", "q:7:alice@example.org");
+    auto r = (*s)->append(std::vector{again});
+    ASSERT_TRUE(r);
+    EXPECT_TRUE((*r)[0].duplicate);
+    const std::string body = "shared";
+    NewMessage a = msg(""), b = msg("");
+    a.body = b.body = &body;
+    b.mailbox = "Sent";
+    ASSERT_TRUE((*s)->create_mailbox(kUser, "Sent", SpecialUse::Sent));
+    ASSERT_TRUE((*s)->append(std::vector{a, b}));
+    EXPECT_EQ(query(dir.path(), "SELECT COUNT(*) FROM bodies"), "3");
+    const std::uint32_t one[] = {1};
+    ASSERT_TRUE((*s)->expunge(kUser, "INBOX", one));
+    EXPECT_EQ(query(dir.path(), "SELECT COUNT(*) FROM bodies"), "2");
+    EXPECT_EQ(*(*s)->read_message(kUser, "INBOX", 3), "shared");
+    s->reset();
+    auto reopened = open_sqlite_store(dir.path());
+    ASSERT_TRUE(reopened) << "a migrated store opens again as version 2";
+    EXPECT_EQ(*(*reopened)->read_message(kUser, "Sent", 1), "shared");
+}
+
+// Another process's write transaction (the server delivering a large batch), held open.
+class HeldWriteLock {
+public:
+    explicit HeldWriteLock(const std::filesystem::path& dir) {
+        if (sqlite3_open((dir / "store.db").c_str(), &db_) == SQLITE_OK)
+            held_ = sqlite3_exec(db_, "BEGIN IMMEDIATE; UPDATE meta SET value = value WHERE key = 'last_uidvalidity'",
+                                 nullptr, nullptr, nullptr) == SQLITE_OK;
+    }
+    ~HeldWriteLock() { release(); sqlite3_close(db_); }
+    bool held() const { return held_; }
+    void release() {
+        if (held_) sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+        held_ = false;
+    }
+
+private:
+    sqlite3* db_ = nullptr;
+    bool held_ = false;
+};
+
+// Issue 7: `ternd export mbox` during a large delivery failed with "BEGIN IMMEDIATE: database is
+// locked": every open took the write lock to check the schema.
+TEST(SqliteStore, OpenAndReadsDoNotWaitForAWriter) {
+    tern::testing::TempDir dir;
+    {
+        auto s = open_sqlite_store(dir.path());
+        ASSERT_TRUE(s);
+        ASSERT_TRUE((*s)->create_account(kUser));
+        ASSERT_TRUE((*s)->append(std::vector{msg("kept")}));
+    }
+    HeldWriteLock lock(dir.path());
+    ASSERT_TRUE(lock.held());
+    SqliteOptions options;
+    options.busy_timeout = std::chrono::milliseconds(500);  // the old code would have given up here
+    auto s = open_sqlite_store(dir.path(), options);
+    ASSERT_TRUE(s) << s.error().message;
+    auto list = (*s)->list_messages(kUser, "INBOX");
+    ASSERT_TRUE(list) << list.error().message;
+    EXPECT_EQ(list->size(), 1u);
+    EXPECT_EQ(*(*s)->read_message(kUser, "INBOX", 1), "kept");
+    EXPECT_EQ((*s)->list_mailboxes(kUser)->size(), 6u);
+}
+
+// A write waits for the other writer (telling once after a second), and one that waits longer
+// than its timeout fails with EBUSY and a message that says so.
+TEST(SqliteStore, WriteWaitsForAnotherWriterThenGivesUpClearly) {
+    tern::testing::TempDir dir;
+    ASSERT_TRUE(open_sqlite_store(dir.path()));
+    {
+        HeldWriteLock lock(dir.path());
+        ASSERT_TRUE(lock.held());
+        SqliteOptions options;
+        options.busy_timeout = std::chrono::milliseconds(300);
+        auto s = open_sqlite_store(dir.path(), options);
+        ASSERT_TRUE(s) << s.error().message;
+        auto r = (*s)->create_account(kUser);
+        ASSERT_FALSE(r);
+        EXPECT_EQ(r.error().code, EBUSY);
+        EXPECT_THAT(r.error().message, ::testing::HasSubstr("gave up after"));
+    }
+    HeldWriteLock lock(dir.path());
+    ASSERT_TRUE(lock.held());
+    std::atomic<bool> told{false};
+    SqliteOptions options;
+    options.busy_timeout = std::chrono::seconds(60);
+    options.on_slow_lock = [&] { told = true; };
+    auto s = open_sqlite_store(dir.path(), options);
+    ASSERT_TRUE(s) << s.error().message;
+    std::thread releaser([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+        lock.release();
+    });
+    auto r = (*s)->create_account(kUser);
+    releaser.join();
+    EXPECT_TRUE(r) << r.error().message;
+    EXPECT_TRUE(told) << "a wait of more than a second is reported once";
+    EXPECT_EQ((*s)->has_account(kUser), true);
 }
 
 TEST(SqliteStore, SecondConnectionSeesAppendsAtOnce) {

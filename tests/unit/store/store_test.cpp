@@ -367,6 +367,42 @@ TEST_P(StoreTest, ReadsOnManyThreadsWhileAppending) {
     EXPECT_EQ(box().messages, 100u);
 }
 
+// One message delivered to N accounts (an alias): one body, referenced by every copy; it stays
+// while any copy does and goes with the last one, whether by expunge or by deleting the account.
+TEST_P(StoreTest, OneBodySharedByEveryAccountOfABatch) {
+    constexpr int kAccounts = 5;
+    const std::string body = "Subject: to the team\r\n\r\nhello\r\n";
+    std::vector<NewMessage> batch;
+    for (int i = 0; i < kAccounts; ++i) {
+        std::string account = "m" + std::to_string(i) + "@example.org";
+        ASSERT_TRUE(store_->create_account(account));
+        NewMessage m = msg("", "", {}, "INBOX", account);
+        m.body = &body;
+        m.prefix = "Return-Path: <bob@example.net>\r\n";
+        batch.push_back(std::move(m));
+    }
+    batch.push_back(msg("not shared"));  // an ordinary entry in the same batch keeps its own body
+    append_ok(batch);
+    EXPECT_EQ(*store_->count_bodies(), 2u);
+    for (int i = 0; i < kAccounts; ++i) {
+        std::string account = "m" + std::to_string(i) + "@example.org";
+        EXPECT_EQ(*store_->read_message(account, "INBOX", 1), "Return-Path: <bob@example.net>\r\n" + body);
+        auto list = store_->list_messages(account, "INBOX");
+        ASSERT_TRUE(list);
+        ASSERT_EQ(list->size(), 1u);
+        EXPECT_EQ((*list)[0].size, 32 + body.size()) << "RFC822.SIZE counts the prefix";
+    }
+    const std::uint32_t first[] = {1};
+    for (int i = 0; i < kAccounts - 2; ++i)
+        ASSERT_TRUE(store_->expunge("m" + std::to_string(i) + "@example.org", "INBOX", first));
+    ASSERT_TRUE(store_->delete_account("m" + std::to_string(kAccounts - 2) + "@example.org"));
+    EXPECT_EQ(*store_->count_bodies(), 2u) << "one copy left: its body stays";
+    EXPECT_EQ(*store_->read_message("m" + std::to_string(kAccounts - 1) + "@example.org", "INBOX", 1),
+              "Return-Path: <bob@example.net>\r\n" + body);
+    ASSERT_TRUE(store_->expunge("m" + std::to_string(kAccounts - 1) + "@example.org", "INBOX", first));
+    EXPECT_EQ(*store_->count_bodies(), 1u) << "the last copy takes the body with it";
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("memory", "sqlite"),
                          [](const auto& info) { return info.param; });
 
