@@ -170,6 +170,7 @@ int serve(const config::Config& cfg) {
     scheduling.queue_lifetime = static_cast<std::int64_t>(cfg.queue_lifetime);
     delivery::Scheduler scheduler(**spool, local, scheduling);
     DirectoryHost host(**dir);
+    host.set_spool_dir(spool_options.dir);
     auto* directory = dir->get();
     net::SmtpServices services;
     services.host = &host;

@@ -107,6 +107,9 @@ void Session::cmd_mail(const Command& c, std::string& out) {
     if (has_non_ascii(from) && !c.mail.smtputf8)
         // RFC 6531 §3.5
         return say(out, reply(553, "5.6.7", "UTF-8 address requires the SMTPUTF8 parameter"));
+    if (!host_.queue_has_room(c.mail.size.value_or(0)))
+        // RFC 1870 §6.1, RFC 5321 §4.2.2 452; RFC 3463 §3.4 X.3.1 mail system full
+        return say(out, reply(452, "4.3.1", "Insufficient system storage, try again later"));
 
     Transaction t;
     auto& e = t.envelope;

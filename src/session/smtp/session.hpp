@@ -67,6 +67,9 @@ public:
     virtual std::string canonical_account(std::string_view authcid) = 0;
     // RFC 6409 §6.1: may `account` send as `address` (its own address, an alias of it, a +tag)?
     virtual bool sender_allowed(std::string_view account, std::string_view address) = 0;
+    // Is there room in the queue for a message of about `size` octets (0: size not announced)?
+    // RFC 1870 §6.1: no room is 452 at MAIL, before the client sends the data.
+    virtual bool queue_has_room(std::uint64_t size) { (void)size; return true; }
 };
 
 // A message ready to be committed to the queue.

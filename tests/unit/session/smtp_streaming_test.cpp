@@ -136,5 +136,18 @@ TEST(SmtpStreaming, ABodyThatCannotBeWrittenIsRefusedNotAcknowledged) {
     EXPECT_NE(out.find("250 2.0.0 Ok: queued as"), std::string::npos) << out;
 }
 
+// RFC 1870 §6.1: with no room in the queue, MAIL is refused before the data is sent; the
+// announced SIZE is what is asked for, and the session goes on once there is room again.
+TEST(SmtpStreaming, NoRoomInTheQueueIs452AtMail) {
+    Transcript t;
+    t.send(kEhlo);
+    t.host().room = 0;
+    EXPECT_EQ(t.send("MAIL FROM:<a@b.example> SIZE=5000\r\n"), "452 4.3.1 Insufficient system storage, try again later\r\n");
+    EXPECT_EQ(t.host().last_size_asked, 5000u);
+    EXPECT_EQ(t.send("RCPT TO:<alice@example.org>\r\n"), "503 5.5.1 Error: need MAIL command\r\n");
+    t.host().room = UINT64_MAX;
+    EXPECT_EQ(t.send("MAIL FROM:<a@b.example>\r\n"), "250 2.1.0 Ok\r\n");
+}
+
 }  // namespace
 }  // namespace tern::smtp::testing

@@ -1,10 +1,11 @@
 // Test harness: drives an SMTP Session with no socket, like a conversation transcript.
 // The fake host knows example.org with alice and bob; everything else is remote.
 #pragma once
-#include <cerrno>
 #include <gtest/gtest.h>
 
 #include <cctype>
+#include <cerrno>
+#include <cstdint>
 #include <set>
 #include <string>
 #include <vector>
@@ -34,9 +35,14 @@ public:
     bool sender_allowed(std::string_view account, std::string_view address) override {
         return canonical_account(address) == account || (account == "alice@example.org" && address == "sales@example.org");
     }
+    std::uint64_t room = UINT64_MAX;  // octets the queue can take
+    std::uint64_t last_size_asked = 0;
+    bool queue_has_room(std::uint64_t size) override {
+        last_size_asked = size;
+        return size < room;
+    }
 };
 
-// Feeds input, answers commits (with success unless told otherwise), collects all output.
 // What a test sees of a commit: the envelope and the message as the spool would receive it.
 struct Committed {
     queue::Envelope envelope;
@@ -44,6 +50,7 @@ struct Committed {
     bool spilled = false;  // the body had gone to a spill file
 };
 
+// Feeds input, answers commits (with success unless told otherwise), collects all output.
 class Transcript {
 public:
     explicit Transcript(SessionConfig cfg = make_config()) : session_(cfg, host_, "192.0.2.7", "T1") {
