@@ -1,4 +1,4 @@
-# lib.sh - what bench/smtp_bench.sh and bench/pop3_bench.sh share: logging, process
+# lib.sh - what the bench scripts (smtp, pop3, memory) share: logging, process
 # clean-up, loopback ports, and the memory and CPU figures of a process tree.
 # Sourced, not run. The caller sets WORK, SAMPLE and KILL_PIDS (pids to stop on exit).
 
@@ -101,3 +101,45 @@ kb2mb() { awk -v k="$1" 'BEGIN{ if (k > 0) printf "%.1f", k / 1024; else print "
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else print "NA" }'; }
 
 tabulate() { if command -v column >/dev/null; then column -t -s $'\t'; else cat; fi; }
+
+# ----------------------------------------------------------------- cleanup --
+# What a bench leaves running or on disk, undone when it exits however it exits: the PIDs in
+# KILL_PIDS (SIGTERM, then SIGKILL after KILL_GRACE seconds), the Postfix instances whose config
+# directories are in PF_CONFS, and WORK unless KEEP=1. A script calls bench_trap_cleanup once.
+declare -a KILL_PIDS=() PF_CONFS=()
+WORK=""
+bench_cleanup() {
+  local rc=$? p c
+  trap - EXIT INT TERM
+  for c in "${PF_CONFS[@]}"; do pf_stop "$c"; done
+  for p in "${KILL_PIDS[@]}"; do kill_wait "$p" "${KILL_GRACE:-10}"; done
+  if [[ -n $WORK && -d $WORK ]]; then
+    if [[ ${KEEP:-0} == 1 ]]; then log "keeping $WORK"; else rm -rf "$WORK"; fi
+  fi
+  exit "$rc"
+}
+bench_trap_cleanup() {
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT TERM
+}
+
+# A command under a pseudo-terminal (postfix's start/stop scripts want one), CRs dropped.
+pty() { script -qec "$*" /dev/null </dev/null | tr -d '\r'; }
+
+# Stops the Postfix instance configured in directory $1 (stop, then abort, then SIGKILL of its
+# master) and forgets it in PF_CONFS.
+pf_stop() {
+  local conf=$1 q pid i
+  [[ -f $conf/main.cf ]] || return 0
+  q=$(postconf -c "$conf" -h queue_directory 2>/dev/null)
+  pty postfix -c "$conf" stop >/dev/null 2>&1
+  pid=$(tr -dc 0-9 <"$q/pid/master.pid" 2>/dev/null)
+  if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+    pty postfix -c "$conf" abort >/dev/null 2>&1
+    for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null
+  fi
+  local i2
+  for i2 in "${!PF_CONFS[@]}"; do [[ ${PF_CONFS[$i2]} == "$conf" ]] && unset 'PF_CONFS[i2]'; done
+  return 0
+}

@@ -63,20 +63,7 @@ scen() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 [[ $(id -u) == 0 ]] || die "must run as root (installs packages, runs Postfix and Dovecot)"
 
 # ---------------------------------------------------------------- cleanup --
-declare -a KILL_PIDS=() PF_CONFS=()
-WORK=""
-cleanup() {
-  local rc=$? p c
-  trap - EXIT INT TERM
-  for c in "${PF_CONFS[@]}"; do pf_stop "$c"; done
-  for p in "${KILL_PIDS[@]}"; do kill_wait "$p" 10; done
-  if [[ -n $WORK && -d $WORK ]]; then
-    if [[ $KEEP == 1 ]]; then log "keeping $WORK"; else rm -rf "$WORK"; fi
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_trap_cleanup
 
 # Run a command in the background (so a SIGTERM to this script is handled at once) with a time
 # limit; its PID is cleaned up on exit. Returns its status.
@@ -162,7 +149,6 @@ fail_record() { # SCENARIO SERVER MSG_BYTES: a row of NA
 # ----------------------------------------------------------------- install --
 # As in smtp_bench.sh / pop3_bench.sh: Postfix and Dovecot are installed on demand (debconf
 # "No configuration"), and a system instance the packages started is stopped.
-pty() { script -qec "$*" /dev/null </dev/null | tr -d '\r'; }
 apt_install() { # PACKAGE
   [[ $NO_INSTALL == 1 ]] && return 1
   log "installing $1"
@@ -343,20 +329,6 @@ c_tern() {
 # ----------------------------------------------------------------- postfix --
 # The private instance of smtp_bench.sh (bench/postfix/*.cf.in): user@bench.test is delivered by
 # virtual(8) into a Maildir.
-pf_stop() {
-  local conf=$1 q pid i
-  [[ -f $conf/main.cf ]] || return 0
-  q=$(postconf -c "$conf" -h queue_directory 2>/dev/null)
-  pty postfix -c "$conf" stop >/dev/null 2>&1
-  pid=$(tr -dc 0-9 <"$q/pid/master.pid" 2>/dev/null)
-  if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
-    pty postfix -c "$conf" abort >/dev/null 2>&1
-    for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null
-  fi
-  for i in "${!PF_CONFS[@]}"; do [[ ${PF_CONFS[$i]} == "$conf" ]] && unset 'PF_CONFS[i]'; done
-  return 0
-}
 pf_wait() { # COUNT: files in Maildir/new
   local deadline c
   deadline=$(($(date +%s) + TIMEOUT))

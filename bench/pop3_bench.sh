@@ -83,19 +83,8 @@ phase() { [[ " $PHASES " == *" $1 "* ]]; }
 [[ $(id -u) == 0 ]] || die "must run as root (installs packages, runs Dovecot, ternd setup)"
 
 # ---------------------------------------------------------------- cleanup --
-declare -a KILL_PIDS=()
-WORK=""
-cleanup() {
-  local rc=$? p
-  trap - EXIT INT TERM
-  for p in "${KILL_PIDS[@]}"; do kill_wait "$p" 10; done
-  if [[ -n $WORK && -d $WORK ]]; then
-    if [[ $KEEP == 1 ]]; then log "keeping $WORK"; else rm -rf "$WORK"; fi
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+KILL_GRACE=10
+bench_trap_cleanup
 
 # CPU seconds used so far by ROOT and its live descendants, plus the
 # descendants ROOT has reaped (its cutime/cstime): Dovecot's master reaps the

@@ -50,25 +50,12 @@ done
 [[ $(id -u) == 0 ]] || die "must run as root (installs packages, runs Postfix)"
 
 # ---------------------------------------------------------------- cleanup --
-declare -a KILL_PIDS=() PF_CONFS=()
-WORK=""
-cleanup() {
-  local rc=$? p c
-  trap - EXIT INT TERM
-  for c in "${PF_CONFS[@]}"; do pf_stop "$c"; done
-  for p in "${KILL_PIDS[@]}"; do kill_wait "$p" 5; done
-  if [[ -n $WORK && -d $WORK ]]; then
-    if [[ $KEEP == 1 ]]; then log "keeping $WORK"; else rm -rf "$WORK"; fi
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+KILL_GRACE=5
+bench_trap_cleanup
 
 # ----------------------------------------------------------------- helpers --
 # Postfix commands print nothing useful without a syslog socket unless they
 # have a terminal: run them under script(1) and keep the output.
-pty() { script -qec "$*" /dev/null </dev/null | tr -d '\r'; }
 
 start_sampler() {
   SAMPLER_ROOT=$1 SAMPLER_OUT=$2
@@ -160,21 +147,6 @@ ensure_postfix() {
 }
 
 # ----------------------------------------------------------------- postfix --
-pf_stop() {
-  local conf=$1 q pid i
-  [[ -f $conf/main.cf ]] || return 0
-  q=$(postconf -c "$conf" -h queue_directory 2>/dev/null)
-  pty postfix -c "$conf" stop >/dev/null 2>&1
-  pid=$(tr -dc 0-9 <"$q/pid/master.pid" 2>/dev/null)
-  if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
-    pty postfix -c "$conf" abort >/dev/null 2>&1
-    for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null
-  fi
-  local i2
-  for i2 in "${!PF_CONFS[@]}"; do [[ ${PF_CONFS[$i2]} == "$conf" ]] && unset 'PF_CONFS[i2]'; done
-  return 0
-}
 
 PF_NEW=""
 pf_count() {
