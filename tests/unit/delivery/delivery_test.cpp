@@ -180,6 +180,7 @@ public:
     }
     Result<void> flush() override { return inner_.flush(); }
     Result<std::string> read_message(queue::QueueId id) override { return inner_.read_message(id); }
+    Result<base::ByteSourceRef> open_message(queue::QueueId id) override { return inner_.open_message(id); }
     Result<void> compact() override { return inner_.compact(); }
     std::uint64_t sync_count() const override { return inner_.sync_count(); }
     void close() override { inner_.close(); }
