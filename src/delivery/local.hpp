@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "base/bytes.hpp"
 #include "directory/directory.hpp"
 #include "queue/spool.hpp"
 #include "store/store.hpp"
@@ -17,7 +18,7 @@ struct Job {
     queue::QueueId id = 0;
     std::size_t recipient = 0;             // index into the envelope's recipients
     const queue::Envelope* envelope = nullptr;
-    const std::string* message = nullptr;  // the queued message (Received: included)
+    base::ByteSourceRef message;           // the queued message (Received: included), read in ranges
 };
 
 struct Outcome {

@@ -51,7 +51,7 @@ void Scheduler::start(std::vector<queue::QueuedMessage> recovered) {
     });
 }
 
-void Scheduler::enqueue(queue::QueuedMessage message, std::shared_ptr<const std::string> body) {
+void Scheduler::enqueue(queue::QueuedMessage message, base::ByteSourceRef body) {
     bool wake;
     {
         std::lock_guard lock(mutex_);
@@ -171,20 +171,22 @@ void Scheduler::deliver_batch(std::vector<Entry>& batch) {
         }
         if (!any_due) continue;
         if (!entry.body) {
-            auto body = spool_.read_message(entry.message.id);
+            // Opened, not read: the store reads it in bounded chunks, so a large message is
+            // never whole in memory here. Its checksum is verified on opening.
+            auto body = spool_.open_message(entry.message.id);
             if (!body) {
                 log::error("queue: cannot read message ", entry.message.id, ": ", body.error().message);
                 entry.due = now + options_.temp_failure_retry;
                 continue;
             }
-            entry.body = std::make_shared<const std::string>(std::move(*body));
+            entry.body = std::move(*body);
         }
         for (std::size_t r = 0; r < entry.message.states.size(); ++r) {
             auto& s = entry.message.states[r];
             bool due = s.status == RecipientState::Status::Pending ||
                        (s.status == RecipientState::Status::Deferred && s.next_attempt <= now);
             if (!due) continue;
-            jobs.push_back(Job{entry.message.id, r, &entry.message.envelope, entry.body.get()});
+            jobs.push_back(Job{entry.message.id, r, &entry.message.envelope, entry.body});
             where.emplace_back(e, r);
         }
     }

@@ -55,7 +55,8 @@ public:
     // Starts the delivery thread with the messages the spool recovered.
     void start(std::vector<queue::QueuedMessage> recovered);
     // A message just committed; `body` saves reading it back from the spool.
-    void enqueue(queue::QueuedMessage message, std::shared_ptr<const std::string> body);
+    // `body` (may be null) is the message in memory, wrapped by base::bytes_from_string.
+    void enqueue(queue::QueuedMessage message, base::ByteSourceRef body);
     // Finishes the batch in progress, then stops. Undelivered mail stays in the spool.
     void stop();
 
@@ -64,7 +65,7 @@ public:
 private:
     struct Entry {
         queue::QueuedMessage message;
-        std::shared_ptr<const std::string> body;  // may be null: read from the spool when needed
+        base::ByteSourceRef body;  // may be null: opened from the spool (read in ranges) when needed
         std::int64_t due = 0;
     };
     void run();

@@ -211,9 +211,8 @@ asio::awaitable<Result<queue::QueueId>> Server::Impl::commit(smtp::PendingCommit
             auto size = c.message.size();
             // Small messages go to the scheduler from memory; big ones it reads back from the
             // spool rather than holding a second copy while it works.
-            std::shared_ptr<const std::string> body;
-            if (!c.message.spilled() && size <= kInlineBody)
-                body = std::make_shared<const std::string>(c.message.memory());
+            base::ByteSourceRef body;
+            if (!c.message.spilled() && size <= kInlineBody) body = base::bytes_from_string(c.message.memory());
             smtp.spool->submit(
                 std::move(c.envelope), std::move(c.message),
                 [this, h, executor, envelope = std::move(envelope), size, body = std::move(body)](Result<queue::QueueId> r) mutable {

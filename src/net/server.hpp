@@ -42,7 +42,7 @@ struct SmtpServices {
     // Called on the spool's writer thread once a message is durable.
     // `body` is the committed message when it is small enough to keep in memory (the
     // scheduler then need not read it back from the spool), else null.
-    std::function<void(queue::QueuedMessage, std::shared_ptr<const std::string> body)> on_committed;
+    std::function<void(queue::QueuedMessage, base::ByteSourceRef body)> on_committed;
     // Run on a worker thread (slow: yescrypt, SQLite); must be thread-safe.
     std::function<bool(const std::string& user, const std::string& password)> verify_password;
     std::function<std::optional<sasl::ScramCredentials>(const std::string& user)> scram_credentials;

@@ -185,19 +185,23 @@ int read_verified(int fd, std::uint64_t record_at, std::uint64_t head, std::stri
 }
 
 // Checks the CRC-32C of the record at `record_at` (body of `size` octets after `head` bytes) by
-// reading it in bounded chunks.
-int verify_record(int fd, std::uint64_t record_at, std::uint64_t head, std::uint64_t size) {
+// reading it in bounded chunks; `body_crc`, when given, receives the CRC-32C of the body alone.
+int verify_record(int fd, std::uint64_t record_at, std::uint64_t head, std::uint64_t size,
+                  std::uint32_t* body_crc = nullptr) {
     if (head < record::kFrameHeader || head > (64u << 20)) return EBADMSG;
     std::string buf(static_cast<std::size_t>(head), '\0');
     if (int e = read_all(fd, buf.data(), buf.size(), static_cast<off_t>(record_at))) return e;
     std::uint32_t crc = record::crc32c(std::string_view(buf).substr(3));
-    buf.resize(kCopyChunk);
+    std::uint32_t body = 0;
+    buf.resize(static_cast<std::size_t>(std::min<std::uint64_t>(kCopyChunk, std::max<std::uint64_t>(size, head))));
     for (std::uint64_t done = 0; done < size;) {
-        auto n = static_cast<std::size_t>(std::min<std::uint64_t>(kCopyChunk, size - done));
+        auto n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size - done));
         if (int e = read_all(fd, buf.data(), n, static_cast<off_t>(record_at + head + done))) return e;
         crc = record::crc32c(std::string_view(buf.data(), n), crc);
+        if (body_crc) body = record::crc32c(std::string_view(buf.data(), n), body);
         done += n;
     }
+    if (body_crc) *body_crc = body;
     char stored[record::kFrameTrailer];
     if (int e = read_all(fd, stored, sizeof stored, static_cast<off_t>(record_at + head + size))) return e;
     std::uint32_t want = 0;
@@ -279,6 +283,7 @@ public:
     Result<void> flush() override { return wait_for(Item::Kind::Barrier); }
     Result<void> compact() override { return wait_for(Item::Kind::Compact); }
     Result<std::string> read_message(QueueId id) override;
+    Result<base::ByteSourceRef> open_message(QueueId id) override;
     std::uint64_t sync_count() const override { return syncs_.load(); }
     void close() override;
 
@@ -590,6 +595,51 @@ Result<std::string> SpoolImpl::read_message(QueueId id) {
     if (int e = read_verified(file->fd, at - head, head, out))
         return fail("spool: cannot read message " + std::to_string(id) + ": " + read_error_text(e), e);
     return out;
+}
+
+namespace {
+// A verified message body read in ranges from its segment; holds the segment's file open.
+class SegmentSource final : public SpooledBody {
+public:
+    SegmentSource(std::shared_ptr<File> file, std::uint64_t at, std::uint64_t size, std::uint32_t crc)
+        : file_(std::move(file)), at_(at), size_(size), crc_(crc) {}
+    std::uint64_t size() const override { return size_; }
+    std::uint32_t body_crc32c() const override { return crc_; }
+    Result<std::size_t> read(std::uint64_t offset, std::span<char> out) const override {
+        if (offset >= size_ || out.empty()) return std::size_t{0};
+        auto n = static_cast<std::size_t>(std::min<std::uint64_t>(out.size(), size_ - offset));
+        if (int e = read_all(file_->fd, out.data(), n, static_cast<off_t>(at_ + offset)))
+            return fail("spool: cannot read message body: " + errno_text(e), e);
+        return n;
+    }
+
+private:
+    std::shared_ptr<File> file_;
+    std::uint64_t at_ = 0, size_ = 0;
+    std::uint32_t crc_ = 0;
+};
+}  // namespace
+
+Result<base::ByteSourceRef> SpoolImpl::open_message(QueueId id) {
+    std::shared_ptr<File> file;
+    std::uint64_t at = 0, head = 0, size = 0;
+    {
+        std::lock_guard lock(mu_);
+        auto it = index_.find(id);
+        if (it == index_.end()) return fail("spool: no message " + std::to_string(id), ENOENT);
+        file = segments_.at(it->second.seg).file;
+        at = it->second.body_at;
+        head = it->second.head;
+        size = it->second.size;
+    }
+    std::uint32_t crc = 0;
+    if (int e = verify_record(file->fd, at - head, head, size, &crc))
+        return fail("spool: cannot read message " + std::to_string(id) + ": " + read_error_text(e), e);
+    try {
+        return base::ByteSourceRef(std::make_shared<SegmentSource>(std::move(file), at, size, crc));
+    } catch (const std::bad_alloc&) {
+        return fail("spool: out of memory opening message " + std::to_string(id), ENOMEM);
+    }
 }
 
 void SpoolImpl::close() {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "base/bytes.hpp"
 #include "base/result.hpp"
 #include "queue/envelope.hpp"
 #include "queue/incoming.hpp"
@@ -35,6 +36,14 @@ struct QueuedMessage {
     std::vector<RecipientState> states;  // parallel to envelope.recipients
     std::uint64_t size = 0;              // message octets
     bool final() const;                  // every recipient Delivered or Failed
+};
+
+// A message body opened from the spool (Spool::open_message): read in ranges from its segment,
+// its record's checksum verified once when opened. body_crc32c() is the CRC-32C of the body octets
+// alone (record::crc32c), computed during that verification: a content fingerprint for free.
+class SpooledBody : public base::ByteSource {
+public:
+    virtual std::uint32_t body_crc32c() const = 0;
 };
 
 struct SpoolOptions {
@@ -78,6 +87,12 @@ public:
 
     // Reads the message body back (pread from its segment).
     virtual Result<std::string> read_message(QueueId id) = 0;
+    // Opens the message body for reading in ranges (pread from its segment, never whole in
+    // memory), after checking its record's CRC-32C in bounded chunks: fails with EBADMSG when the
+    // record was damaged on disk, ENOENT when there is no such message. The source (a SpooledBody)
+    // keeps the segment file open, so it stays readable after compaction moved the message or the
+    // segment was unlinked.
+    virtual Result<base::ByteSourceRef> open_message(QueueId id) = 0;
 
     // Copies every live message whose records sit in an older segment into the active segment (a new
     // Message record with the same id and its current states), syncs, then unlinks the old segments

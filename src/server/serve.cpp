@@ -175,7 +175,7 @@ int serve(const config::Config& cfg) {
     net::SmtpServices services;
     services.host = &host;
     services.spool = spool->get();
-    services.on_committed = [&scheduler](queue::QueuedMessage m, std::shared_ptr<const std::string> body) {
+    services.on_committed = [&scheduler](queue::QueuedMessage m, base::ByteSourceRef body) {
         scheduler.enqueue(std::move(m), std::move(body));
     };
     services.verify_password = [directory](const std::string& user, const std::string& password) {

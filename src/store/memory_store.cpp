@@ -106,6 +106,16 @@ public:
                 return fail("mailbox UID space exhausted: " + m.mailbox, ENOSPC);
             }
         }
+        // Every source is read whole before anything changes (this backend keeps bodies in
+        // memory anyway), once per source however many entries share it: one that fails to read
+        // fails the batch with nothing stored.
+        std::map<const base::ByteSource*, std::shared_ptr<const std::string>> sources;
+        for (const auto& m : batch) {
+            if (!m.source || sources.contains(m.source.get())) continue;
+            auto data = base::read_all(*m.source);
+            if (!data) return std::unexpected(data.error());
+            sources.emplace(m.source.get(), std::make_shared<const std::string>(std::move(*data)));
+        }
         // Pass 2: apply.
         std::vector<Appended> out;
         out.reserve(batch.size());
@@ -127,7 +137,9 @@ public:
             msg.info.internal_date = m.internal_date != 0 ? m.internal_date : now;
             msg.info.envelope_from = m.envelope_from;
             msg.prefix = m.prefix;
-            if (!m.body) {
+            if (m.source) {
+                msg.body = sources.at(m.source.get());
+            } else if (!m.body) {
                 msg.body = std::make_shared<const std::string>(m.data);
             } else if (auto& body = shared[m.body]; body) {
                 msg.body = body;

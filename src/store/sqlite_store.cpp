@@ -103,6 +103,37 @@ struct BoxRow {
         if (auto tern_r_ = (expr); !tern_r_) return std::unexpected(tern_r_.error()); \
     } while (0)
 
+// Append path: fills the body row `rowid` (inserted as zeroblob(size)) from `source` in 1 MiB
+// chunks through SQLite's incremental blob I/O, so that neither this process nor SQLite ever holds
+// the whole body (binding it as one blob would cost the body plus SQLite's copy of the record).
+// Runs inside the caller's write transaction: a failure leaves the rollback to it.
+Result<void> fill_body(Db& db, std::int64_t rowid, const base::ByteSource& source) {
+    constexpr std::size_t kChunk = 1u << 20;
+    const std::uint64_t size = source.size();
+    if (size == 0) return {};
+    sqlite3_blob* blob = nullptr;
+    if (sqlite3_blob_open(db.raw(), "main", "bodies", "data", rowid, 1, &blob) != SQLITE_OK) {
+        sqlite3_blob_close(blob);  // NULL-safe; a handle returned with an error must be closed too
+        return std::unexpected(db.error("store: cannot open the body for writing"));
+    }
+    struct Close {
+        sqlite3_blob* b;
+        ~Close() { sqlite3_blob_close(b); }
+    } close{blob};
+    std::string buf(static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, size)), '\0');
+    for (std::uint64_t done = 0; done < size;) {
+        auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size - done));
+        auto n = source.read(done, std::span<char>(buf.data(), want));
+        if (!n) return fail("store: cannot read the message to store: " + n.error().message, n.error().code ? n.error().code : EIO);
+        if (*n == 0)
+            return fail("store: the message ended after " + std::to_string(done) + " of " + std::to_string(size) + " octets", EIO);
+        if (sqlite3_blob_write(blob, buf.data(), static_cast<int>(*n), static_cast<int>(done)) != SQLITE_OK)
+            return std::unexpected(db.error("store: cannot write the body"));
+        done += *n;
+    }
+    return {};
+}
+
 class SqliteStore final : public MailStore {
 public:
     explicit SqliteStore(Db db) : db_(std::move(db)) {}
@@ -243,7 +274,7 @@ public:
         std::map<std::pair<std::string_view, std::string_view>, std::int64_t> box_ids;  // as named
         std::map<std::int64_t, BoxRow> boxes;                                           // by id
         std::map<std::int64_t, std::int64_t> added;                                     // by id
-        std::map<const std::string*, std::int64_t> shared_bodies;  // NewMessage::body -> bodies.id
+        std::map<const void*, std::int64_t> shared_bodies;  // NewMessage::source or ::body -> bodies.id
         // Any failure returns before COMMIT; the Tx destructor rolls the whole batch back.
         for (std::size_t i = 0; i < batch.size(); ++i) {
             const NewMessage& m = batch[i];
@@ -272,9 +303,23 @@ public:
             const std::uint32_t uid = box->info.uidnext;
             const std::uint64_t modseq = box->info.highest_modseq + 1;
             const std::string& data = m.body ? *m.body : m.data;
+            const std::uint64_t body_size = m.source ? m.source->size() : data.size();
+            const void* shared_key = m.source ? static_cast<const void*>(m.source.get()) : m.body;
             std::int64_t body_id = 0;
-            if (auto known = m.body ? shared_bodies.find(m.body) : shared_bodies.end(); known != shared_bodies.end()) {
+            if (auto known = shared_key ? shared_bodies.find(shared_key) : shared_bodies.end(); known != shared_bodies.end()) {
                 body_id = known->second;  // another copy of the same message: reference its body
+            } else if (m.source) {
+                // Streamed: the row is created at its final size, then filled chunk by chunk.
+                if (body_size > static_cast<std::uint64_t>(sqlite3_limit(db_.raw(), SQLITE_LIMIT_LENGTH, -1)))
+                    return fail("store: message of " + std::to_string(body_size) + " octets is larger than the store allows", EFBIG);
+                {
+                    auto q = Query::make(db_, "INSERT INTO bodies(data) VALUES(zeroblob(?1))");
+                    if (!q) return std::unexpected(q.error());
+                    TRY(q->bind(1, static_cast<std::int64_t>(body_size)).run());
+                }
+                body_id = sqlite3_last_insert_rowid(db_.raw());
+                TRY(fill_body(db_, body_id, *m.source));
+                shared_bodies.emplace(shared_key, body_id);
             } else {
                 {
                     // Bound by reference (SQLITE_STATIC): the row SQLite builds is the only
@@ -284,7 +329,7 @@ public:
                     TRY(q->bind_blob_ref(1, data).run());
                 }
                 body_id = sqlite3_last_insert_rowid(db_.raw());
-                if (m.body) shared_bodies.emplace(m.body, body_id);
+                if (m.body) shared_bodies.emplace(shared_key, body_id);
             }
             {
                 auto q = Query::make(db_,
@@ -297,7 +342,7 @@ public:
                     .bind(3, static_cast<std::int64_t>(modseq))
                     .bind(4, join_flags(flags[i]))
                     .bind(5, m.internal_date != 0 ? m.internal_date : now)
-                    .bind(6, static_cast<std::int64_t>(m.prefix.size() + data.size()))
+                    .bind(6, static_cast<std::int64_t>(m.prefix.size() + body_size))
                     .bind(7, m.envelope_from)
                     .bind(8, body_id)
                     .bind_blob_ref(9, m.prefix);

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/bytes.hpp"
 #include "base/result.hpp"
 
 namespace tern::store {
@@ -43,12 +44,17 @@ struct MessageInfo {
 struct NewMessage {
     std::string account;             // canonical address "user@example.org"
     std::string mailbox = "INBOX";
-    std::string data;                // the message, CRLF line ends (ignored when `body` is set)
+    std::string data;                // the message, CRLF line ends (ignored when `body` or `source` is set)
     // A body shared by several entries of one batch (one message delivered to many accounts):
     // when set, the message is `prefix` + *body, and every entry of the batch with the same
     // `body` pointer is stored as ONE body that each of their messages references. Borrowed, not
     // copied: it must stay valid until append() returns.
     const std::string* body = nullptr;
+    // The same, read in bounded chunks from a source (a spool record, say) instead of memory, so
+    // that a large message is never whole in memory on its way into the store; takes precedence
+    // over `body` and `data`. Entries of one batch with the same source share one stored body. A
+    // source that fails to read fails the whole batch (nothing is stored).
+    base::ByteSourceRef source;
     // Header lines kept with this copy only and put before the body when the message is read
     // (e.g. "Return-Path: <a@b>\r\n"), so that sharing the body needs no per-copy concatenation.
     std::string prefix;

@@ -3,11 +3,15 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <climits>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <future>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -82,8 +86,9 @@ TEST_F(DeliveryTest, LocalAliasUnknownAndRemoteOutcomes) {
     auto m = submit({"alice+news@example.org", "team@example.org", "ghost@example.org", "x@remote.example"},
                     "Subject: hi\r\n\r\nbody\r\n");
     std::string body = "Subject: hi\r\n\r\nbody\r\n";
+    auto source = base::bytes_from_string(body);
     std::vector<Job> jobs;
-    for (std::size_t i = 0; i < 4; ++i) jobs.push_back({m.id, i, &m.envelope, &body});
+    for (std::size_t i = 0; i < 4; ++i) jobs.push_back({m.id, i, &m.envelope, source});
     auto out = local.deliver(jobs, 1795000000);
     ASSERT_EQ(out.size(), 4u);
     EXPECT_EQ(out[0].kind, Outcome::Kind::Delivered);  // plus-address reaches alice
@@ -180,6 +185,7 @@ public:
     }
     Result<void> flush() override { return inner_.flush(); }
     Result<std::string> read_message(queue::QueueId id) override { return inner_.read_message(id); }
+    Result<base::ByteSourceRef> open_message(queue::QueueId id) override { return inner_.open_message(id); }
     Result<void> compact() override { return inner_.compact(); }
     std::uint64_t sync_count() const override { return inner_.sync_count(); }
     void close() override { inner_.close(); }
@@ -334,7 +340,8 @@ TEST_F(DeliveryTest, AliasFanOutStoresOneBody) {
     LocalDelivery local(*dir, **sqlite);
     const std::string body = "Subject: to everyone\r\n\r\n" + std::string(50000, 'z') + "\r\n";
     auto m = submit({"all@example.org", "alice@example.org"}, body);
-    auto out = local.deliver({{m.id, 0, &m.envelope, &body}, {m.id, 1, &m.envelope, &body}}, 1795000000);
+    auto source = base::bytes_from_string(body);
+    auto out = local.deliver({{m.id, 0, &m.envelope, source}, {m.id, 1, &m.envelope, source}}, 1795000000);
     ASSERT_EQ(out.size(), 2u);
     EXPECT_EQ(out[0].kind, Outcome::Kind::Delivered);
     EXPECT_EQ(out[1].kind, Outcome::Kind::Delivered);
@@ -356,11 +363,100 @@ TEST_F(DeliveryTest, ReusedQueueIdWithOtherContentIsStillDelivered) {
     std::string first = "Subject: one\r\n\r\n1\r\n", second = "Subject: two\r\n\r\n2\r\n";
     // The same queue id twice (a clock reset after the spool was emptied): different content
     // must not be taken for a redelivery.
-    EXPECT_EQ(local.deliver({{42, 0, &e, &first}}, 1795000000)[0].kind, Outcome::Kind::Delivered);
-    EXPECT_EQ(local.deliver({{42, 0, &e, &second}}, 1795000000)[0].kind, Outcome::Kind::Delivered);
+    EXPECT_EQ(local.deliver({{42, 0, &e, base::bytes_from_string(first)}}, 1795000000)[0].kind, Outcome::Kind::Delivered);
+    EXPECT_EQ(local.deliver({{42, 0, &e, base::bytes_from_string(second)}}, 1795000000)[0].kind, Outcome::Kind::Delivered);
     EXPECT_EQ(count("bob@example.org"), 2u);
-    EXPECT_EQ(local.deliver({{42, 0, &e, &second}}, 1795000000)[0].kind, Outcome::Kind::Delivered);
+    EXPECT_EQ(local.deliver({{42, 0, &e, base::bytes_from_string(second)}}, 1795000000)[0].kind, Outcome::Kind::Delivered);
     EXPECT_EQ(count("bob@example.org"), 2u) << "a true redelivery is absorbed";
+}
+
+// A retry reads the message from the spool (open_message) where the first attempt had it from
+// memory: the dedupe key must come out the same, or a crash between the store's commit and the
+// spool's record of it would deliver the message twice.
+TEST_F(DeliveryTest, RedeliveryFromTheSpoolMatchesTheFirstAttemptFromMemory) {
+    LocalDelivery local(*dir, *store);
+    const std::string body = "Subject: once\r\n\r\n" + std::string(3u << 20, 'o') + "\r\n";
+    auto m = submit({"team@example.org", "alice@example.org"}, body);
+    std::vector<Job> jobs{{m.id, 0, &m.envelope, base::bytes_from_string(body)},
+                          {m.id, 1, &m.envelope, nullptr}};
+    jobs[1].message = jobs[0].message;
+    auto out = local.deliver(jobs, 1795000000);
+    EXPECT_EQ(out[0].kind, Outcome::Kind::Delivered);
+    EXPECT_EQ(count("alice@example.org"), 1u);
+    EXPECT_EQ(count("bob@example.org"), 1u);
+    auto spooled = spool->open_message(m.id);
+    ASSERT_TRUE(spooled) << spooled.error().message;
+    for (auto& j : jobs) j.message = *spooled;
+    out = local.deliver(jobs, 1795000000);
+    EXPECT_EQ(out[0].kind, Outcome::Kind::Delivered);
+    EXPECT_EQ(out[1].kind, Outcome::Kind::Delivered);
+    EXPECT_EQ(count("alice@example.org"), 1u) << "the retry from the spool was taken for a new message";
+    EXPECT_EQ(count("bob@example.org"), 1u);
+}
+
+// A source that remembers the largest read asked of it (and never hands out a whole big body).
+class WatchedSource final : public base::ByteSource {
+public:
+    explicit WatchedSource(std::string data) : data_(std::move(data)) {}
+    std::uint64_t size() const override { return data_.size(); }
+    Result<std::size_t> read(std::uint64_t offset, std::span<char> out) const override {
+        largest = std::max(largest, out.size());
+        if (offset >= data_.size()) return std::size_t{0};
+        std::size_t n = std::min<std::size_t>(out.size(), data_.size() - static_cast<std::size_t>(offset));
+        std::memcpy(out.data(), data_.data() + offset, n);
+        return n;
+    }
+    mutable std::size_t largest = 0;
+
+private:
+    std::string data_;
+};
+
+// Issue 7: delivery (dedupe key, SQLite store) reads a large message in bounded chunks, never
+// asks for it whole, and stores it once for every member of an alias.
+TEST_F(DeliveryTest, LargeMessageIsReadInBoundedChunks) {
+    auto sqlite = store::open_sqlite_store(dir_path / "store");
+    ASSERT_TRUE(sqlite) << sqlite.error().message;
+    LocalDelivery local(*dir, **sqlite);
+    std::string body = "Subject: big\r\n\r\n";
+    for (int i = 0; body.size() < (6u << 20); ++i) body += "line " + std::to_string(i) + "\r\n";
+    auto m = submit({"team@example.org"}, body);
+    auto source = std::make_shared<WatchedSource>(body);
+    auto out = local.deliver({{m.id, 0, &m.envelope, source}}, 1795000000);
+    ASSERT_EQ(out[0].kind, Outcome::Kind::Delivered) << out[0].reply;
+    EXPECT_LE(source->largest, std::size_t{1} << 20);
+    EXPECT_EQ(query_int(dir_path / "store", "SELECT COUNT(*) FROM bodies"), 1);
+    for (const char* account : {"alice@example.org", "bob@example.org"}) {
+        auto got = (*sqlite)->read_message(account, "INBOX", 1);
+        ASSERT_TRUE(got) << account;
+        EXPECT_TRUE(*got == "Return-Path: <sender@remote.example>\r\n" + body) << account;
+    }
+}
+
+// A message damaged in the spool is not delivered: the scheduler cannot open it and retries later.
+TEST_F(DeliveryTest, DamagedSpooledMessageIsNotDelivered) {
+    LocalDelivery local(*dir, *store);
+    std::atomic<std::int64_t> now{1795000000};
+    SchedulerOptions o;
+    o.coalesce = std::chrono::milliseconds(0);
+    auto m = submit({"bob@example.org"}, "Subject: x\r\n\r\nDAMAGE-ME here\r\n", now.load());
+    ASSERT_TRUE(spool->flush());
+    for (const auto& de : fs::directory_iterator(dir_path / "spool")) {
+        if (de.path().extension() != ".log") continue;
+        std::fstream f(de.path(), std::ios::binary | std::ios::in | std::ios::out);
+        std::string data((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+        auto pos = data.find("DAMAGE-ME");
+        if (pos == std::string::npos) continue;
+        f.seekp(static_cast<std::streamoff>(pos));
+        f.put('X');
+    }
+    Scheduler scheduler(*spool, local, o, [&] { return now.load(); });
+    scheduler.start({});
+    scheduler.enqueue(m, nullptr);  // not in memory: opened from the spool
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    scheduler.stop();
+    EXPECT_EQ(count("bob@example.org"), 0u) << "a damaged body was delivered";
+    EXPECT_EQ(scheduler.queued(), 1u) << "the message stays queued";
 }
 
 }  // namespace
