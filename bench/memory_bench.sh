@@ -503,9 +503,11 @@ echo "and (a) grows the data directory by about one message (here: at most $DATA
     awk -v a="$ir" -v b="$pr" -v g="$GOAL_MB" -v l="$(label "$sc")" 'BEGIN {
       d = (b - a) / 1024; printf "%s\ttern\tpeak RSS - idle\t%+.1f MiB\t%s\n", l, d, (d <= g) ? "met" : "not met" }'
     # Both the growth with the server running (WAL included) and after a clean stop must be small.
-    [[ $sc == a ]] && awk -v a="$d0" -v b="$d1" -v c="$d2" -v s="$size" -v g="$DATA_GOAL_MSGS" -v l="$(label "$sc")" 'BEGIN {
+    if [[ $sc == a ]]; then  # (an `[[ ]] &&` here made the last loop status, and the script's, 1)
+      awk -v a="$d0" -v b="$d1" -v c="$d2" -v s="$size" -v g="$DATA_GOAL_MSGS" -v l="$(label "$sc")" 'BEGIN {
       m = (b - a) / s; n = (c ~ /^[0-9]+$/) ? (c - a) / s : m
       printf "%s\ttern\tdata growth (running / stopped)\t%.1f / %.1f messages\t%s\n", l, m, n,
         (m <= g && n <= g) ? "met" : "not met" }'
+    fi
   done <"$RESULTS"
 } | tabulate
