@@ -389,6 +389,105 @@ public:
         return not_found("no such message: UID " + std::to_string(uid));
     }
 
+    // A message read in ranges: the per-copy prefix (small, read at open) and then the shared body,
+    // read with SQLite's incremental blob I/O (https://sqlite.org/c3ref/blob_open.html) so that no
+    // read holds more of it than the caller's buffer. No blob handle is kept between reads (it
+    // would pin a read snapshot, blocking WAL checkpoints, and the reader connection it belongs
+    // to): each read opens one on the calling thread's reader connection, inside a read
+    // transaction that first checks the message row still names that body, because a body's
+    // rowid is reused once the body is gone and the reader must never get another message's bytes.
+    class StoredMessage final : public base::ByteSource {
+    public:
+        StoredMessage(SqliteStore& store, std::int64_t box_id, std::uint32_t uidvalidity, std::uint32_t uid,
+                      std::int64_t body_id, std::string prefix, std::uint64_t body_size)
+            : store_(store), box_id_(box_id), uidvalidity_(uidvalidity), uid_(uid), body_id_(body_id),
+              prefix_(std::move(prefix)), body_size_(body_size) {}
+        std::uint64_t size() const override { return prefix_.size() + body_size_; }
+
+        Result<std::size_t> read(std::uint64_t offset, std::span<char> out) const override {
+            std::size_t done = 0;
+            if (offset < prefix_.size()) {
+                done = std::min<std::size_t>(out.size(), prefix_.size() - offset);
+                std::copy_n(prefix_.data() + offset, done, out.data());
+                offset = prefix_.size();
+            }
+            offset -= prefix_.size();
+            if (done == out.size() || offset >= body_size_) return done;
+            std::size_t n = std::min<std::uint64_t>({out.size() - done, body_size_ - offset, std::uint64_t{1} << 30});
+            auto r = store_.read_body(*this, offset, out.subspan(done, n));
+            if (!r) return std::unexpected(r.error());
+            return done + n;
+        }
+
+    private:
+        friend class SqliteStore;
+        SqliteStore& store_;
+        std::int64_t box_id_;
+        std::uint32_t uidvalidity_;
+        std::uint32_t uid_;
+        std::int64_t body_id_;
+        std::string prefix_;
+        std::uint64_t body_size_;
+    };
+
+    Result<base::ByteSourceRef> open_message(std::string_view account, std::string_view mailbox,
+                                             std::uint32_t uid) override {
+        auto r = reader();
+        auto tx = Tx::begin(r.db, false);  // the row and the body's size from one snapshot
+        if (!tx) return std::unexpected(tx.error());
+        auto box = find_box(r.db, account, mailbox);
+        if (!box) return std::unexpected(box.error());
+        std::int64_t body_id = 0;
+        std::string prefix;
+        {
+            auto q = Query::make(r.db, "SELECT body_id, prefix FROM messages WHERE mailbox_id = ?1 AND uid = ?2");
+            if (!q) return std::unexpected(q.error());
+            auto row = q->bind(1, box->id).bind(2, std::int64_t{uid}).step();
+            if (!row) return std::unexpected(row.error());
+            if (!*row) return not_found("no such message: UID " + std::to_string(uid));
+            body_id = q->int64(0);
+            prefix = q->blob(1);
+        }
+        sqlite3_blob* blob = nullptr;
+        if (sqlite3_blob_open(r.db.raw(), "main", "bodies", "data", body_id, 0, &blob) != SQLITE_OK) {
+            sqlite3_blob_close(blob);
+            return std::unexpected(r.db.error("open body of UID " + std::to_string(uid)));
+        }
+        auto body_size = static_cast<std::uint64_t>(sqlite3_blob_bytes(blob));
+        sqlite3_blob_close(blob);
+        TRY(tx->commit());
+        return std::make_shared<const StoredMessage>(*this, box->id, box->info.uidvalidity, uid, body_id,
+                                                     std::move(prefix), body_size);
+    }
+
+    Result<void> read_body(const StoredMessage& m, std::uint64_t offset, std::span<char> out) {
+        auto r = reader();
+        auto tx = Tx::begin(r.db, false);
+        if (!tx) return std::unexpected(tx.error());
+        {
+            auto q = Query::make(r.db,
+                                 "SELECT 1 FROM messages m JOIN mailboxes x ON x.id = m.mailbox_id "
+                                 "WHERE m.mailbox_id = ?1 AND m.uid = ?2 AND m.body_id = ?3 AND x.uidvalidity = ?4");
+            if (!q) return std::unexpected(q.error());
+            auto row = q->bind(1, m.box_id_).bind(2, std::int64_t{m.uid_}).bind(3, m.body_id_)
+                           .bind(4, std::int64_t{m.uidvalidity_}).step();
+            if (!row) return std::unexpected(row.error());
+            if (!*row) return not_found("message UID " + std::to_string(m.uid_) + " was expunged while being read");
+        }
+        sqlite3_blob* blob = nullptr;
+        int rc = sqlite3_blob_open(r.db.raw(), "main", "bodies", "data", m.body_id_, 0, &blob);
+        if (rc == SQLITE_OK && static_cast<std::uint64_t>(sqlite3_blob_bytes(blob)) != m.body_size_) {
+            sqlite3_blob_close(blob);
+            return fail("body of message UID " + std::to_string(m.uid_) + " changed while being read", EIO);
+        }
+        if (rc == SQLITE_OK)
+            rc = sqlite3_blob_read(blob, out.data(), static_cast<int>(out.size()), static_cast<int>(offset));
+        auto error = rc == SQLITE_OK ? Error{} : r.db.error("read body of UID " + std::to_string(m.uid_));
+        sqlite3_blob_close(blob);
+        if (rc != SQLITE_OK) return std::unexpected(error);
+        return tx->commit();
+    }
+
     Result<void> set_flags(std::string_view account, std::string_view mailbox, std::uint32_t uid,
                            std::vector<std::string> flags) override {
         auto norm = normalize_flags(std::move(flags));
