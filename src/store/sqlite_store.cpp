@@ -432,36 +432,49 @@ public:
 
     Result<base::ByteSourceRef> open_message(std::string_view account, std::string_view mailbox,
                                              std::uint32_t uid) override {
+        // One statement, like read_message (its own snapshot); length() of a BLOB reads the
+        // record header, not the body. The mailbox is looked up separately only to name an error.
+        auto norm = normalize_mailbox_name(mailbox);
+        if (!norm) return std::unexpected(norm.error());
         auto r = reader();
-        auto tx = Tx::begin(r.db, false);  // the row and the body's size from one snapshot
-        if (!tx) return std::unexpected(tx.error());
+        {
+            auto q = Query::make(r.db,
+                                 "SELECT x.id, x.uidvalidity, m.body_id, m.prefix, length(b.data) FROM accounts a "
+                                 "JOIN mailboxes x ON x.account_id = a.id JOIN messages m ON m.mailbox_id = x.id "
+                                 "JOIN bodies b ON b.id = m.body_id WHERE a.name = ?1 AND x.name = ?2 AND m.uid = ?3");
+            if (!q) return std::unexpected(q.error());
+            auto row = q->bind(1, account).bind(2, *norm).bind(3, std::int64_t{uid}).step();
+            if (!row) return std::unexpected(row.error());
+            if (*row)
+                return std::make_shared<const StoredMessage>(
+                    *this, q->int64(0), static_cast<std::uint32_t>(q->int64(1)), uid, q->int64(2), q->blob(3),
+                    static_cast<std::uint64_t>(q->int64(4)));
+        }
         auto box = find_box(r.db, account, mailbox);
         if (!box) return std::unexpected(box.error());
-        std::int64_t body_id = 0;
-        std::string prefix;
-        {
-            auto q = Query::make(r.db, "SELECT body_id, prefix FROM messages WHERE mailbox_id = ?1 AND uid = ?2");
-            if (!q) return std::unexpected(q.error());
-            auto row = q->bind(1, box->id).bind(2, std::int64_t{uid}).step();
-            if (!row) return std::unexpected(row.error());
-            if (!*row) return not_found("no such message: UID " + std::to_string(uid));
-            body_id = q->int64(0);
-            prefix = q->blob(1);
-        }
-        sqlite3_blob* blob = nullptr;
-        if (sqlite3_blob_open(r.db.raw(), "main", "bodies", "data", body_id, 0, &blob) != SQLITE_OK) {
-            sqlite3_blob_close(blob);
-            return std::unexpected(r.db.error("open body of UID " + std::to_string(uid)));
-        }
-        auto body_size = static_cast<std::uint64_t>(sqlite3_blob_bytes(blob));
-        sqlite3_blob_close(blob);
-        TRY(tx->commit());
-        return std::make_shared<const StoredMessage>(*this, box->id, box->info.uidvalidity, uid, body_id,
-                                                     std::move(prefix), body_size);
+        return not_found("no such message: UID " + std::to_string(uid));
     }
 
     Result<void> read_body(const StoredMessage& m, std::uint64_t offset, std::span<char> out) {
         auto r = reader();
+        if (offset == 0 && out.size() == m.body_size_) {
+            // The whole body in one read (a small message, the common RETR): one statement checks
+            // the row and returns the body, which is no larger than the caller's buffer.
+            auto q = Query::make(r.db,
+                                 "SELECT b.data FROM messages m JOIN mailboxes x ON x.id = m.mailbox_id "
+                                 "JOIN bodies b ON b.id = m.body_id WHERE m.mailbox_id = ?1 AND m.uid = ?2 "
+                                 "AND m.body_id = ?3 AND x.uidvalidity = ?4");
+            if (!q) return std::unexpected(q.error());
+            auto row = q->bind(1, m.box_id_).bind(2, std::int64_t{m.uid_}).bind(3, m.body_id_)
+                           .bind(4, std::int64_t{m.uidvalidity_}).step();
+            if (!row) return std::unexpected(row.error());
+            if (!*row) return not_found("message UID " + std::to_string(m.uid_) + " was expunged while being read");
+            const std::string data = q->blob(0);  // no larger than `out`
+            if (data.size() != m.body_size_)
+                return fail("body of message UID " + std::to_string(m.uid_) + " changed while being read", EIO);
+            std::copy(data.begin(), data.end(), out.data());
+            return {};
+        }
         auto tx = Tx::begin(r.db, false);
         if (!tx) return std::unexpected(tx.error());
         {

@@ -491,6 +491,10 @@ TEST_P(StoreTest, OpenMessageReadAfterExpungeFails) {
         ASSERT_FALSE(n) << "read " << (n ? std::string(buf.data(), *n) : "") << " after expunge";
         EXPECT_EQ(n.error().code, ENOENT) << n.error().message;
     }
+    std::vector<char> whole(data.size());  // the whole body in one read takes another path
+    auto all = (*src)->read(0, whole);
+    ASSERT_FALSE(all) << "read " << (all ? std::string(whole.data(), *all) : "") << " after expunge";
+    EXPECT_EQ(all.error().code, ENOENT) << all.error().message;
 
     auto r2 = append_ok({msg(data)});
     auto src2 = store_->open_message(kUser, "INBOX", r2[0].uid);
