@@ -128,7 +128,9 @@ void Session::pump(std::string& out) {
         std::string_view piece(s.buffer.get(), *n);
         s.offset += *n;
         if (s.top) piece = piece.substr(0, s.top->take(piece));
-        // RFC 1939 §3 byte-stuffing, carried across chunk boundaries by the stuffer.
+        // RFC 1939 §3 byte-stuffing, carried across chunk boundaries by the stuffer. Room for
+        // the chunk and a few stuffed dots, so that the output does not double its capacity.
+        out.reserve(out.size() + piece.size() + piece.size() / 64 + 8);
         s.stuffer.append(out, piece);
         done = s.offset >= size || (s.top && s.top->done());
     }
