@@ -44,8 +44,9 @@ public:
         return refs;
     }
 
-    Result<std::string> read(std::string_view account, std::uint32_t uid) override {
-        return store_.read_message(account, "INBOX", uid);
+    // Opens only: RETR/TOP read the message in chunks on the I/O thread (store reader connections).
+    Result<base::ByteSourceRef> open(std::string_view account, std::uint32_t uid) override {
+        return store_.open_message(account, "INBOX", uid);
     }
 
     // On the network layer's store thread (it waits for the writer lock); the store is thread-safe.

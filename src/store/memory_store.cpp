@@ -34,6 +34,49 @@ struct Account {
 };
 
 class MemoryStore final : public MailStore {
+    // open_message(): the per-copy prefix and the shared body, read without copying the body; like
+    // the SQLite backend, a read after the message was expunged fails instead of serving it.
+    class StoredMessage final : public base::ByteSource {
+    public:
+        StoredMessage(MemoryStore& store, std::string account, std::string mailbox, std::uint32_t uid,
+                      std::string prefix, std::shared_ptr<const std::string> body)
+            : store_(store), account_(std::move(account)), mailbox_(std::move(mailbox)), uid_(uid),
+              prefix_(std::move(prefix)), body_(std::move(body)) {}
+        std::uint64_t size() const override { return prefix_.size() + body_->size(); }
+        Result<std::size_t> read(std::uint64_t offset, std::span<char> out) const override {
+            if (!store_.still_there(account_, mailbox_, uid_, body_.get()))
+                return not_found("message UID " + std::to_string(uid_) + " was expunged while being read");
+            std::size_t done = 0;
+            for (std::string_view part : {std::string_view(prefix_), std::string_view(*body_)}) {
+                if (offset >= part.size()) {
+                    offset -= part.size();
+                    continue;
+                }
+                std::size_t n = std::min<std::size_t>(out.size() - done, part.size() - offset);
+                std::copy_n(part.data() + offset, n, out.data() + done);
+                done += n;
+                offset = 0;
+                if (done == out.size()) break;
+            }
+            return done;
+        }
+
+    private:
+        MemoryStore& store_;
+        std::string account_, mailbox_;
+        std::uint32_t uid_;
+        std::string prefix_;
+        std::shared_ptr<const std::string> body_;
+    };
+
+    bool still_there(std::string_view account, std::string_view mailbox, std::uint32_t uid, const std::string* body) {
+        std::lock_guard lock(mu_);
+        auto box = find_box(account, mailbox);
+        if (!box) return false;
+        auto it = (*box)->messages.find(uid);
+        return it != (*box)->messages.end() && it->second.body.get() == body;
+    }
+
 public:
     Result<void> create_account(std::string_view account) override {
         if (auto r = check_account_name(account); !r) return r;
@@ -175,6 +218,17 @@ public:
         auto it = (*box)->messages.find(uid);
         if (it == (*box)->messages.end()) return not_found("no such message: UID " + std::to_string(uid));
         return it->second.prefix + *it->second.body;
+    }
+
+    Result<base::ByteSourceRef> open_message(std::string_view account, std::string_view mailbox,
+                                             std::uint32_t uid) override {
+        std::lock_guard lock(mu_);
+        auto box = find_box(account, mailbox);
+        if (!box) return std::unexpected(box.error());
+        auto it = (*box)->messages.find(uid);
+        if (it == (*box)->messages.end()) return not_found("no such message: UID " + std::to_string(uid));
+        return std::make_shared<const StoredMessage>(*this, std::string(account), std::string(mailbox), uid,
+                                                     it->second.prefix, it->second.body);
     }
 
     Result<void> set_flags(std::string_view account, std::string_view mailbox, std::uint32_t uid,

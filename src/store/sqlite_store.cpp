@@ -434,6 +434,118 @@ public:
         return not_found("no such message: UID " + std::to_string(uid));
     }
 
+    // A message read in ranges: the per-copy prefix (small, read at open) and then the shared body,
+    // read with SQLite's incremental blob I/O (https://sqlite.org/c3ref/blob_open.html) so that no
+    // read holds more of it than the caller's buffer. No blob handle is kept between reads (it
+    // would pin a read snapshot, blocking WAL checkpoints, and the reader connection it belongs
+    // to): each read opens one on the calling thread's reader connection, inside a read
+    // transaction that first checks the message row still names that body, because a body's
+    // rowid is reused once the body is gone and the reader must never get another message's bytes.
+    class StoredMessage final : public base::ByteSource {
+    public:
+        StoredMessage(SqliteStore& store, std::int64_t box_id, std::uint32_t uidvalidity, std::uint32_t uid,
+                      std::int64_t body_id, std::string prefix, std::uint64_t body_size)
+            : store_(store), box_id_(box_id), uidvalidity_(uidvalidity), uid_(uid), body_id_(body_id),
+              prefix_(std::move(prefix)), body_size_(body_size) {}
+        std::uint64_t size() const override { return prefix_.size() + body_size_; }
+
+        Result<std::size_t> read(std::uint64_t offset, std::span<char> out) const override {
+            std::size_t done = 0;
+            if (offset < prefix_.size()) {
+                done = std::min<std::size_t>(out.size(), prefix_.size() - offset);
+                std::copy_n(prefix_.data() + offset, done, out.data());
+                offset = prefix_.size();
+            }
+            offset -= prefix_.size();
+            if (done == out.size() || offset >= body_size_) return done;
+            std::size_t n = std::min<std::uint64_t>({out.size() - done, body_size_ - offset, std::uint64_t{1} << 30});
+            auto r = store_.read_body(*this, offset, out.subspan(done, n));
+            if (!r) return std::unexpected(r.error());
+            return done + n;
+        }
+
+    private:
+        friend class SqliteStore;
+        SqliteStore& store_;
+        std::int64_t box_id_;
+        std::uint32_t uidvalidity_;
+        std::uint32_t uid_;
+        std::int64_t body_id_;
+        std::string prefix_;
+        std::uint64_t body_size_;
+    };
+
+    Result<base::ByteSourceRef> open_message(std::string_view account, std::string_view mailbox,
+                                             std::uint32_t uid) override {
+        // One statement, like read_message (its own snapshot); length() of a BLOB reads the
+        // record header, not the body. The mailbox is looked up separately only to name an error.
+        auto norm = normalize_mailbox_name(mailbox);
+        if (!norm) return std::unexpected(norm.error());
+        auto r = reader();
+        {
+            auto q = Query::make(r.db,
+                                 "SELECT x.id, x.uidvalidity, m.body_id, m.prefix, length(b.data) FROM accounts a "
+                                 "JOIN mailboxes x ON x.account_id = a.id JOIN messages m ON m.mailbox_id = x.id "
+                                 "JOIN bodies b ON b.id = m.body_id WHERE a.name = ?1 AND x.name = ?2 AND m.uid = ?3");
+            if (!q) return std::unexpected(q.error());
+            auto row = q->bind(1, account).bind(2, *norm).bind(3, std::int64_t{uid}).step();
+            if (!row) return std::unexpected(row.error());
+            if (*row)
+                return std::make_shared<const StoredMessage>(
+                    *this, q->int64(0), static_cast<std::uint32_t>(q->int64(1)), uid, q->int64(2), q->blob(3),
+                    static_cast<std::uint64_t>(q->int64(4)));
+        }
+        auto box = find_box(r.db, account, mailbox);
+        if (!box) return std::unexpected(box.error());
+        return not_found("no such message: UID " + std::to_string(uid));
+    }
+
+    Result<void> read_body(const StoredMessage& m, std::uint64_t offset, std::span<char> out) {
+        auto r = reader();
+        if (offset == 0 && out.size() == m.body_size_) {
+            // The whole body in one read (a small message, the common RETR): one statement checks
+            // the row and returns the body, which is no larger than the caller's buffer.
+            auto q = Query::make(r.db,
+                                 "SELECT b.data FROM messages m JOIN mailboxes x ON x.id = m.mailbox_id "
+                                 "JOIN bodies b ON b.id = m.body_id WHERE m.mailbox_id = ?1 AND m.uid = ?2 "
+                                 "AND m.body_id = ?3 AND x.uidvalidity = ?4");
+            if (!q) return std::unexpected(q.error());
+            auto row = q->bind(1, m.box_id_).bind(2, std::int64_t{m.uid_}).bind(3, m.body_id_)
+                           .bind(4, std::int64_t{m.uidvalidity_}).step();
+            if (!row) return std::unexpected(row.error());
+            if (!*row) return not_found("message UID " + std::to_string(m.uid_) + " was expunged while being read");
+            const std::string data = q->blob(0);  // no larger than `out`
+            if (data.size() != m.body_size_)
+                return fail("body of message UID " + std::to_string(m.uid_) + " changed while being read", EIO);
+            std::copy(data.begin(), data.end(), out.data());
+            return {};
+        }
+        auto tx = Tx::begin(r.db, false);
+        if (!tx) return std::unexpected(tx.error());
+        {
+            auto q = Query::make(r.db,
+                                 "SELECT 1 FROM messages m JOIN mailboxes x ON x.id = m.mailbox_id "
+                                 "WHERE m.mailbox_id = ?1 AND m.uid = ?2 AND m.body_id = ?3 AND x.uidvalidity = ?4");
+            if (!q) return std::unexpected(q.error());
+            auto row = q->bind(1, m.box_id_).bind(2, std::int64_t{m.uid_}).bind(3, m.body_id_)
+                           .bind(4, std::int64_t{m.uidvalidity_}).step();
+            if (!row) return std::unexpected(row.error());
+            if (!*row) return not_found("message UID " + std::to_string(m.uid_) + " was expunged while being read");
+        }
+        sqlite3_blob* blob = nullptr;
+        int rc = sqlite3_blob_open(r.db.raw(), "main", "bodies", "data", m.body_id_, 0, &blob);
+        if (rc == SQLITE_OK && static_cast<std::uint64_t>(sqlite3_blob_bytes(blob)) != m.body_size_) {
+            sqlite3_blob_close(blob);
+            return fail("body of message UID " + std::to_string(m.uid_) + " changed while being read", EIO);
+        }
+        if (rc == SQLITE_OK)
+            rc = sqlite3_blob_read(blob, out.data(), static_cast<int>(out.size()), static_cast<int>(offset));
+        auto error = rc == SQLITE_OK ? Error{} : r.db.error("read body of UID " + std::to_string(m.uid_));
+        sqlite3_blob_close(blob);
+        if (rc != SQLITE_OK) return std::unexpected(error);
+        return tx->commit();
+    }
+
     Result<void> set_flags(std::string_view account, std::string_view mailbox, std::uint32_t uid,
                            std::vector<std::string> flags) override {
         auto norm = normalize_flags(std::move(flags));

@@ -103,6 +103,13 @@ public:
     // Messages in UID order.
     virtual Result<std::vector<MessageInfo>> list_messages(std::string_view account, std::string_view mailbox) = 0;
     virtual Result<std::string> read_message(std::string_view account, std::string_view mailbox, std::uint32_t uid) = 0;
+    // The message as a source read in ranges, so that a reader of a large message (POP3 RETR,
+    // IMAP FETCH) holds no more of it than its own buffer. Reads see the message as stored; once
+    // it is expunged (or its account or mailbox deleted) a read fails with ENOENT rather than
+    // return other bytes. The source refers to this store: it must not outlive it. Reads happen
+    // on the calling thread (the SQLite backend uses that thread's reader connection).
+    virtual Result<base::ByteSourceRef> open_message(std::string_view account, std::string_view mailbox,
+                                                     std::uint32_t uid) = 0;
 
     // Replaces the flags of one message; bumps its modseq and the mailbox's highest modseq.
     virtual Result<void> set_flags(std::string_view account, std::string_view mailbox, std::uint32_t uid,

@@ -55,6 +55,17 @@ std::size_t multiline_size(std::string_view data) {
     return n;
 }
 
+// The "\n." positions inside `data` (not a "." at its very start), stuffed.
+static void append_multiline_lines(std::string& out, std::string_view data) {
+    std::size_t start = 0;
+    for (std::size_t i = data.find("\n."); i != std::string_view::npos; i = data.find("\n.", i + 1)) {
+        out.append(data.substr(start, i + 1 - start));
+        out.push_back('.');
+        start = i + 1;
+    }
+    out.append(data.substr(start));
+}
+
 void append_multiline(std::string& out, std::string_view data) {
     out.reserve(out.size() + multiline_size(data));
     // RFC 1939 §3: "If any line begins with the termination octet, the line is byte-stuffed by
@@ -91,6 +102,59 @@ std::string_view top_of(std::string_view message, std::uint64_t lines) {
         pos = eol == std::string_view::npos ? message.size() : eol + 1;
     }
     return message.substr(0, pos);
+}
+
+void MultilineStuffer::append(std::string& out, std::string_view piece) {
+    if (piece.empty()) return;
+    // RFC 1939 §3 byte-stuffing; the line start carried over from the previous piece.
+    if (line_start_ && piece.front() == '.') out.push_back('.');
+    append_multiline_lines(out, piece);
+    line_start_ = piece.back() == '\n';
+    before_last_ = piece.size() >= 2 ? piece[piece.size() - 2] : last_;
+    last_ = piece.back();
+    any_ = true;
+}
+
+void MultilineStuffer::finish(std::string& out) {
+    // The terminator must start a line of its own: add the CRLF a message may lack.
+    if (any_ && !(before_last_ == '\r' && last_ == '\n')) out += "\r\n";
+    out += ".\r\n";
+}
+
+std::size_t TopCutter::take(std::string_view piece) {
+    if (done_) return 0;
+    std::size_t pos = 0;
+    while (header_) {
+        // The header ends at its first empty line, "\r\n" or "\n" (as top_of()).
+        std::size_t eol = piece.find('\n', pos);
+        if (eol == std::string_view::npos) {
+            if (line_len_ == 0 && pos < piece.size()) line_cr_ = piece[pos] == '\r';
+            line_len_ += piece.size() - pos;
+            return piece.size();
+        }
+        std::size_t len = line_len_ + (eol - pos);
+        bool cr_only = len == 1 && (line_len_ == 1 ? line_cr_ : piece[pos] == '\r');
+        line_len_ = 0;
+        line_cr_ = false;
+        pos = eol + 1;
+        if (len == 0 || cr_only) {
+            header_ = false;
+            if (left_ == 0) {
+                done_ = true;
+                return pos;
+            }
+        }
+    }
+    while (pos < piece.size()) {
+        std::size_t eol = piece.find('\n', pos);
+        if (eol == std::string_view::npos) return piece.size();
+        pos = eol + 1;
+        if (--left_ == 0) {
+            done_ = true;
+            return pos;
+        }
+    }
+    return pos;
 }
 
 bool valid_uidl(std::string_view uidl) {

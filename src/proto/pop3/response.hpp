@@ -35,6 +35,37 @@ std::size_t multiline_size(std::string_view data);
 // of `message` (no copy). A message without a blank line is all header and returned whole.
 std::string_view top_of(std::string_view message, std::uint64_t lines);
 
+// append_multiline() for a body that arrives in pieces (RETR/TOP of a large message, read in
+// chunks): feeding the pieces of `data` in order and then calling finish() appends exactly what
+// append_multiline(out, data) does, wherever the pieces were split (a "." after an LF that ended
+// the previous piece, a CR at the end of one). Pure.
+class MultilineStuffer {
+public:
+    void append(std::string& out, std::string_view piece);
+    void finish(std::string& out);  // the CRLF a message may lack, then ".\r\n"
+
+private:
+    bool line_start_ = true;  // the next octet starts a line (nothing yet, or the last was an LF)
+    bool any_ = false;        // some octet was fed
+    char last_ = 0, before_last_ = 0;
+};
+
+// top_of() for a message that arrives in pieces: take() says how many octets at the front of each
+// piece belong to the TOP response; once done() the rest of the message is not needed.
+class TopCutter {
+public:
+    explicit TopCutter(std::uint64_t lines) : left_(lines) {}
+    std::size_t take(std::string_view piece);
+    bool done() const { return done_; }
+
+private:
+    bool header_ = true;      // still in the header section
+    std::size_t line_len_ = 0;  // octets of the current header line so far
+    bool line_cr_ = false;    // ... and they are just "\r"
+    std::uint64_t left_;      // body lines still to send
+    bool done_ = false;
+};
+
 // RFC 1939 §7: a unique-id is 1 to 70 characters in 0x21..0x7E.
 bool valid_uidl(std::string_view uidl);
 

@@ -110,16 +110,17 @@ void Session::on_command(std::string_view line, std::string& out) {
         case Verb::Top: {
             const MessageRef* m = message(c.msg, out);
             if (!m) return;
-            auto data = host_.read(account_, m->uid);
-            if (!data) {
-                log::error("pop3[", id_, "] read ", account_, " uid ", m->uid, " failed: ", data.error().message);
+            auto source = host_.open(account_, m->uid);
+            if (!source) {
+                log::error("pop3[", id_, "] open ", account_, " uid ", m->uid, " failed: ", source.error().message);
                 return say(out, err(code::kSysTemp, "Unable to read message"));
             }
-            // The body goes into `out` once, stuffed on the way; no other copy is made. Large
-            // messages are therefore held in memory twice (read + output) for the duration.
+            // Streamed: advance() sends the message a chunk at a time, stuffed on the way, so a
+            // session never holds a whole message (RFC 1939 §3 multi-line, §7 TOP).
             if (c.verb == Verb::Retr)
-                return say_multiline(out, ok(std::to_string(m->size) + " octets"), *data);
-            return say_multiline(out, ok("Top of message follows"), top_of(*data, c.lines));
+                return send_message(out, ok(std::to_string(m->size) + " octets"), std::move(*source),
+                                    std::nullopt, m->uid);
+            return send_message(out, ok("Top of message follows"), std::move(*source), c.lines, m->uid);
         }
         case Verb::Dele: {
             const MessageRef* m = message(c.msg, out);

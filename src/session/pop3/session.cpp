@@ -31,6 +31,7 @@ void Session::enter(State next, const char* why) {
     if (log::level() <= log::Level::Debug)
         log::debug("pop3[", id_, "] ", state_name(state_), " -> ", state_name(next), " (", why, ")");
     state_ = std::move(next);
+    if (std::holds_alternative<Closed>(state_)) sending_.reset();
     // RFC 1939 §6: a session that ends other than by QUIT in TRANSACTION leaves the maildrop as it
     // was; the Update path has expunged already when it gets here.
     if (std::holds_alternative<Closed>(state_)) release();
@@ -87,6 +88,59 @@ void Session::say_multiline(std::string& out, std::string first, std::string_vie
     append_multiline(out, body);
 }
 
+void Session::send_message(std::string& out, std::string first, base::ByteSourceRef source,
+                           std::optional<std::uint64_t> top_lines, std::uint32_t uid) {
+    // Message data is not traced (size and privacy): only the status line and a length.
+    trace_out(first);
+    if (log::trace_enabled()) log::info("pop3[", id_, "] S: <", source->size(), " octets at most, then \".\">");
+    Sending s;
+    s.reply_start = out.size();
+    out += first;
+    s.uid = uid;
+    s.buffer_size = static_cast<std::size_t>(
+        std::clamp<std::uint64_t>(source->size(), 1, std::max<std::size_t>(config_.limits.message_chunk, 1)));
+    s.buffer = std::make_unique_for_overwrite<char[]>(s.buffer_size);
+    s.source = std::move(source);
+    if (top_lines) s.top.emplace(*top_lines);
+    sending_ = std::move(s);
+}
+
+void Session::pump(std::string& out) {
+    Sending& s = *sending_;
+    const std::uint64_t size = s.source->size();
+    bool done = s.offset >= size;
+    if (!done) {
+        auto n = s.source->read(s.offset, std::span<char>(s.buffer.get(), s.buffer_size));
+        if (n && *n == 0) n = fail("message ended early at octet " + std::to_string(s.offset), EIO);
+        if (!n) {
+            log::error("pop3[", id_, "] read ", account_, " uid ", s.uid, " at ", s.offset,
+                       " failed: ", n.error().message);
+            if (!s.started) {
+                // Nothing of the reply has left: take back the "+OK" and say why.
+                out.resize(s.reply_start);
+                sending_.reset();
+                return say(out, err(code::kSysTemp, "Unable to read message"));
+            }
+            // "+OK" and part of the message are out: nothing more can be said in-band (a
+            // terminator would pass a truncated message as whole), so the connection closes.
+            return enter(Closed{}, "message read failed");
+        }
+        std::string_view piece(s.buffer.get(), *n);
+        s.offset += *n;
+        if (s.top) piece = piece.substr(0, s.top->take(piece));
+        // RFC 1939 §3 byte-stuffing, carried across chunk boundaries by the stuffer. Room for
+        // the chunk and a few stuffed dots, so that the output does not double its capacity.
+        out.reserve(out.size() + piece.size() + piece.size() / 64 + 8);
+        s.stuffer.append(out, piece);
+        done = s.offset >= size || (s.top && s.top->done());
+    }
+    s.started = true;
+    if (done) {
+        s.stuffer.finish(out);
+        sending_.reset();
+    }
+}
+
 std::string Session::greeting() {
     // RFC 1939 §4 greeting; the timestamp makes APOP possible (§7).
     std::string g = ok(config_.hostname + " POP3 ready " + timestamp_);
@@ -105,11 +159,22 @@ Session::Action Session::advance() {
     a.output = std::move(deferred_out_);
     deferred_out_.clear();
     bool cut = false;
-    while (step(a.output)) {
+    for (;;) {
+        if (sending_) {
+            // One chunk of a RETR/TOP response per advance(): the network layer writes it before
+            // asking for the next, so a session holds one chunk of a message, not all of it.
+            pump(a.output);
+            if (sending_) {
+                cut = true;
+                break;
+            }
+            if (std::holds_alternative<Closed>(state_)) break;
+        }
         if (a.output.size() >= config_.limits.output_high_water) {
             cut = input_pos_ < input_.size();
             break;
         }
+        if (!step(a.output)) break;
     }
     if (input_pos_ > 0) {
         input_.erase(0, input_pos_);

@@ -11,7 +11,9 @@
 #include <variant>
 #include <vector>
 
+#include "base/bytes.hpp"
 #include "base/result.hpp"
+#include "proto/pop3/response.hpp"
 #include "proto/sasl/sasl.hpp"
 
 namespace tern::pop3 {
@@ -24,6 +26,8 @@ struct Limits {
     unsigned idle_timeout_seconds = 600; // for the network layer; RFC 1939 §3: at least 10 minutes
     std::size_t output_high_water = 1u << 20;  // stop taking pipelined commands once this much
                                                // output is pending (then Next::Continue)
+    std::size_t message_chunk = 256u << 10;    // RETR/TOP read and send a message this much at a
+                                               // time, one chunk per advance() (Next::Continue)
 };
 
 struct SessionConfig {
@@ -59,7 +63,10 @@ public:
     virtual void unlock(std::string_view account) = 0;
     // The INBOX messages at the time of locking, in order; fixed for the rest of the session.
     virtual Result<std::vector<MessageRef>> snapshot(std::string_view account) = 0;
-    virtual Result<std::string> read(std::string_view account, std::uint32_t uid) = 0;
+    // The message, read in chunks by RETR/TOP on the I/O thread (the store's reader connections:
+    // no locks, no writer waits). A read failing later (the message expunged by someone else)
+    // is an error, never other bytes.
+    virtual Result<base::ByteSourceRef> open(std::string_view account, std::uint32_t uid) = 0;
     // RFC 1939 §6 UPDATE state: remove the messages marked as deleted. Waits for the store's
     // writer (and its fsync), so it is called off the I/O thread: it must be thread-safe.
     virtual Result<void> expunge(std::string_view account, std::vector<std::uint32_t> uids) = 0;
@@ -86,7 +93,8 @@ public:
         StartTls,        // write `output` ("+OK Begin TLS negotiation"), do the TLS handshake, call
                          // tls_started() and advance(); on handshake failure just close (abort())
         Continue,        // write `output`, then call advance() again without reading: pipelined
-                         // commands are still buffered (output was cut at output_high_water)
+                         // commands are still buffered (output was cut at output_high_water), or
+                         // a RETR/TOP has more of its message to send (one chunk per advance())
         Expunge,         // QUIT in TRANSACTION: run take_expunge() against the host off the I/O
                          // thread (it waits for the disk), then call expunged() and advance()
         Close,           // write `output`, then close the connection
@@ -197,6 +205,10 @@ private:
     void trace_out(std::string_view reply) const;
     void say(std::string& out, std::string text) const;  // append a one-line response, tracing it
     void say_multiline(std::string& out, std::string first, std::string_view body) const;
+    // RETR/TOP: `first`, then the message streamed by pump(), one chunk per call.
+    void send_message(std::string& out, std::string first, base::ByteSourceRef source,
+                      std::optional<std::uint64_t> top_lines, std::uint32_t uid);
+    void pump(std::string& out);
 
     SessionConfig config_;
     Pop3Host& host_;
@@ -206,6 +218,18 @@ private:
     std::string input_;
     std::size_t input_pos_ = 0;
     std::string deferred_out_;  // responses produced outside advance()
+    struct Sending {            // a RETR/TOP response being sent (RFC 1939 §3 multi-line)
+        base::ByteSourceRef source;
+        std::uint32_t uid = 0;
+        std::uint64_t offset = 0;          // next octet of the message to read
+        MultilineStuffer stuffer;
+        std::optional<TopCutter> top;      // TOP: where to stop
+        std::unique_ptr<char[]> buffer;    // one chunk, freed with the response
+        std::size_t buffer_size = 0;
+        std::size_t reply_start = 0;       // the "+OK" line's offset in this advance()'s output
+        bool started = false;              // a chunk was produced: the "+OK" may be on the wire
+    };
+    std::optional<Sending> sending_;
     bool skipping_long_line_ = false;
     bool tls_active_ = false;
     std::string account_;       // set while the maildrop is locked

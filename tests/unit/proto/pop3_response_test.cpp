@@ -15,6 +15,91 @@ std::string stuffed(std::string_view data) {
     return out.substr(1);
 }
 
+// Messages whose stuffing depends on what came before: dot lines, a CRLF split from the dot
+// after it, a CR or LF alone, no final CRLF, an empty message.
+const std::string kTricky[] = {
+    "",
+    ".",
+    "..",
+    "\r\n",
+    "\r",
+    "\n.",
+    ".\r\n.\r\n",
+    "a\r\n.\r\nb",
+    "Subject: x\r\n\r\n.dot\r\n..two\r\n.\r\nend",
+    "H: 1\r\n\r\nbody ends in CR\r",
+    "H: 1\n\n.lf only\n.\n",
+    "\r\nempty header\r\n.\r\n",
+    "H: 1\r\n\r",
+    "H: 1\r\n\r\n\r\n.\r\n\r\n",
+};
+
+// Feeds `data` to a MultilineStuffer cut at the given points.
+std::string stuffed_in_pieces(std::string_view data, std::initializer_list<std::size_t> cuts) {
+    std::string out;
+    MultilineStuffer st;
+    std::size_t from = 0;
+    for (std::size_t cut : cuts) {
+        st.append(out, data.substr(from, cut - from));
+        from = cut;
+    }
+    st.append(out, data.substr(from));
+    st.finish(out);
+    return out;
+}
+
+TEST(Pop3Response, StufferMatchesWholeBodyAtEverySplit) {
+    for (const std::string& data : kTricky) {
+        const std::string expected = stuffed(data);
+        EXPECT_EQ(stuffed_in_pieces(data, {}), expected) << data;
+        for (std::size_t i = 0; i <= data.size(); ++i) {
+            ASSERT_EQ(stuffed_in_pieces(data, {i}), expected) << "split at " << i << " of " << data;
+            for (std::size_t j = i; j <= data.size(); ++j)
+                ASSERT_EQ(stuffed_in_pieces(data, {i, j}), expected) << "split at " << i << "," << j << " of " << data;
+        }
+        // One octet at a time.
+        std::string out;
+        MultilineStuffer st;
+        for (char c : data) st.append(out, std::string_view(&c, 1));
+        st.finish(out);
+        EXPECT_EQ(out, expected) << data;
+    }
+    // The cases the splits are about, spelled out.
+    EXPECT_EQ(stuffed_in_pieces("a\r\n.b\r\n", {3}), "a\r\n..b\r\n.\r\n") << "dot after a split CRLF";
+    EXPECT_EQ(stuffed_in_pieces("a\r\n.b\r\n", {2}), "a\r\n..b\r\n.\r\n") << "CR at the end of a piece";
+    EXPECT_EQ(stuffed_in_pieces("ab\r", {3}), "ab\r\r\n.\r\n") << "a lone final CR is not a line end";
+    EXPECT_EQ(stuffed_in_pieces("ab\r\n", {3}), "ab\r\n.\r\n") << "final CRLF split: none added";
+    EXPECT_EQ(stuffed_in_pieces("", {0}), ".\r\n") << "empty message";
+}
+
+// Feeds `message` to a TopCutter in pieces of `piece` octets; returns what it kept.
+std::string top_in_pieces(std::string_view message, std::uint64_t lines, std::size_t piece) {
+    TopCutter cut(lines);
+    std::string kept;
+    for (std::size_t at = 0; at < message.size() && !cut.done(); at += piece) {
+        std::string_view p = message.substr(at, piece);
+        std::size_t n = cut.take(p);
+        EXPECT_LE(n, p.size());
+        if (n < p.size()) {
+            EXPECT_TRUE(cut.done()) << "a short take means done";
+        }
+        kept.append(p.substr(0, n));
+    }
+    return kept;
+}
+
+TEST(Pop3Response, TopCutterMatchesTopOfAtEverySplit) {
+    std::vector<std::string> messages(std::begin(kTricky), std::end(kTricky));
+    messages.push_back("From: a\r\nSubject: b\r\n\r\nl1\r\nl2\r\nl3\r\n");
+    messages.push_back("From: a\r\n\r\nno final line end");
+    messages.push_back("no blank line\r\nat all\r\n");
+    for (const std::string& m : messages)
+        for (std::uint64_t lines : {0, 1, 2, 3, 100})
+            for (std::size_t piece = 1; piece <= m.size() + 1; ++piece)
+                ASSERT_EQ(top_in_pieces(m, lines, piece), top_of(m, lines))
+                    << "lines " << lines << ", pieces of " << piece << ": " << m;
+}
+
 TEST(Pop3Response, OkAndErr) {
     EXPECT_EQ(ok(), "+OK\r\n");
     EXPECT_EQ(ok("2 320"), "+OK 2 320\r\n");

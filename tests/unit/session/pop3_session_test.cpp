@@ -590,6 +590,92 @@ TEST(Pop3Session, OutputHighWaterYieldsContinue) {
     EXPECT_EQ(out, one + one + one + "+OK\r\n");
 }
 
+// ---- RETR/TOP stream the message a chunk at a time ------------------------------------------------
+
+// Messages whose stuffing or TOP cut lands on a chunk boundary for some chunk size.
+const FakeMessage kStreamed[] = {
+    {20, "Subject: s\r\n\r\na\r\n.b\r\n..c\r\n.\r\nend\r\n", "9.20"},
+    {21, "Subject: no final CRLF\r\n\r\nx\r\n.y", "9.21"},
+    {22, "", "9.22"},
+    {23, "Subject: CR last\r\n\r\nz\r", "9.23"},
+    {24, ".\r\n\r\n.\r\n.", "9.24"},
+};
+
+TEST(Pop3Session, RetrAndTopAreTheSameAtEveryChunkSize) {
+    // What the whole-message functions make of each message is the reference.
+    auto retr = [](const FakeMessage& m) {
+        std::string out = "+OK " + std::to_string(m.data.size()) + " octets\r\n";
+        append_multiline(out, m.data);
+        return out;
+    };
+    auto top = [](const FakeMessage& m, std::uint64_t n) {
+        std::string out = "+OK Top of message follows\r\n";
+        append_multiline(out, top_of(m.data, n));
+        return out;
+    };
+    for (std::size_t chunk = 1; chunk <= 40; ++chunk) {
+        auto cfg = make_config();
+        cfg.limits.message_chunk = chunk;
+        Transcript t(cfg);
+        t.host().maildrops["alice@example.org"].assign(std::begin(kStreamed), std::end(kStreamed));
+        ASSERT_TRUE(t.send(apop_line()).starts_with("+OK Maildrop locked and ready, 5 messages"));
+        for (std::size_t i = 0; i < std::size(kStreamed); ++i) {
+            const FakeMessage& m = kStreamed[i];
+            std::string n = std::to_string(i + 1);
+            int before = t.continues;
+            ASSERT_EQ(t.send("RETR " + n + "\r\n"), retr(m)) << "chunk " << chunk << ", message " << n;
+            // One chunk per advance(): a message of more than one chunk yields Continue.
+            std::size_t chunks = (m.data.size() + chunk - 1) / chunk;
+            EXPECT_EQ(t.continues - before, chunks > 1 ? static_cast<int>(chunks - 1) : 0) << "chunk " << chunk;
+            for (std::uint64_t lines : {0, 1, 2, 1000})
+                ASSERT_EQ(t.send("TOP " + n + " " + std::to_string(lines) + "\r\n"), top(m, lines))
+                    << "chunk " << chunk << ", message " << n << ", lines " << lines;
+        }
+    }
+    // Spelled out: RFC 1939 §3 stuffing and terminator, whatever the chunking.
+    auto cfg = make_config();
+    cfg.limits.message_chunk = 17;  // "Subject: s\r\n\r\na\r\n" | ".b\r\n..."
+    Transcript t(cfg);
+    t.host().maildrops["alice@example.org"].assign(std::begin(kStreamed), std::end(kStreamed));
+    ASSERT_TRUE(t.send(apop_line()).starts_with("+OK Maildrop locked and ready, 5 messages"));
+    EXPECT_EQ(t.send("RETR 1\r\n"), "+OK 34 octets\r\nSubject: s\r\n\r\na\r\n..b\r\n...c\r\n..\r\nend\r\n.\r\n");
+    EXPECT_EQ(t.send("RETR 2\r\n"), "+OK 31 octets\r\nSubject: no final CRLF\r\n\r\nx\r\n..y\r\n.\r\n");
+    EXPECT_EQ(t.send("RETR 3\r\n"), "+OK 0 octets\r\n.\r\n");
+    EXPECT_EQ(t.send("RETR 4\r\n"), "+OK 22 octets\r\nSubject: CR last\r\n\r\nz\r\r\n.\r\n");
+    EXPECT_EQ(t.send("TOP 1 0\r\n"), "+OK Top of message follows\r\nSubject: s\r\n\r\n.\r\n");
+    EXPECT_EQ(t.send("TOP 1 99\r\n"), "+OK Top of message follows\r\nSubject: s\r\n\r\na\r\n..b\r\n...c\r\n..\r\nend\r\n.\r\n");
+    EXPECT_EQ(t.send("TOP 3 5\r\n"), "+OK Top of message follows\r\n.\r\n");
+}
+
+TEST(Pop3Session, PipelinedCommandsWaitForAStreamedMessage) {
+    auto cfg = make_config();
+    cfg.limits.message_chunk = 4;
+    Transcript t(cfg);
+    login_alice(t);
+    std::string one = "+OK 23 octets\r\nSubject: one\r\n\r\nhello\r\n.\r\n";
+    EXPECT_EQ(t.send("RETR 1\r\nNOOP\r\nRETR 1\r\nQUIT\r\n"),
+              one + "+OK\r\n" + one + "+OK pop.example.org POP3 server signing off (3 messages left)\r\n");
+    EXPECT_TRUE(t.closed);
+    EXPECT_EQ(t.continues, 2 * 5);  // 23 octets in 6 chunks of 4, twice
+}
+
+TEST(Pop3Session, ReadFailureBeforeAnythingIsSentIsAnErrorAfterwardsACloses) {
+    auto cfg = make_config();
+    cfg.limits.message_chunk = 8;
+    Transcript t(cfg);
+    login_alice(t);
+    t.host().fail_read_at = 0;  // the first read fails: the "+OK" has not left, "-ERR" replaces it
+    EXPECT_EQ(t.send("NOOP\r\nRETR 1\r\nNOOP\r\n"), "+OK\r\n-ERR [SYS/TEMP] Unable to read message\r\n+OK\r\n");
+    EXPECT_FALSE(t.closed);
+    // A later read fails (the message was expunged by someone else): part of it is on the wire
+    // and no terminator may pass it as whole, so the connection closes.
+    t.host().fail_read_at = 10;
+    EXPECT_EQ(t.send("RETR 1\r\nNOOP\r\n"), "+OK 23 octets\r\nSubject: o");
+    EXPECT_TRUE(t.closed);
+    EXPECT_TRUE(t.host().locked.empty()) << "unlocked, nothing deleted";
+    EXPECT_TRUE(t.host().expunged.empty());
+}
+
 TEST(Pop3Session, TraceMasksCredentials) {
     log::set_trace(true);
     ::testing::internal::CaptureStderr();

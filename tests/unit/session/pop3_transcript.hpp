@@ -58,13 +58,33 @@ public:
         for (const auto& m : maildrops[std::string(account)]) out.push_back({m.uid, m.data.size(), m.uidl});
         return out;
     }
-    Result<std::string> read(std::string_view account, std::uint32_t uid) override {
+    Result<base::ByteSourceRef> open(std::string_view account, std::uint32_t uid) override {
         ++reads;
         if (read_fails) return fail("io error");
         for (const auto& m : maildrops[std::string(account)])
-            if (m.uid == uid) return m.data;
+            if (m.uid == uid) {
+                if (fail_read_at) return std::make_shared<const FailingSource>(m.data, *fail_read_at);
+                return base::bytes_from_string(m.data);
+            }
         return fail("no such uid", 2);
     }
+    // A source whose reads fail from `at` on (the message expunged by another process mid-RETR).
+    class FailingSource final : public base::ByteSource {
+    public:
+        FailingSource(std::string data, std::uint64_t at) : data_(std::move(data)), at_(at) {}
+        std::uint64_t size() const override { return data_.size(); }
+        Result<std::size_t> read(std::uint64_t offset, std::span<char> out) const override {
+            if (offset >= at_) return fail("expunged", 2);
+            std::size_t n = std::min<std::uint64_t>({out.size(), data_.size() - offset, at_ - offset});
+            std::copy_n(data_.data() + offset, n, out.data());
+            return n;
+        }
+
+    private:
+        std::string data_;
+        std::uint64_t at_;
+    };
+    std::optional<std::uint64_t> fail_read_at;
     Result<void> expunge(std::string_view account, std::vector<std::uint32_t> uids) override {
         expunged.push_back({std::string(account), uids});
         if (expunge_fails) return fail("disk full");
