@@ -152,6 +152,15 @@ int main(int argc, char** argv) {
         ->callback([&] { rc = admin::mailbox_list(data, name); })->add_option("ADDRESS", name)->required();
 
     // config
+    // queue (read-only; works while the server runs)
+    auto* queue = app.add_subcommand("queue", "Inspect the mail queue (the spool)")->require_subcommand(1);
+    queue->add_subcommand("list", "List waiting messages and each recipient's state (like mailq)")
+        ->callback([&] { rc = admin::queue_list(data); });
+    std::string queue_id;
+    queue->add_subcommand("show", "Show one waiting message: envelope, recipient states, headers")
+        ->callback([&] { rc = admin::queue_show(data, queue_id); })
+        ->add_option("ID", queue_id, "queue id, as in \"250 2.0.0 Ok: queued as ID\"")->required();
+
     auto* config = app.add_subcommand("config", "Configuration")->require_subcommand(1);
     config->add_subcommand("reference", "Print every configuration key as Markdown")->callback([&] {
         std::cout << tern::config::reference();

@@ -1,6 +1,7 @@
 // Admin commands (`ternd domain|user|alias|import|export|mailbox ...`). They open the same
 // databases the running server uses; SQLite's locking makes that safe and the server reads the
 // directory afresh on every lookup. Must never print or log a password.
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <fstream>
@@ -8,6 +9,7 @@
 
 #include "directory/directory.hpp"
 #include "mbox/mbox.hpp"
+#include "queue/inspect.hpp"
 #include "server/server.hpp"
 #include "store/store.hpp"
 
@@ -240,6 +242,92 @@ int mailbox_list(const fs::path& data, const std::string& address) {
     auto list = (*s)->list_mailboxes(directory::canonical_address(address));
     if (!check(list)) return 1;
     for (auto& m : *list) std::cout << m.name << "\t" << m.messages << "\t" << m.uidvalidity << "\t" << m.uidnext << "\n";
+    return 0;
+}
+
+namespace {
+
+std::string age_text(std::int64_t seconds) {
+    if (seconds < 0) seconds = 0;
+    if (seconds < 120) return std::to_string(seconds) + "s";
+    if (seconds < 2 * 3600) return std::to_string(seconds / 60) + "m";
+    if (seconds < 2 * 86400) return std::to_string(seconds / 3600) + "h" + std::to_string(seconds % 3600 / 60) + "m";
+    return std::to_string(seconds / 86400) + "d" + std::to_string(seconds % 86400 / 3600) + "h";
+}
+
+std::string state_text(const queue::RecipientState& s, std::int64_t now) {
+    using Status = queue::RecipientState::Status;
+    std::string t;
+    switch (s.status) {
+        case Status::Pending: t = "pending"; break;
+        case Status::Delivered: t = "delivered"; break;
+        case Status::Failed: t = "failed"; break;
+        case Status::Deferred: t = "deferred"; break;
+    }
+    if (s.attempts > 0) t += ", " + std::to_string(s.attempts) + (s.attempts == 1 ? " attempt" : " attempts");
+    if ((s.status == Status::Deferred || s.status == Status::Pending) && s.next_attempt > now)
+        t += ", next in " + age_text(s.next_attempt - now);
+    return t;
+}
+
+std::int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+int queue_list(const fs::path& data) {
+    auto snap = queue::inspect_queue(data / "spool");
+    if (!check(snap)) return 1;
+    for (const auto& p : snap->problems) std::cerr << "ternd: warning: damaged spool record skipped: " << p << "\n";
+    const std::int64_t now = unix_now();
+    std::uint64_t bytes = 0, waiting = 0;
+    for (const auto& m : snap->waiting) {
+        bytes += m.size;
+        std::cout << queue::format_queue_id(m.id) << "  " << age_text(now - m.envelope.received_at) << "  " << m.size
+                  << "  <" << m.envelope.mail_from << ">\n";
+        for (std::size_t r = 0; r < m.states.size(); ++r) {
+            const auto& s = m.states[r];
+            std::cout << "    " << m.envelope.recipients[r].address << "  (" << state_text(s, now) << ")";
+            if (!s.last_reply.empty()) std::cout << "  " << s.last_reply;
+            std::cout << "\n";
+            if (s.status != queue::RecipientState::Status::Delivered && s.status != queue::RecipientState::Status::Failed)
+                ++waiting;
+        }
+    }
+    std::cout << "-- " << snap->waiting.size() << (snap->waiting.size() == 1 ? " message, " : " messages, ") << waiting
+              << (waiting == 1 ? " recipient" : " recipients") << " waiting, " << bytes << " octets\n";
+    return 0;
+}
+
+int queue_show(const fs::path& data, const std::string& text) {
+    auto id = queue::parse_queue_id(text);
+    if (!id) {
+        std::cerr << "ternd: not a queue id: " << text << " (16 hexadecimal digits, as in \"queued as ...\")\n";
+        return 1;
+    }
+    auto snap = queue::inspect_queue(data / "spool");
+    if (!check(snap)) return 1;
+    auto it = std::find_if(snap->waiting.begin(), snap->waiting.end(), [&](const auto& m) { return m.id == *id; });
+    if (it == snap->waiting.end()) {
+        std::cerr << "ternd: no message " << queue::format_queue_id(*id) << " waiting in the queue\n";
+        return 1;
+    }
+    const auto& m = *it;
+    const auto& e = m.envelope;
+    const std::int64_t now = unix_now();
+    std::cout << "id: " << queue::format_queue_id(m.id) << "\nsize: " << m.size << "\nreceived: "
+              << age_text(now - e.received_at) << " ago from " << e.helo << " [" << e.client_ip << "]"
+              << (e.auth_user.empty() ? "" : " as " + e.auth_user) << "\nsender: <" << e.mail_from << ">\n";
+    if (!e.envid.empty()) std::cout << "envid: " << e.envid << "\n";
+    for (std::size_t r = 0; r < m.states.size(); ++r) {
+        const auto& s = m.states[r];
+        std::cout << "recipient: " << e.recipients[r].address << " (" << state_text(s, now) << ")"
+                  << (s.last_reply.empty() ? "" : " " + s.last_reply) << "\n";
+    }
+    auto headers = queue::inspect_headers(data / "spool", m.id);
+    if (!check(headers)) return 1;
+    std::cout << "\n" << *headers;
     return 0;
 }
 

@@ -36,6 +36,10 @@ int import_mbox(const std::filesystem::path& data, const std::filesystem::path& 
                 const std::string& folder);
 int export_mbox(const std::filesystem::path& data, const std::string& address, const std::string& folder);
 int mailbox_list(const std::filesystem::path& data, const std::string& address);
+// The mail waiting in the spool (like mailq), and one message's envelope, states and headers.
+// Read-only; they work while the server runs.
+int queue_list(const std::filesystem::path& data);
+int queue_show(const std::filesystem::path& data, const std::string& id);
 }  // namespace admin
 
 }  // namespace tern::server

@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+# `ternd queue list` and `ternd queue show` while the server runs: mail that cannot be delivered
+# yet (an alias with a remote member, while relay does not exist) is listed with its sender, each
+# recipient's state and last reply, and shown with its envelope and headers; delivered mail is not
+# listed; a bad or unknown id is a clear error. Read-only: the server keeps running and delivering.
+import os
+import re
+import smtplib
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ternlib  # noqa: E402
+from ternlib import DOMAIN  # noqa: E402
+
+
+class QueueAdmin(unittest.TestCase):
+    def test_list_and_show_while_serving(self):
+        srv = ternlib.Server(protos=("smtp",), trace=False)
+        self.addCleanup(srv.cleanup)
+        srv.add_domain(DOMAIN)
+        srv.add_user(f"alice@{DOMAIN}")
+        srv.add_alias(f"team@{DOMAIN}", f"alice@{DOMAIN}", "bob@remote.example")
+        srv.start()
+        with smtplib.SMTP("127.0.0.1", srv.port("smtp"), timeout=10) as s:
+            s.sendmail("carol@client.example", [f"team@{DOMAIN}"],
+                       b"From: carol@client.example\r\nSubject: for the team\r\n\r\nhello\r\n")
+            s.sendmail("dave@client.example", [f"alice@{DOMAIN}"],
+                       b"From: dave@client.example\r\nSubject: just alice\r\n\r\nhi\r\n")
+        srv.wait_count(f"alice@{DOMAIN}", 2)
+
+        def deferred():
+            out = srv.admin("queue", "list").stdout.decode()
+            return out if "deferred" in out else None
+        out = ternlib.wait_for(deferred, timeout=20, what="the alias's message to show as deferred")
+        self.assertRegex(out, r"(?m)^[0-9A-F]{16}  \S+  \d+  <carol@client\.example>$")
+        self.assertIn(f"team@{DOMAIN}  (deferred, 1 attempt, next in", out)
+        self.assertIn("relay not available yet", out)
+        self.assertNotIn("dave@client.example", out, "delivered mail is not listed")
+        self.assertIn("-- 1 message, 1 recipient waiting,", out)
+
+        qid = re.search(r"(?m)^([0-9A-F]{16}) ", out).group(1)
+        show = srv.admin("queue", "show", qid).stdout.decode()
+        self.assertIn(f"id: {qid}\n", show)
+        self.assertIn("sender: <carol@client.example>\n", show)
+        self.assertIn(f"recipient: team@{DOMAIN} (deferred", show)
+        self.assertIn("Subject: for the team", show)
+        self.assertIn("Received: from", show)
+        self.assertNotIn("hello", show, "headers only, not the body")
+
+        bad = srv.admin("queue", "show", "not-an-id", check=False)
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn(b"not a queue id", bad.stderr)
+        gone = srv.admin("queue", "show", "0000000000000001", check=False)
+        self.assertEqual(gone.returncode, 1)
+        self.assertIn(b"no message 0000000000000001", gone.stderr)
+        self.assertTrue(srv.running())
+
+
+if __name__ == "__main__":
+    ternlib.main()
