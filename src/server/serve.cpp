@@ -138,7 +138,8 @@ int serve(const config::Config& cfg) {
     auto lock_path = data / "ternd.lock";
     int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0)
-        return failed("another ternd is serving " + data.string());
+        return failed("another ternd is already serving " + cfg.data_dir.string() +
+                      " (ternd.lock is locked): one server per data directory");
 
     directory::DirectoryOptions dir_options;
     dir_options.login_cache_ttl = std::chrono::seconds(cfg.login_cache);
