@@ -26,7 +26,7 @@ inline Options make_options() {
     return o;
 }
 
-struct Run {
+struct Transcript {
     std::string sent;  // everything the client wrote, in order
     std::vector<MessageOutcome> outcomes;
     ConnectionEnd end = ConnectionEnd::Open;
@@ -36,7 +36,7 @@ struct Run {
 };
 
 // Calls advance() until the client waits for the server (or is done), doing TLS handshakes.
-inline void pump(Session& s, Run& run) {
+inline void pump(Session& s, Transcript& run) {
     for (int guard = 0; guard < 100000; ++guard) {
         auto a = s.advance();
         run.sent += a.output;
@@ -53,12 +53,12 @@ inline void pump(Session& s, Run& run) {
 }
 
 // Plays `script` (one entry per server turn) in pieces of `piece` octets.
-inline Run converse(Options options, std::vector<Message> messages, const std::vector<std::string>& script,
+inline Transcript converse(Options options, std::vector<Message> messages, const std::vector<std::string>& script,
                     std::size_t piece, bool finish = true) {
     Session s(std::move(options));
     for (auto& m : messages) s.add(std::move(m));
     if (finish) s.finish();
-    Run run;
+    Transcript run;
     for (const auto& turn : script)
         for (std::size_t i = 0; i < turn.size(); i += piece) {
             s.receive(std::string_view(turn).substr(i, piece));
@@ -72,13 +72,13 @@ inline Run converse(Options options, std::vector<Message> messages, const std::v
 
 // The same conversation fed whole, byte by byte and in every piece size up to the longest turn
 // must give the same transcript and outcomes; returns the whole-fed run.
-inline Run converse_all_splits(const Options& options, const std::vector<Message>& messages,
+inline Transcript converse_all_splits(const Options& options, const std::vector<Message>& messages,
                                const std::vector<std::string>& script) {
     std::size_t longest = 1;
     for (const auto& t : script) longest = std::max(longest, t.size());
-    Run whole = converse(options, messages, script, longest);
+    Transcript whole = converse(options, messages, script, longest);
     for (std::size_t piece = 1; piece < longest; ++piece) {
-        Run r = converse(options, messages, script, piece);
+        Transcript r = converse(options, messages, script, piece);
         EXPECT_EQ(r.sent, whole.sent) << "piece size " << piece;
         EXPECT_EQ(r.end, whole.end) << "piece size " << piece;
         EXPECT_EQ(r.outcomes.size(), whole.outcomes.size()) << "piece size " << piece;
@@ -89,7 +89,7 @@ inline Run converse_all_splits(const Options& options, const std::vector<Message
     return whole;
 }
 
-inline const Status& status_of(const Run& run, std::size_t message, std::size_t rcpt) {
+inline const Status& status_of(const Transcript& run, std::size_t message, std::size_t rcpt) {
     return run.outcomes.at(message).recipients.at(rcpt).status;
 }
 
