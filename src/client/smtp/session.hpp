@@ -92,6 +92,24 @@ enum class ConnectionEnd {
     ProtocolError,    // unparseable reply, or a reply the client did not ask for
 };
 
+namespace detail {
+// One transaction in progress (Session's state; at namespace scope so that its default member
+// initialisers are usable inside Session).
+struct Transaction {
+    Message message;
+    std::vector<std::optional<Status>> rcpt;  // RCPT replies so far
+    std::size_t accepted = 0;
+    bool mail_ok = false;
+    bool mail_answered = false;
+    std::uint64_t offset = 0;    // body octets read so far
+    std::optional<BodyEncoder> encoder;
+    bool body_done = false;
+    bool eight_bit = false;      // the scan found octets over 127
+    bool pipelined = false;      // the envelope went as one RFC 2920 group
+    Status mail;                 // MAIL's reply
+};
+}  // namespace detail
+
 class Session {
 public:
     explicit Session(Options options);
@@ -124,20 +142,7 @@ public:
 
 private:
     enum class Expect { Greeting, Ehlo, Helo, StartTls, Rset, Mail, Rcpt, Data, DataEnd, Bdat, Quit };
-    struct Transaction {
-        Message message;
-        std::vector<std::optional<Status>> rcpt;  // RCPT replies so far
-        std::size_t accepted = 0;
-        bool mail_ok = false;
-        bool mail_answered = false;
-        bool data_started = false;   // 354 received / first BDAT sent
-        std::uint64_t offset = 0;    // body octets read so far
-        std::optional<BodyEncoder> encoder;
-        bool body_done = false;
-        bool eight_bit = false;      // the scan found octets over 127
-        bool pipelined = false;      // the envelope went as one RFC 2920 group
-        Status mail;                 // MAIL's reply
-    };
+    using Transaction = detail::Transaction;
     struct Pending {
         Expect expect;
         std::size_t index = 0;  // RCPT: which recipient
