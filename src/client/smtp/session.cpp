@@ -172,6 +172,7 @@ void Session::finish_transaction(const Status* data_reply) {
 
 std::optional<Status> Session::preflight(const Message& m, bool& eight_bit) {
     bool utf8 = m.smtputf8;
+    if (m.recipients.empty()) return made(554, "5.5.1", "no recipients");
     if (!safe_address(m.sender, utf8)) return made(550, "5.1.7", "sender address cannot be sent safely");
     for (const auto& r : m.recipients)
         if (r.address.empty() || !safe_address(r.address, utf8))

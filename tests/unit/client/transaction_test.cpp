@@ -154,3 +154,27 @@ TEST(ClientTransaction, AddressThatCouldInjectACommandIsRefused) {
 
 }  // namespace
 }  // namespace tern::client::smtp::testing
+
+namespace tern::client::smtp::testing {
+namespace {
+
+TEST(ClientTransaction, PipelinedDataAcceptedWithoutRecipientsSendsOnlyTheEnd) {
+    // RFC 2920 §3.1: a server that answers 354 though every RCPT failed gets an empty message end.
+    auto run = converse_all_splits(make_options(), {make_message(1, "a@example.net", {"x@example.org"}, "secret\r\n")},
+                                   {kGreeting, kEhloPipelining, "250 ok\r\n550 5.1.1 no\r\n354 go\r\n", "554 5.5.1 no rcpt\r\n",
+                                    "221 bye\r\n"});
+    EXPECT_TRUE(run.sent.ends_with("DATA\r\n.\r\nQUIT\r\n")) << run.sent;
+    EXPECT_EQ(run.sent.find("secret"), std::string::npos);
+    EXPECT_EQ(status_of(run, 0, 0).code, 550);
+}
+
+TEST(ClientTransaction, MessageWithoutRecipientsIsNotSent) {
+    Message m = make_message(1, "a@example.net", {}, "x\r\n");
+    auto run = converse(make_options(), {m}, {kGreeting, kEhloBasic, "221 bye\r\n"}, 1000);
+    EXPECT_EQ(run.sent, "EHLO relay.example.net\r\nQUIT\r\n");
+    ASSERT_EQ(run.outcomes.size(), 1u);
+    EXPECT_TRUE(run.outcomes[0].recipients.empty());
+}
+
+}  // namespace
+}  // namespace tern::client::smtp::testing
