@@ -60,7 +60,16 @@ struct Watchdog {
     int last_outq = -1;
     bool draining() {
         int queued = 0;
-        if (!stream || ::ioctl(stream->socket().native_handle(), SIOCOUTQ, &queued) != 0 || queued <= 0) return false;
+        if (!stream || ::ioctl(stream->socket().native_handle(), SIOCOUTQ, &queued) != 0) return false;
+        if (queued <= 0) {
+            // Emptied since the last look, which still saw data queued: the client was taking
+            // data during the period that just ended, so it gets one more idle period from now
+            // (not from our last write). Empty at the previous look too, or never seen holding
+            // data since the last write (a small reply), is idleness.
+            bool emptied = last_outq > 0;
+            last_outq = 0;
+            return emptied;
+        }
         bool shrank = last_outq < 0 || queued < last_outq;
         last_outq = queued;
         return shrank;
