@@ -5,29 +5,8 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
-#include <cctype>
 
 namespace tern::delivery {
-
-std::string normalize_name(std::string_view name) {
-    std::string out(name);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    while (!out.empty() && out.back() == '.') out.pop_back();
-    return out;
-}
-
-MxAnswer StaticDns::mx(std::string_view domain) const {
-    auto it = mx_answers.find(normalize_name(domain));
-    if (it == mx_answers.end()) return MxAnswer{DnsStatus::NxDomain, {}};
-    return it->second;
-}
-
-AddressAnswer StaticDns::addresses(std::string_view host, Family family) const {
-    const auto& m = family == Family::V4 ? a_answers : aaaa_answers;
-    auto it = m.find(normalize_name(host));
-    if (it == m.end()) return AddressAnswer{DnsStatus::NxDomain, {}, 0};
-    return it->second;
-}
 
 namespace {
 

@@ -48,13 +48,32 @@ public:
     virtual AddressAnswer addresses(std::string_view host, Family family) const = 0;
 };
 
+// Lower-case, without a trailing dot. Inline, like StaticDns: net/dns.cpp uses them without
+// linking tern_delivery (net and delivery are siblings in the layering).
+inline std::string normalize_name(std::string_view name) {
+    std::string out(name);
+    for (char& c : out)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    while (!out.empty() && out.back() == '.') out.pop_back();
+    return out;
+}
+
 // Answers from maps, keyed by lower-case name without trailing dot; a missing name is NxDomain.
 class StaticDns final : public DnsView {
 public:
     std::map<std::string, MxAnswer, std::less<>> mx_answers;
     std::map<std::string, AddressAnswer, std::less<>> a_answers, aaaa_answers;
-    MxAnswer mx(std::string_view domain) const override;
-    AddressAnswer addresses(std::string_view host, Family family) const override;
+    MxAnswer mx(std::string_view domain) const override {
+        auto it = mx_answers.find(normalize_name(domain));
+        if (it == mx_answers.end()) return MxAnswer{DnsStatus::NxDomain, {}};
+        return it->second;
+    }
+    AddressAnswer addresses(std::string_view host, Family family) const override {
+        const auto& m = family == Family::V4 ? a_answers : aaaa_answers;
+        auto it = m.find(normalize_name(host));
+        if (it == m.end()) return AddressAnswer{DnsStatus::NxDomain, {}, 0};
+        return it->second;
+    }
 };
 
 // ---- configuration and result ----
@@ -85,9 +104,6 @@ struct RouteResult {
     std::vector<Target> targets;  // Kind::Targets: in the order to try
     std::string reply;            // otherwise: e.g. "550 5.1.2 ..." for a DSN / the log
 };
-
-// Lower-case, without a trailing dot.
-std::string normalize_name(std::string_view name);
 
 // Routes `domain` (the part after '@'). `rng` orders MX hosts of equal preference.
 RouteResult route(std::string_view domain, const DnsView& dns, const RouteConfig& config,
