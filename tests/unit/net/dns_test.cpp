@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "delivery/route.hpp"
+#include "config/config.hpp"
 #include "net/dns.hpp"
 
 using namespace tern;
@@ -319,4 +320,20 @@ TEST(DnsDeadServer, SilentServerTimesOutAsTemporary) {
     unsigned char buf[512];
     EXPECT_GT(recv(s, buf, sizeof buf, MSG_DONTWAIT), 0);  // the query did reach the silent server
     close(s);
+}
+
+TEST(DnsResolverConfig, ConfigKeyTakesAddrPort) {
+    auto c = config::load_string("[dns]\nresolver = \"127.0.0.1:5353\"\n");
+    ASSERT_TRUE(c.has_value());
+    EXPECT_EQ(c->dns_resolver, "127.0.0.1:5353");
+    auto v6 = config::load_string("[dns]\nresolver = \"[::1]:53\"\n");
+    ASSERT_TRUE(v6.has_value());
+    EXPECT_EQ(v6->dns_resolver, "[::1]:53");
+    for (auto bad : {"127.0.0.1", "localhost:53", "127.0.0.1:0", "127.0.0.1:70000", "::1:53", "[::1]53", ""})
+        EXPECT_FALSE(config::load_string(std::string("[dns]\nresolver = \"") + bad + "\"\n").has_value()) << bad;
+    // What the key accepts, the resolver accepts.
+    boost::asio::io_context io;
+    net::DnsResolver::Options o;
+    o.server = v6->dns_resolver;
+    EXPECT_TRUE(net::DnsResolver::create(io, o).has_value());
 }
