@@ -337,3 +337,27 @@ TEST(DnsResolverConfig, ConfigKeyTakesAddrPort) {
     o.server = v6->dns_resolver;
     EXPECT_TRUE(net::DnsResolver::create(io, o).has_value());
 }
+
+TEST(DnsDeadServer, DestroyingTheResolverWithAQueryInFlightNeverCallsBack) {
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    socklen_t l = sizeof a;
+    getsockname(s, reinterpret_cast<sockaddr*>(&a), &l);
+    boost::asio::io_context io;
+    net::DnsResolver::Options o;
+    o.server = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+    o.timeout = std::chrono::milliseconds(100);
+    auto r = net::DnsResolver::create(io, o);
+    ASSERT_TRUE(r.has_value());
+    bool called = false;
+    (*r)->mx("example.test", [&](delivery::MxAnswer) { called = true; });
+    io.run_one_for(std::chrono::milliseconds(10));  // the query is sent, its socket watched
+    r->reset();                                      // pending waits are cancelled, fds not double-closed
+    io.restart();
+    io.run_for(std::chrono::milliseconds(300));      // past the c-ares timeout: nothing may fire
+    EXPECT_FALSE(called);
+    close(s);
+}
