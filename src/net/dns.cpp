@@ -225,6 +225,10 @@ struct DnsResolver::Impl : std::enable_shared_from_this<DnsResolver::Impl> {
                                                   : static_cast<std::uint32_t>(opt.negative_ttl.count());
         if (t == 0) return;  // RFC 1035 §3.2.1: TTL 0 means use once, do not cache
         entry.expires = now() + std::chrono::seconds(t);
+        if (cache.size() >= opt.max_entries) {  // bounded: drop what expired, else start over
+            std::erase_if(cache, [&](const auto& kv) { return now() >= kv.second.expires; });
+            if (cache.size() >= opt.max_entries) cache.clear();
+        }
         cache[{type, name}] = std::move(entry);
     }
 

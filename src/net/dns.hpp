@@ -33,6 +33,7 @@ public:
         int tries = 2;
         std::chrono::seconds negative_ttl{60};           // NXDOMAIN / NODATA (RFC 2308 §5)
         std::chrono::seconds max_ttl{86400};             // cap on any cached answer
+        std::size_t max_entries = 100000;                // cache bound
         Clock clock;                                     // default: steady_clock::now
     };
 

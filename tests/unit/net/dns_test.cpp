@@ -234,6 +234,22 @@ TEST_F(DnsTest, AnswersAreCachedForTheirTtl) {
     EXPECT_EQ(r->queries_sent(), 3u);
 }
 
+TEST_F(DnsTest, CacheIsBounded) {
+    net::DnsResolver::Options o;
+    o.server = "127.0.0.1:" + std::to_string(server->port());
+    o.max_entries = 2;
+    auto made = net::DnsResolver::create(io, o);
+    ASSERT_TRUE(made.has_value());
+    auto& r = **made;
+    EXPECT_EQ(addr(r, "mx1.example.test", Family::V4).status, DnsStatus::Ok);
+    EXPECT_EQ(addr(r, "mx1.example.test", Family::V6).status, DnsStatus::Ok);
+    EXPECT_EQ(addr(r, "mx1.example.test", Family::V4).status, DnsStatus::Ok);
+    EXPECT_EQ(r.queries_sent(), 2u);  // both cached
+    EXPECT_EQ(mx(r, "example.test").status, DnsStatus::Ok);  // a third entry: the cache starts over
+    EXPECT_EQ(addr(r, "mx1.example.test", Family::V4).status, DnsStatus::Ok);
+    EXPECT_EQ(r.queries_sent(), 4u);
+}
+
 TEST_F(DnsTest, PrefetchGathersWhatRouteNeeds) {
     auto r = resolver();
     std::optional<std::shared_ptr<delivery::StaticDns>> got;
