@@ -3,6 +3,8 @@
 // Must never accept a value out of its range or a key it does not know.
 #include "config/config.hpp"
 
+#include <arpa/inet.h>
+
 #include <charconv>
 #include <functional>
 #include <sstream>
@@ -42,6 +44,29 @@ Key uint_key(const char* name, const char* def, const char* meaning) {
 // leaves 1 MiB for what is added to the message (Received:, Return-Path:) and the row's header.
 constexpr std::uint64_t kSqliteMaxLength = 1'000'000'000;
 constexpr std::uint64_t kMaxMessageSize = kSqliteMaxLength - (1u << 20);
+
+// "127.0.0.1:53" or "[::1]:53": a numeric address and a port from 1 to 65535.
+bool valid_resolver(const std::string& spec) {
+    std::string addr, port;
+    int family = AF_INET;
+    if (!spec.empty() && spec[0] == '[') {
+        auto close = spec.find("]:");
+        if (close == std::string::npos) return false;
+        addr = spec.substr(1, close - 1);
+        port = spec.substr(close + 2);
+        family = AF_INET6;
+    } else {
+        auto colon = spec.rfind(':');
+        if (colon == std::string::npos) return false;
+        addr = spec.substr(0, colon);
+        port = spec.substr(colon + 1);
+    }
+    unsigned char buf[16];
+    if (inet_pton(family, addr.c_str(), buf) != 1) return false;
+    unsigned p = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+    return ec == std::errc{} && end == port.data() + port.size() && p >= 1 && p <= 65535;
+}
 
 const std::vector<Key>& schema() {
     static const std::vector<Key> keys = {
@@ -157,6 +182,15 @@ const std::vector<Key>& schema() {
              auto v = n.value<bool>();
              if (!v) return fail("log.trace: expected true or false");
              c.trace = *v;
+             return {};
+         }},
+        {"dns.resolver", "string", "/etc/resolv.conf's servers",
+         "DNS server for outbound routing (MX, A, AAAA lookups) as ADDR:PORT, e.g. \"127.0.0.1:5353\" or "
+         "\"[::1]:53\"; overrides /etc/resolv.conf (tests use a DNS server on loopback).",
+         [](Config& c, const toml::node& n) -> Result<void> {
+             auto v = n.value<std::string>();
+             if (!v || !valid_resolver(*v)) return fail("dns.resolver: expected ADDR:PORT, e.g. 127.0.0.1:53 or [::1]:53");
+             c.dns_resolver = *v;
              return {};
          }},
     };

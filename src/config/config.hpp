@@ -44,6 +44,7 @@ struct Config {
     std::uint64_t io_threads = 0;           // 0: one per CPU
     std::uint64_t login_cache = 900;        // seconds a successful password login is remembered; 0: off
     std::string run_as;                     // user to drop to when started as root
+    std::string dns_resolver;               // "ADDR:PORT" for outbound DNS; empty: /etc/resolv.conf
 
     std::string log_level = "info";
     bool trace = false;
