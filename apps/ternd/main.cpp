@@ -61,6 +61,8 @@ int main(int argc, char** argv) {
     serve->add_flag("--trace", trace, "Log every session's dialogue (C:/S: lines, secrets masked)");
     std::string run_as;
     serve->add_option("--user", run_as, "When started as root: the user to switch to after binding (default tern)");
+    std::string resolver;
+    serve->add_option("--resolver", resolver, "DNS server ADDR:PORT for outbound mail, instead of /etc/resolv.conf");
     serve->callback([&] {
         tern::config::Config cfg;
         if (!config_file.empty()) {
@@ -76,6 +78,14 @@ int main(int argc, char** argv) {
         if (!hostname.empty()) cfg.hostname = hostname;
         if (trace) cfg.trace = true;
         if (!run_as.empty()) cfg.run_as = run_as;
+        if (!resolver.empty()) {
+            if (!tern::config::valid_resolver(resolver)) {
+                std::cerr << "ternd: --resolver: expected ADDR:PORT, e.g. 127.0.0.1:53 or [::1]:53\n";
+                rc = 2;
+                return;
+            }
+            cfg.dns_resolver = resolver;
+        }
         if (!listens.empty()) {
             cfg.listeners.clear();
             for (auto& l : listens) {

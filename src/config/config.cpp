@@ -46,7 +46,7 @@ constexpr std::uint64_t kSqliteMaxLength = 1'000'000'000;
 constexpr std::uint64_t kMaxMessageSize = kSqliteMaxLength - (1u << 20);
 
 // "127.0.0.1:53" or "[::1]:53": a numeric address and a port from 1 to 65535.
-bool valid_resolver(const std::string& spec) {
+bool resolver_spec_ok(const std::string& spec) {
     std::string addr, port;
     int family = AF_INET;
     if (!spec.empty() && spec[0] == '[') {
@@ -189,7 +189,7 @@ const std::vector<Key>& schema() {
          "\"[::1]:53\"; overrides /etc/resolv.conf (tests use a DNS server on loopback).",
          [](Config& c, const toml::node& n) -> Result<void> {
              auto v = n.value<std::string>();
-             if (!v || !valid_resolver(*v)) return fail("dns.resolver: expected ADDR:PORT, e.g. 127.0.0.1:53 or [::1]:53");
+             if (!v || !resolver_spec_ok(*v)) return fail("dns.resolver: expected ADDR:PORT, e.g. 127.0.0.1:53 or [::1]:53");
              c.dns_resolver = *v;
              return {};
          }},
@@ -218,6 +218,8 @@ Result<Config> apply_table(const toml::table& root, Config c) {
 }
 
 }  // namespace
+
+bool valid_resolver(const std::string& spec) { return resolver_spec_ok(spec); }
 
 std::vector<Listener> default_listeners() {
     return {{"smtp", "127.0.0.1", 2525}, {"submission", "127.0.0.1", 2587}, {"pop3", "127.0.0.1", 2110},

@@ -57,6 +57,9 @@ std::vector<Listener> default_listeners();
 Result<Listener> parse_listener(std::string_view spec);
 bool known_protocol(std::string_view proto);
 
+// "127.0.0.1:53" or "[::1]:53" (dns.resolver, `ternd serve --resolver`).
+bool valid_resolver(const std::string& spec);
+
 // Applies a TOML file on top of `base` (usually the defaults). Unknown keys are errors.
 Result<Config> load_file(const std::filesystem::path& file, Config base = {});
 Result<Config> load_string(std::string_view toml_text, Config base = {});

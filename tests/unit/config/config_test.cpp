@@ -104,3 +104,21 @@ TEST(Config, ReferenceDocMatchesSchema) {
 
 }  // namespace
 }  // namespace tern::config
+
+namespace tern::config {
+namespace {
+
+// `ternd serve --resolver` and dns.resolver take the same form.
+TEST(Config, ResolverSpecs) {
+    EXPECT_TRUE(valid_resolver("127.0.0.1:53"));
+    EXPECT_TRUE(valid_resolver("[::1]:5353"));
+    EXPECT_FALSE(valid_resolver("127.0.0.1"));
+    EXPECT_FALSE(valid_resolver("localhost:53"));
+    EXPECT_FALSE(valid_resolver("127.0.0.1:0"));
+    EXPECT_FALSE(valid_resolver("127.0.0.1:65536"));
+    EXPECT_FALSE(valid_resolver("::1:53"));
+    EXPECT_FALSE(valid_resolver(""));
+}
+
+}  // namespace
+}  // namespace tern::config
