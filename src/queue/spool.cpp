@@ -167,22 +167,6 @@ int read_all(int fd, char* out, std::size_t size, off_t offset) {
     return 0;
 }
 
-// Reads the body of the record at `record_at` (whose body starts `head` bytes in) into `body`
-// (already sized) and checks the record's CRC-32C, so that bytes damaged on disk after replay are
-// never delivered as mail nor copied forward by compaction under a fresh checksum.
-int read_verified(int fd, std::uint64_t record_at, std::uint64_t head, std::string& body) {
-    if (head < record::kFrameHeader || head > (64u << 20)) return EBADMSG;
-    std::string front(static_cast<std::size_t>(head), '\0');
-    char stored[record::kFrameTrailer];
-    if (int e = read_all(fd, front.data(), front.size(), static_cast<off_t>(record_at))) return e;
-    if (int e = read_all(fd, body.data(), body.size(), static_cast<off_t>(record_at + head))) return e;
-    if (int e = read_all(fd, stored, sizeof stored, static_cast<off_t>(record_at + head + body.size()))) return e;
-    std::uint32_t crc = record::crc32c(std::string_view(front).substr(3));
-    crc = record::crc32c(body, crc);
-    std::uint32_t want = 0;
-    for (int i = 3; i >= 0; --i) want = (want << 8) | static_cast<unsigned char>(stored[i]);
-    return crc == want ? 0 : EBADMSG;
-}
 
 // Checks the CRC-32C of the record at `record_at` (body of `size` octets after `head` bytes) by
 // reading it in bounded chunks; `body_crc`, when given, receives the CRC-32C of the body alone.
@@ -580,21 +564,9 @@ Result<void> SpoolImpl::wait_for(Item::Kind kind) {
 }
 
 Result<std::string> SpoolImpl::read_message(QueueId id) {
-    std::shared_ptr<File> file;
-    std::uint64_t at = 0, head = 0, size = 0;
-    {
-        std::lock_guard lock(mu_);
-        auto it = index_.find(id);
-        if (it == index_.end()) return fail("spool: no message " + std::to_string(id), ENOENT);
-        file = segments_.at(it->second.seg).file;
-        at = it->second.body_at;
-        head = it->second.head;
-        size = it->second.size;
-    }
-    std::string out(static_cast<std::size_t>(size), '\0');
-    if (int e = read_verified(file->fd, at - head, head, out))
-        return fail("spool: cannot read message " + std::to_string(id) + ": " + read_error_text(e), e);
-    return out;
+    auto source = open_message(id);  // verifies the record's CRC
+    if (!source) return std::unexpected(source.error());
+    return base::read_all(**source);
 }
 
 namespace {

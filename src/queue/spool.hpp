@@ -85,7 +85,7 @@ public:
     // Blocks until every record appended so far is on disk.
     virtual Result<void> flush() = 0;
 
-    // Reads the message body back (pread from its segment).
+    // Reads the message body back whole (tests; delivery uses open_message), its CRC checked.
     virtual Result<std::string> read_message(QueueId id) = 0;
     // Opens the message body for reading in ranges (pread from its segment, never whole in
     // memory), after checking its record's CRC-32C in bounded chunks: fails with EBADMSG when the
