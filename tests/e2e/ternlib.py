@@ -69,6 +69,59 @@ def wait_for(predicate, timeout=20.0, interval=0.05, what="condition"):
         interval = min(interval * 1.5, 0.5)
 
 
+# ---------------------------------------------------------------- process memory
+
+def status_kib(pid, field):
+    """A field of /proc/<pid>/status in KiB (VmHWM, VmRSS, RssAnon, RssFile, ...)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise AssertionError(f"no {field} in /proc/{pid}/status")
+
+
+def reset_peak_rss(pid):
+    """VmHWM := VmRSS now (Linux >= 4.0), so the next peak is the test's own; False if not ours."""
+    try:
+        with open(f"/proc/{pid}/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def without_asan_quarantine():
+    """Under AddressSanitizer freed blocks are kept in a quarantine (256 MB by default) that would
+    count every transient buffer in a peak RSS; turns it off for servers started afterwards.
+    Ignored by a build without sanitizers."""
+    os.environ["ASAN_OPTIONS"] = ":".join(
+        x for x in (os.environ.get("ASAN_OPTIONS", ""), "quarantine_size_mb=0") if x)
+
+
+class PeakSampler(threading.Thread):
+    """The largest value of a /proc/<pid>/status field, sampled every few milliseconds until
+    stop() (which returns it)."""
+
+    def __init__(self, pid, field="RssAnon", interval=0.002):
+        super().__init__(daemon=True)
+        self.pid, self.field, self.interval = pid, field, interval
+        self.peak_kib = status_kib(pid, field)
+        self.done = threading.Event()
+
+    def run(self):
+        while not self.done.is_set():
+            try:
+                self.peak_kib = max(self.peak_kib, status_kib(self.pid, self.field))
+            except (OSError, AssertionError):
+                return
+            time.sleep(self.interval)
+
+    def stop(self):
+        self.done.set()
+        self.join()
+        return self.peak_kib
+
+
 RUN_AS = "tern-test"
 
 

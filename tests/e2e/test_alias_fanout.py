@@ -18,14 +18,6 @@ SIZE = 10 * 1024 * 1024
 PASSWORD = "fan-out-pw"
 
 
-def status_kib(pid, field):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise AssertionError(f"no {field} in /proc/{pid}/status")
-
-
 def dir_bytes(path):
     total = 0
     for root, _, files in os.walk(path):
@@ -48,11 +40,7 @@ def big_message(token):
 class AliasFanOut(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        # Under AddressSanitizer freed blocks are kept in a quarantine (256 MB by default), which
-        # would count every transient buffer in the peak RSS; without it the figures compare.
-        # Ignored by a build without sanitizers.
-        os.environ["ASAN_OPTIONS"] = ":".join(
-            x for x in (os.environ.get("ASAN_OPTIONS", ""), "quarantine_size_mb=0") if x)
+        ternlib.without_asan_quarantine()
         cls.srv = ternlib.Server(protos=("smtp", "pop3"))
         cls.srv.add_domain()
         cls.members = [f"member{i}@{DOMAIN}" for i in range(MEMBERS)]
@@ -93,7 +81,7 @@ class AliasFanOut(unittest.TestCase):
         # Let start-up settle (first prune, readers opened) before taking the baseline.
         # (Through POP3, in-process: this test is about ternd's memory, not about admin commands.)
         self.assertEqual(self.stat(self.members[0]), 0)
-        hwm_before = status_kib(pid, "VmHWM")
+        hwm_before = ternlib.status_kib(pid, "VmHWM")
         data_before = dir_bytes(self.srv.data)
         store_before = dir_bytes(os.path.join(self.srv.data, "store.db")) + \
             dir_bytes(os.path.join(self.srv.data, "store.db-wal"))
@@ -104,7 +92,7 @@ class AliasFanOut(unittest.TestCase):
             self.assertEqual(refused, {})
         # One store transaction delivers every member: the last one's copy means all are there.
         ternlib.wait_for(lambda: self.stat(self.members[-1]) == 1, timeout=60, what="delivery to the alias")
-        hwm_growth = (status_kib(pid, "VmHWM") - hwm_before) * 1024
+        hwm_growth = (ternlib.status_kib(pid, "VmHWM") - hwm_before) * 1024
         data_growth = dir_bytes(self.srv.data) - data_before
         store_files = [os.path.join(self.srv.data, n) for n in ("store.db", "store.db-wal")]
         store_growth = sum(os.stat(f).st_size for f in store_files if os.path.exists(f)) - store_before

@@ -10,8 +10,6 @@ import poplib
 import smtplib
 import sqlite3
 import sys
-import threading
-import time
 import unittest
 import uuid
 
@@ -24,14 +22,6 @@ SIZE = 30 * 1024 * 1024
 LIMIT = 30 * 1024 * 1024   # peak growth allowed: less than the message itself
 PASSWORD = "large-msg-pw"
 RETURN_PATH = b"Return-Path: <sender@remote.example>\r\n"
-
-
-def status_kib(pid, field):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise AssertionError(f"no {field} in /proc/{pid}/status")
 
 
 def big_message(token):
@@ -48,36 +38,10 @@ def big_message(token):
     return b"".join(out)
 
 
-class PeakSampler(threading.Thread):
-    """The largest RssAnon of a process, sampled every few milliseconds until stopped."""
-
-    def __init__(self, pid):
-        super().__init__(daemon=True)
-        self.pid = pid
-        self.peak_kib = status_kib(pid, "RssAnon")
-        self.done = threading.Event()
-
-    def run(self):
-        while not self.done.is_set():
-            try:
-                self.peak_kib = max(self.peak_kib, status_kib(self.pid, "RssAnon"))
-            except (OSError, AssertionError):
-                return
-            time.sleep(0.005)
-
-    def stop(self):
-        self.done.set()
-        self.join()
-        return self.peak_kib
-
-
 class LargeMessageMemory(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        # AddressSanitizer's quarantine would count every freed buffer in the peak (see
-        # test_alias_fanout.py); ignored by a build without sanitizers.
-        os.environ["ASAN_OPTIONS"] = ":".join(
-            x for x in (os.environ.get("ASAN_OPTIONS", ""), "quarantine_size_mb=0") if x)
+        ternlib.without_asan_quarantine()
         cls.srv = ternlib.Server(protos=("smtp", "pop3"))
         cls.srv.add_domain()
         cls.members = [f"big{i}@{DOMAIN}" for i in range(MEMBERS)]
@@ -109,21 +73,18 @@ class LargeMessageMemory(unittest.TestCase):
         ternlib.wait_for(lambda: self.stored(300_000) == MEMBERS, timeout=60, what="warm-up delivery")
         token = uuid.uuid4().hex
         msg = big_message(token)
-        try:  # the peak so far is forgotten: VmHWM restarts from the current RSS
-            with open(f"/proc/{pid}/clear_refs", "w") as f:
-                f.write("5")
-        except OSError as e:
-            print(f"\ncannot reset VmHWM ({e}); the baseline is the peak since start-up", file=sys.stderr)
-        hwm_before = status_kib(pid, "VmHWM")
-        anon_before = status_kib(pid, "RssAnon")
-        sampler = PeakSampler(pid)
+        if not ternlib.reset_peak_rss(pid):  # the peak so far is forgotten: VmHWM restarts from the RSS
+            print("\ncannot reset VmHWM; the baseline is the peak since start-up", file=sys.stderr)
+        hwm_before = ternlib.status_kib(pid, "VmHWM")
+        anon_before = ternlib.status_kib(pid, "RssAnon")
+        sampler = ternlib.PeakSampler(pid, interval=0.005)
         sampler.start()
         try:
             self.send(msg)
             ternlib.wait_for(lambda: self.stored(len(msg)) == MEMBERS, timeout=120, what="delivery to the alias")
         finally:
             anon_peak = sampler.stop()
-        hwm_growth = (status_kib(pid, "VmHWM") - hwm_before) * 1024
+        hwm_growth = (ternlib.status_kib(pid, "VmHWM") - hwm_before) * 1024
         anon_growth = (anon_peak - anon_before) * 1024
         print(f"\nmessage {len(msg)} bytes to {MEMBERS} members: ternd VmHWM grew {hwm_growth} bytes "
               f"({hwm_growth / len(msg):.2f}x), peak RssAnon grew {anon_growth} bytes "

@@ -8,7 +8,6 @@ import poplib
 import random
 import sqlite3
 import sys
-import threading
 import time
 import unittest
 
@@ -60,11 +59,7 @@ def make_message(size):
 class LargeRetr(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        # Under AddressSanitizer freed blocks are kept in a quarantine (256 MB by default), which
-        # would count every chunk ever sent in the peak; without it the figures compare. Ignored
-        # by a build without sanitizers.
-        os.environ["ASAN_OPTIONS"] = ":".join(
-            x for x in (os.environ.get("ASAN_OPTIONS", ""), "quarantine_size_mb=0") if x)
+        ternlib.without_asan_quarantine()
         cls.srv = ternlib.Server(protos=("pop3",), config=CONFIG, trace=False)
         cls.srv.add_domain(DOMAIN)
         cls.addr = f"carol@{DOMAIN}"
@@ -110,29 +105,14 @@ class LargeRetr(unittest.TestCase):
         # A small RETR first, so that first-use allocations are not counted.
         top = p.top(1, 0)
         time.sleep(0.5)
-        try:
-            with open(f"/proc/{pid}/clear_refs", "w") as f:
-                f.write("5")           # VmHWM := VmRSS now (Linux >= 4.0)
-        except OSError:
-            pass                       # not ours to reset: the sampled figures still count
+        ternlib.reset_peak_rss(pid)    # if not ours to reset, the sampled figures still count
         before = status_kb(pid)
-        peak = {"RssAnon": before["RssAnon"]}
-        stop = threading.Event()
-
-        def sample():
-            while not stop.is_set():
-                try:
-                    peak["RssAnon"] = max(peak["RssAnon"], status_kb(pid)["RssAnon"])
-                except OSError:
-                    return
-                time.sleep(0.002)
-        sampler = threading.Thread(target=sample, daemon=True)
+        sampler = ternlib.PeakSampler(pid, "RssAnon")
         sampler.start()
         try:
             resp, lines, octets = p.retr(1)
         finally:
-            stop.set()
-            sampler.join()
+            peak = {"RssAnon": sampler.stop()}
         after = status_kb(pid)
         p.quit()
 
