@@ -11,6 +11,19 @@ namespace tern::delivery {
 
 using queue::RecipientState;
 
+namespace {
+// A message whose only unfinished recipients are on hold is due "never" (until released).
+constexpr std::int64_t kNever = INT64_MAX / 4;
+
+std::int64_t next_due(const queue::QueuedMessage& m) {
+    std::int64_t due = kNever;
+    for (auto& s : m.states)
+        if (s.status == RecipientState::Status::Pending || s.status == RecipientState::Status::Deferred)
+            due = std::min(due, s.next_attempt);
+    return due;
+}
+}  // namespace
+
 Scheduler::Scheduler(queue::Spool& spool, LocalDelivery& local, SchedulerOptions options,
                      std::function<std::int64_t()> now)
     : spool_(spool), local_(local), options_(options), now_(std::move(now)) {
@@ -29,12 +42,9 @@ void Scheduler::start(std::vector<queue::QueuedMessage> recovered) {
         std::lock_guard lock(mutex_);
         std::int64_t now = now_();
         for (auto& m : recovered) {
-            // The earliest retry time of its pending recipients.
-            std::int64_t due = INT64_MAX;
-            for (auto& s : m.states)
-                if (s.status == RecipientState::Status::Pending || s.status == RecipientState::Status::Deferred)
-                    due = std::min(due, s.next_attempt);
-            if (due == INT64_MAX) continue;
+            // The earliest retry time of its pending recipients (a held message waits for release).
+            std::int64_t due = next_due(m);
+            if (m.final()) continue;
             if (m.envelope.received_at == 0) m.envelope.received_at = now;  // age unknown: from now
             Entry e{std::move(m), nullptr, due};
             if (due <= now) ready_.push_back(std::move(e));
@@ -80,6 +90,44 @@ std::size_t Scheduler::queued() const {
     return ready_.size() + waiting_.size();
 }
 
+Result<std::size_t> Scheduler::control(queue::QueueOp op, std::optional<queue::QueueId> id) {
+    std::size_t changed = 0;
+    bool found = false;
+    {
+        std::lock_guard lock(mutex_);
+        const std::int64_t now = now_();
+        auto visit = [&](Entry& e) {
+            if (id && e.message.id != *id) return;
+            found = true;
+            auto changes = queue::apply(op, e.message, now);
+            for (auto& [r, state] : changes) {
+                e.message.states[r] = state;
+                spool_.update(e.message.id, r, state);
+            }
+            if (!changes.empty()) ++changed;
+            e.due = next_due(e.message);
+        };
+        for (auto& e : ready_) visit(e);
+        std::vector<Entry> moved;
+        for (auto it = waiting_.begin(); it != waiting_.end();) {
+            visit(it->second);
+            if (it->second.due <= now || it->second.message.final()) {
+                moved.push_back(std::move(it->second));
+                it = waiting_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        for (auto& e : moved)
+            if (!e.message.final()) ready_.push_back(std::move(e));
+        std::erase_if(ready_, [](const Entry& e) { return e.message.final(); });
+    }
+    if (id && !found) return fail("message " + std::to_string(*id) + " is not in the queue", ENOENT);
+    if (auto r = spool_.flush(); !r) return std::unexpected(r.error());
+    wake_.notify_one();
+    return changed;
+}
+
 void Scheduler::run() {
     std::unique_lock lock(mutex_);
     std::int64_t last_compact = now_();
@@ -111,7 +159,7 @@ void Scheduler::run() {
         }
         if (ready_.empty()) {
             if (waiting_.empty()) wake_.wait(lock);
-            else wake_.wait_for(lock, std::chrono::seconds(std::max<std::int64_t>(1, waiting_.begin()->first - now)));
+            else wake_.wait_for(lock, std::chrono::seconds(std::clamp<std::int64_t>(waiting_.begin()->first - now, 1, 3600)));
             continue;
         }
         // Under load, let a batch fill for a moment: one store transaction (one fsync) for many
@@ -213,11 +261,8 @@ void Scheduler::deliver_batch(std::vector<Entry>& batch) {
     }
     // Next due time of every entry still waiting.
     for (auto& entry : batch) {
-        std::int64_t due = INT64_MAX;
-        for (auto& s : entry.message.states)
-            if (s.status == RecipientState::Status::Deferred || s.status == RecipientState::Status::Pending)
-                due = std::min(due, s.next_attempt);
-        if (due != INT64_MAX) entry.due = std::max(due, entry.due);
+        std::int64_t due = next_due(entry.message);
+        entry.due = due == kNever ? kNever : std::max(due, entry.due);
     }
 }
 

@@ -10,11 +10,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "delivery/local.hpp"
+#include "queue/control.hpp"
 #include "queue/spool.hpp"
 
 namespace tern::delivery {
@@ -61,6 +63,12 @@ public:
     void stop();
 
     std::size_t queued() const;  // messages not yet final
+
+    // An operator's queue operation (`ternd queue retry|hold|release|delete`, through the control
+    // socket) on message `id`, or on every queued message when `id` is empty. The changed states
+    // are written to the spool before it returns. Returns how many messages changed; ENOENT when
+    // `id` is not in the queue.
+    Result<std::size_t> control(queue::QueueOp op, std::optional<queue::QueueId> id);
 
 private:
     struct Entry {

@@ -82,6 +82,7 @@ std::uint8_t status_code(RecipientState::Status s) {
         case RecipientState::Status::Delivered: return 1;
         case RecipientState::Status::Failed: return 2;
         case RecipientState::Status::Deferred: return 3;
+        case RecipientState::Status::Held: return 4;
     }
     return 0;
 }
@@ -91,6 +92,7 @@ bool status_from(std::uint8_t c, RecipientState::Status& s) {
         case 1: s = RecipientState::Status::Delivered; return true;
         case 2: s = RecipientState::Status::Failed; return true;
         case 3: s = RecipientState::Status::Deferred; return true;
+        case 4: s = RecipientState::Status::Held; return true;
     }
     return false;
 }
@@ -103,8 +105,12 @@ std::uint8_t notify_code(const smtp::DsnNotify& n) {
                                      (n.delay ? kNotifyDelay : 0));
 }
 
+// The status byte: the status in the low nibble, flags above it (records written before a flag
+// existed read as the flag unset).
+constexpr std::uint8_t kStateDelayNotified = 0x10;
+
 bool put_state(Writer& w, const RecipientState& s) {
-    w.u8(status_code(s.status));
+    w.u8(static_cast<std::uint8_t>(status_code(s.status) | (s.delay_notified ? kStateDelayNotified : 0)));
     w.i64(s.next_attempt);
     w.u32(s.attempts);
     return w.str(s.last_reply);
@@ -229,7 +235,10 @@ struct Reader {
 };
 
 bool get_state(Reader& r, RecipientState& s) {
-    if (!status_from(r.u8(), s.status)) return false;
+    const std::uint8_t code = r.u8();
+    if (code & ~(0x0f | kStateDelayNotified)) return false;
+    if (!status_from(code & 0x0f, s.status)) return false;
+    s.delay_notified = (code & kStateDelayNotified) != 0;
     s.next_attempt = r.i64();
     s.attempts = r.u32();
     s.last_reply = r.str();

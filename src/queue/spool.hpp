@@ -20,13 +20,15 @@ namespace tern::queue {
 
 using QueueId = std::uint64_t;
 
-// Per-recipient state. Pending = not yet attempted / retry due at next_attempt.
+// Per-recipient state. Pending = not yet attempted / retry due at next_attempt. Held = put on
+// hold by the operator (`ternd queue hold`): never tried until released, still not final.
 struct RecipientState {
-    enum class Status : std::uint8_t { Pending = 0, Delivered = 1, Failed = 2, Deferred = 3 };
+    enum class Status : std::uint8_t { Pending = 0, Delivered = 1, Failed = 2, Deferred = 3, Held = 4 };
     Status status = Status::Pending;
     std::int64_t next_attempt = 0;  // unix seconds; 0 = as soon as possible
     std::uint32_t attempts = 0;
     std::string last_reply;         // last diagnostic, e.g. "550 5.1.1 no such user" (attempt log)
+    bool delay_notified = false;    // the sender was sent a delay warning for it (RFC 3464 "delayed")
     bool operator==(const RecipientState&) const = default;
 };
 

@@ -263,6 +263,7 @@ std::string state_text(const queue::RecipientState& s, std::int64_t now) {
         case Status::Delivered: t = "delivered"; break;
         case Status::Failed: t = "failed"; break;
         case Status::Deferred: t = "deferred"; break;
+        case Status::Held: t = "on hold"; break;
     }
     if (s.attempts > 0) t += ", " + std::to_string(s.attempts) + (s.attempts == 1 ? " attempt" : " attempts");
     if ((s.status == Status::Deferred || s.status == Status::Pending) && s.next_attempt > now)

@@ -281,7 +281,9 @@ TEST(Record, RejectsNonCanonicalValues) {
     std::string ok = le64(1) + le32(0) + std::string(1, '\x01') + le64(0) + le32(0) + le32(0);
     ASSERT_TRUE(std::holds_alternative<Complete>(decode(frame(3, ok))));
     std::string bad_status = ok;
-    bad_status[12] = 4;
+    bad_status[12] = 5;  // 0-4 are statuses, 0x10 a flag
+    EXPECT_TRUE(std::holds_alternative<Corrupt>(decode(frame(3, bad_status))));
+    bad_status[12] = 0x21;  // an unknown flag bit
     EXPECT_TRUE(std::holds_alternative<Corrupt>(decode(frame(3, bad_status))));
 
     // Message: empty envelope, no recipients. Offsets: id 8, mail_from 4, count 4, ret 1, envid 4,
@@ -354,5 +356,25 @@ TEST(Record, MessageHeadPlusBodyPlusChainedCrcIsTheWholeRecord) {
     EXPECT_FALSE(encode_message_head(m, kMaxMessageBytes + 1));
 }
 
+}  // namespace
+}  // namespace tern::queue::record
+
+namespace tern::queue::record {
+namespace {
+TEST(Record, HeldAndDelayNotifiedSurviveARoundTrip) {
+    RecipientState held{RecipientState::Status::Held, 0, 2, "451 4.4.1 connection refused"};
+    held.delay_notified = true;
+    StateRecord s{9, 1, held};
+    auto enc = encode(Record{s});
+    ASSERT_TRUE(enc);
+    auto dec = decode(*enc);
+    auto* done = std::get_if<Complete>(&dec);
+    ASSERT_NE(done, nullptr);
+    auto* got = std::get_if<StateRecord>(&done->record);
+    ASSERT_NE(got, nullptr);
+    EXPECT_EQ(got->state.status, RecipientState::Status::Held);
+    EXPECT_TRUE(got->state.delay_notified);
+    EXPECT_EQ(*got, s);
+}
 }  // namespace
 }  // namespace tern::queue::record
