@@ -129,9 +129,22 @@ const std::vector<Key>& schema() {
             "Concurrent connections in total; further ones get 421 and are closed."),
         uint_key<&Config::connections_per_ip, 1, 1000000>("limits.connections_per_ip", "50",
             "Concurrent connections from one client IP address (an IPv6 /64 counts as one address)."),
-        uint_key<&Config::queue_lifetime, 3600, 30 * 86400>("queue.lifetime", "432000",
+        uint_key<&Config::queue_lifetime, 1, 30 * 86400>("queue.lifetime", "432000",
             "Seconds a recipient may stay queued (deferred) after the message arrived; after that "
-            "it is given up as failed (RFC 5321 §4.5.4.1: at least 4-5 days). Default 5 days."),
+            "it fails and the sender gets the mail back in a failure notice (RFC 5321 §4.5.4.1: at "
+            "least 4-5 days). Default 5 days; values under a day (for tests) are accepted with a warning."),
+        uint_key<&Config::queue_first_retry, 1, 86400>("queue.first_retry", "300",
+            "Seconds after the first failed attempt before the next one (+-10 % jitter)."),
+        uint_key<&Config::queue_retry_interval, 1, 86400>("queue.retry_interval", "900",
+            "Seconds between later attempts for a deferred recipient (+-10 % jitter): about every "
+            "15 minutes by default, never past queue.lifetime."),
+        uint_key<&Config::queue_delay_warning, 1, 30 * 86400>("queue.delay_warning", "14400",
+            "Seconds after arrival when the sender of a message still deferred gets one delay notice "
+            "(RFC 3464 Action: delayed; unless NOTIFY says otherwise). Default 4 hours; a value at or "
+            "above queue.lifetime sends none."),
+        uint_key<&Config::queue_bounce_return_limit, 0, 100ull << 20>("queue.bounce_return_limit", "262144",
+            "Octets of the original message a failure notice returns in full (RET=FULL or unspecified); "
+            "a larger message is returned as its header section only, and the notice says so."),
         {"tls.cert", "string", "self-signed, generated in <data>/tls", "PEM certificate chain (leaf first). Reloaded on SIGHUP.",
          [](Config& c, const toml::node& n) -> Result<void> {
              auto v = n.value<std::string>();

@@ -36,6 +36,10 @@ struct Config {
     std::uint64_t min_data_rate = 500;      // octets/s a DATA/BDAT transfer averages after the idle grace; 0: off
 
     std::uint64_t queue_lifetime = 5 * 86400;  // seconds a recipient may stay queued (queue.lifetime)
+    std::uint64_t queue_first_retry = 300;     // queue.first_retry
+    std::uint64_t queue_retry_interval = 900;  // queue.retry_interval
+    std::uint64_t queue_delay_warning = 4 * 3600;  // queue.delay_warning
+    std::uint64_t queue_bounce_return_limit = 256u << 10;  // queue.bounce_return_limit
 
     std::string tls_cert;                   // PEM chain; empty: self-signed in <data>/tls
     std::string tls_key;

@@ -46,18 +46,17 @@ std::vector<Outcome> LocalDelivery::deliver(const std::vector<Job>& jobs, std::i
         const auto& rcpt = job.envelope->recipients[job.recipient];
         auto res = dir_.resolve(rcpt.address);  // the directory caches resolutions
         if (!res) {
-            out[i] = {Outcome::Kind::Deferred, "451 4.3.0 directory lookup failed: " + res.error().message};
+            out[i] = {Outcome::Kind::Deferred, "451 4.3.0 directory lookup failed: " + res.error().message, {}};
             continue;
         }
         switch (res->kind) {
             case directory::Resolution::Kind::NotLocal:
-                // Remote delivery (MX lookup + SMTP client) is the relay work; until then the
-                // recipient stays queued, never dropped.
-                out[i] = {Outcome::Kind::Deferred, "451 4.4.0 remote delivery not available yet; kept in queue"};
+                // Not ours: the relay takes it (the SMTP session allowed it: RFC 5321 §3.6.2).
+                out[i] = {Outcome::Kind::Remote, "", {}};
                 continue;
             case directory::Resolution::Kind::Unknown:
                 // The account went away between RCPT and delivery.
-                out[i] = {Outcome::Kind::Failed, "550 5.1.1 <" + rcpt.address + ">: user unknown"};
+                out[i] = {Outcome::Kind::Failed, "550 5.1.1 <" + rcpt.address + ">: user unknown", {}};
                 continue;
             case directory::Resolution::Kind::Ok:
                 break;
@@ -78,7 +77,7 @@ std::vector<Outcome> LocalDelivery::deliver(const std::vector<Job>& jobs, std::i
         auto crc_it = crcs.find(job.message.get());
         if (crc_it == crcs.end()) crc_it = crcs.emplace(job.message.get(), content_crc(*job.message)).first;
         if (!crc_it->second) {
-            out[i] = {Outcome::Kind::Deferred, "451 4.3.0 cannot read the queued message: " + crc_it->second.error().message};
+            out[i] = {Outcome::Kind::Deferred, "451 4.3.0 cannot read the queued message: " + crc_it->second.error().message, {}};
             continue;
         }
         const std::uint32_t content = *crc_it->second;
@@ -105,10 +104,7 @@ std::vector<Outcome> LocalDelivery::deliver(const std::vector<Job>& jobs, std::i
             owners.push_back({i});
             accounts.insert(account);
         }
-        if (!res->remote.empty())
-            out[i] = {Outcome::Kind::Deferred, "451 4.4.0 alias forwards to remote addresses; relay not available yet"};
-        else
-            out[i] = {Outcome::Kind::Delivered, "250 2.0.0 delivered"};
+        out[i] = {Outcome::Kind::Delivered, "250 2.0.0 delivered", res->remote};
     }
     if (batch.empty()) return out;
 
@@ -120,7 +116,7 @@ std::vector<Outcome> LocalDelivery::deliver(const std::vector<Job>& jobs, std::i
     if (!error.empty()) {
         log::error("local delivery of ", batch.size(), " messages failed: ", error);
         for (const auto& jobs_of_entry : owners)
-            for (std::size_t j : jobs_of_entry) out[j] = {Outcome::Kind::Deferred, "451 4.3.0 mail store error: " + error};
+            for (std::size_t j : jobs_of_entry) out[j] = {Outcome::Kind::Deferred, "451 4.3.0 mail store error: " + error, {}};
     }
     return out;
 }

@@ -22,8 +22,12 @@ struct Job {
 };
 
 struct Outcome {
-    enum class Kind { Delivered, Failed, Deferred } kind = Kind::Deferred;
+    // Remote: not a local address at all; the scheduler hands it to the relay.
+    enum class Kind { Delivered, Failed, Deferred, Remote } kind = Kind::Deferred;
     std::string reply;                     // e.g. "550 5.1.1 user unknown"
+    // Delivered: remote addresses an alias also forwards to; the scheduler queues a copy for them
+    // (a new message with the same sender) before it records the recipient delivered.
+    std::vector<std::string> forward;
 };
 
 class LocalDelivery {

@@ -169,7 +169,16 @@ int serve(const config::Config& cfg) {
     delivery::LocalDelivery local(**dir, **store);
     delivery::SchedulerOptions scheduling;
     scheduling.queue_lifetime = static_cast<std::int64_t>(cfg.queue_lifetime);
-    delivery::Scheduler scheduler(**spool, local, scheduling);
+    scheduling.first_retry = static_cast<std::int64_t>(cfg.queue_first_retry);
+    scheduling.retry_interval = static_cast<std::int64_t>(cfg.queue_retry_interval);
+    scheduling.delay_warning = static_cast<std::int64_t>(cfg.queue_delay_warning);
+    scheduling.bounce_return_limit = cfg.queue_bounce_return_limit;
+    scheduling.hostname = options.hostname;
+    scheduling.spill_dir = spool_options.dir;
+    if (cfg.queue_lifetime < 86400)
+        log::warn("queue.lifetime = ", cfg.queue_lifetime, " s is below RFC 5321 §4.5.4.1's 4-5 days");
+    delivery::RemoteTransport* remote = nullptr;  // the relay (src/relay/) plugs in here
+    delivery::Scheduler scheduler(**spool, local, remote, scheduling);
     DirectoryHost host(**dir);
     host.set_spool_dir(spool_options.dir);
     auto* directory = dir->get();

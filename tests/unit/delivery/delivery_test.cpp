@@ -95,7 +95,8 @@ TEST_F(DeliveryTest, LocalAliasUnknownAndRemoteOutcomes) {
     EXPECT_EQ(out[1].kind, Outcome::Kind::Delivered);  // alias fans out
     EXPECT_EQ(out[2].kind, Outcome::Kind::Failed);
     EXPECT_EQ(out[2].reply, "550 5.1.1 <ghost@example.org>: user unknown");
-    EXPECT_EQ(out[3].kind, Outcome::Kind::Deferred);   // relay comes with its own issue
+    EXPECT_EQ(out[3].kind, Outcome::Kind::Remote);     // the scheduler hands it to the relay
+    EXPECT_TRUE(out[1].forward.empty());
     // alice+news and the team alias both lead to alice: one copy in her mailbox.
     EXPECT_EQ(count("alice@example.org"), 1u);
     EXPECT_EQ(count("bob@example.org"), 1u);
@@ -145,7 +146,7 @@ TEST_F(DeliveryTest, SchedulerForgetsOldRedeliveryKeys) {
     options.coalesce = std::chrono::milliseconds(0);
     std::atomic<std::int64_t> now{std::chrono::duration_cast<std::chrono::seconds>(
                                       std::chrono::system_clock::now().time_since_epoch()).count()};
-    Scheduler scheduler(*spool, local, options, [&] { return now.load(); });
+    Scheduler scheduler(*spool, local, nullptr, options, [&] { return now.load(); });
     scheduler.start({});
     auto wait_for = [&](std::size_t n) {
         auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
@@ -173,7 +174,18 @@ public:
     std::vector<queue::QueuedMessage> recovered() override { return inner_.recovered(); }
     using queue::Spool::submit;
     void submit(queue::Envelope e, queue::IncomingBody m, CommitCallback done) override {
-        inner_.submit(std::move(e), std::move(m), std::move(done));
+        auto copy = e;
+        inner_.submit(std::move(e), std::move(m), [this, copy, done = std::move(done)](Result<queue::QueueId> r) {
+            if (r) {
+                std::lock_guard lock(mu_);
+                submitted_.emplace_back(*r, copy);
+            }
+            done(r);
+        });
+    }
+    std::vector<std::pair<queue::QueueId, queue::Envelope>> submitted() {
+        std::lock_guard lock(mu_);
+        return submitted_;
     }
     void update(queue::QueueId id, std::size_t rcpt, const queue::RecipientState& state) override {
         {
@@ -206,6 +218,7 @@ private:
     std::mutex mu_;
     std::map<std::pair<queue::QueueId, std::size_t>, queue::RecipientState> last_;
     std::map<std::pair<queue::QueueId, std::size_t>, int> updates_;
+    std::vector<std::pair<queue::QueueId, queue::Envelope>> submitted_;
 };
 
 constexpr std::int64_t kDay = 24 * 60 * 60;
@@ -214,81 +227,61 @@ std::int64_t wall_clock() {
     return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-// Issue 7: an alias with a local and a remote member stores the local copy and stays deferred
-// for the remote one. The hourly prune forgot its redelivery key after 7 days and the next retry
-// stored the local copy again, every week. Now the recipient fails once the queue lifetime (5
-// days) has passed, and the keys outlive it.
-TEST_F(DeliveryTest, MessageDeferredForEightDaysIsFailedNotStoredTwice) {
+// An alias with a local and a remote member stores the local copy once and queues a copy for the
+// remote member (a new message, same sender, ORCPT naming the alias); the alias recipient is then
+// delivered and never tried again, so its local copy cannot be stored twice (issue 7 had it stored
+// again every week while it stayed deferred). The copy waits for the relay, and after the queue
+// lifetime it fails and the sender gets a failure notice from the null sender.
+TEST_F(DeliveryTest, AliasWithARemoteMemberStoresOnceQueuesACopyThatExpiresWithABounce) {
     ASSERT_TRUE(dir->add_alias("mixed@example.org", {"alice@example.org", "x@remote.example"}));
     RecordingSpool recording(*spool);
     LocalDelivery local(*dir, *store);
     SchedulerOptions options;
     options.coalesce = std::chrono::milliseconds(0);
     std::atomic<std::int64_t> now{wall_clock()};
-    Scheduler scheduler(recording, local, options, [&] { return now.load(); });
+    Scheduler scheduler(recording, local, nullptr, options, [&] { return now.load(); });
     scheduler.start({});
-    auto wait_count = [&](const std::string& account, std::size_t n) {
+    auto wait_until = [&](auto pred) {
         auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-        while (count(account) < n && std::chrono::steady_clock::now() < deadline)
+        while (!pred() && std::chrono::steady_clock::now() < deadline)
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        return count(account);
+        return pred();
     };
     auto m = submit({"mixed@example.org"}, "Subject: mixed\r\n\r\nhi\r\n", now.load());
     scheduler.enqueue(m, nullptr);
-    ASSERT_EQ(wait_count("alice@example.org", 1), 1u);
-    // A retry the next day finds the key: still one copy, still deferred for the remote member.
-    now += kDay;
-    scheduler.enqueue(submit({"bob@example.org"}, "wake\r\n", now.load()), nullptr);
-    ASSERT_EQ(wait_count("bob@example.org", 1), 1u);
-    auto state = recording.last(m.id, 0);
-    ASSERT_TRUE(state);
-    EXPECT_EQ(state->status, queue::RecipientState::Status::Deferred);
-    EXPECT_EQ(state->attempts, 2u);
-    EXPECT_EQ(count("alice@example.org"), 1u);
-    // Eight days after arrival (the scheduler's hourly prune runs first on waking).
-    now += 7 * kDay;
-    scheduler.enqueue(submit({"bob@example.org"}, "wake again\r\n", now.load()), nullptr);
-    ASSERT_EQ(wait_count("bob@example.org", 2), 2u);
+    ASSERT_TRUE(wait_until([&] { return count("alice@example.org") == 1; }));
+    ASSERT_TRUE(wait_until([&] { return recording.submitted().size() == 1; }));
+    auto [copy_id, copy] = recording.submitted()[0];
+    EXPECT_EQ(copy.mail_from, "sender@remote.example");
+    ASSERT_EQ(copy.recipients.size(), 1u);
+    EXPECT_EQ(copy.recipients[0].address, "x@remote.example");
+    EXPECT_EQ(copy.recipients[0].orcpt, "rfc822;mixed@example.org");
+    EXPECT_EQ(*recording.read_message(copy_id), "Subject: mixed\r\n\r\nhi\r\n");
+    ASSERT_TRUE(wait_until([&] { return recording.last(copy_id, 0).has_value(); }));
+    EXPECT_EQ(recording.last(m.id, 0)->status, queue::RecipientState::Status::Delivered);
+    EXPECT_EQ(recording.last(copy_id, 0)->status, queue::RecipientState::Status::Deferred);
+    EXPECT_TRUE(recording.last(copy_id, 0)->last_reply.starts_with("451 4.4.0 no relay configured"));
+
+    // Six days later the copy is past its lifetime: it fails, and a notice goes to the sender.
+    now += 6 * kDay;
+    scheduler.control(queue::QueueOp::Retry, std::nullopt);
+    ASSERT_TRUE(wait_until([&] { return recording.submitted().size() == 2; }));
     scheduler.stop();
-    EXPECT_EQ(count("alice@example.org"), 1u) << "the local copy was stored again";
-    state = recording.last(m.id, 0);
+    auto state = recording.last(copy_id, 0);
     ASSERT_TRUE(state);
     EXPECT_EQ(state->status, queue::RecipientState::Status::Failed) << state->last_reply;
-    EXPECT_EQ(state->attempts, 2u) << "past its lifetime the recipient is failed, not tried again";
     EXPECT_TRUE(state->last_reply.starts_with("550 5.4.7 message expired")) << state->last_reply;
-    EXPECT_NE(state->last_reply.find("relay not available"), std::string::npos) << state->last_reply;
-}
-
-// The keys outlive every retry, whatever the lifetime: with a 10-day lifetime an 8-day-old
-// deferred message is still retried and still finds its key.
-TEST_F(DeliveryTest, RedeliveryKeysOutliveEveryRetry) {
-    ASSERT_TRUE(dir->add_alias("mixed@example.org", {"alice@example.org", "x@remote.example"}));
-    RecordingSpool recording(*spool);
-    LocalDelivery local(*dir, *store);
-    SchedulerOptions options;
-    options.coalesce = std::chrono::milliseconds(0);
-    options.queue_lifetime = 10 * kDay;
-    std::atomic<std::int64_t> now{wall_clock()};
-    Scheduler scheduler(recording, local, options, [&] { return now.load(); });
-    scheduler.start({});
-    auto wait_count = [&](const std::string& account, std::size_t n) {
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-        while (count(account) < n && std::chrono::steady_clock::now() < deadline)
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        return count(account);
-    };
-    auto m = submit({"mixed@example.org"}, "Subject: mixed\r\n\r\nhi\r\n", now.load());
-    scheduler.enqueue(m, nullptr);
-    ASSERT_EQ(wait_count("alice@example.org", 1), 1u);
-    now += 8 * kDay;
-    scheduler.enqueue(submit({"bob@example.org"}, "wake\r\n", now.load()), nullptr);
-    ASSERT_EQ(wait_count("bob@example.org", 1), 1u);
-    scheduler.stop();
-    auto state = recording.last(m.id, 0);
-    ASSERT_TRUE(state);
-    EXPECT_EQ(state->attempts, 2u) << "retried after 8 days";
-    EXPECT_EQ(state->status, queue::RecipientState::Status::Deferred);
-    EXPECT_EQ(count("alice@example.org"), 1u) << "the retry stored the local copy again";
+    EXPECT_EQ(state->attempts, 1u) << "past its lifetime the recipient is failed, not tried again";
+    auto [notice_id, notice] = recording.submitted()[1];
+    EXPECT_EQ(notice.mail_from, "") << "notices go from the null sender";
+    ASSERT_EQ(notice.recipients.size(), 1u);
+    EXPECT_EQ(notice.recipients[0].address, "sender@remote.example");
+    auto text = recording.read_message(notice_id);
+    ASSERT_TRUE(text);
+    EXPECT_NE(text->find("multipart/report"), std::string::npos);
+    EXPECT_NE(text->find("x@remote.example"), std::string::npos);
+    EXPECT_EQ(count("alice@example.org"), 1u) << "the local copy was stored again";
+    EXPECT_EQ(recording.updates(m.id, 0), 1) << "the alias recipient was tried again";
 }
 
 // A message found in the spool after a long outage, never tried, gets one attempt even past
@@ -299,7 +292,7 @@ TEST_F(DeliveryTest, NeverTriedMessagePastItsLifetimeGetsOneAttempt) {
     SchedulerOptions options;
     options.coalesce = std::chrono::milliseconds(0);
     const std::int64_t now = wall_clock();
-    Scheduler scheduler(recording, local, options, [&] { return now; });
+    Scheduler scheduler(recording, local, nullptr, options, [&] { return now; });
     auto m = submit({"alice@example.org", "x@remote.example"}, "old\r\n", now - 6 * kDay);
     scheduler.start({m});
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
@@ -450,7 +443,7 @@ TEST_F(DeliveryTest, DamagedSpooledMessageIsNotDelivered) {
         f.seekp(static_cast<std::streamoff>(pos));
         f.put('X');
     }
-    Scheduler scheduler(*spool, local, o, [&] { return now.load(); });
+    Scheduler scheduler(*spool, local, nullptr, o, [&] { return now.load(); });
     scheduler.start({});
     scheduler.enqueue(m, nullptr);  // not in memory: opened from the spool
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
