@@ -52,6 +52,15 @@ std::string notify_text(const smtp::DsnNotify& n) {
     return out;
 }
 
+// "5 days", "4 hours", "90 seconds".
+std::string duration_text(std::int64_t seconds) {
+    auto unit = [](std::int64_t n, const char* one) { return std::to_string(n) + " " + one + (n == 1 ? "" : "s"); };
+    if (seconds >= 86400 && seconds % 86400 == 0) return unit(seconds / 86400, "day");
+    if (seconds >= 3600 && seconds % 3600 == 0) return unit(seconds / 3600, "hour");
+    if (seconds >= 60 && seconds % 60 == 0) return unit(seconds / 60, "minute");
+    return unit(seconds, "second");
+}
+
 std::string ret_text(smtp::DsnRet r) {
     switch (r) {
         case smtp::DsnRet::Full: return "FULL";
@@ -127,6 +136,14 @@ void Scheduler::stop() {
     thread_.join();
 }
 
+void Scheduler::wake() {
+    {
+        std::lock_guard lock(mutex_);
+        poked_ = true;
+    }
+    wake_.notify_one();
+}
+
 std::size_t Scheduler::queued() const {
     std::lock_guard lock(mutex_);
     return queued_;
@@ -191,7 +208,7 @@ void Scheduler::run() {
         {
             std::unique_lock lock(mutex_);
             auto has_work = [&] {
-                return !incoming_.empty() || !answers_.empty() || !requests_.empty() || stopping_ != closing ||
+                return poked_ || !incoming_.empty() || !answers_.empty() || !requests_.empty() || stopping_ != closing ||
                        (closing && remote_stopped_);
             };
             if (!has_work() && !closing) {
@@ -213,6 +230,7 @@ void Scheduler::run() {
             } else if (closing && !remote_stopped_ && answers_.empty()) {
                 wake_.wait(lock, [&] { return remote_stopped_ || !answers_.empty(); });
             }
+            poked_ = false;
             incoming.swap(incoming_);
             answers.swap(answers_);
             requests.swap(requests_);
@@ -345,8 +363,8 @@ void Scheduler::deliver_batch(const std::vector<queue::QueueId>& ids) {
             if (expired && s.attempts > 0) {
                 s.status = Status::Failed;
                 s.last_reply = "550 5.4.7 message expired: not delivered within " +
-                               std::to_string(options_.queue_lifetime / 86400) +
-                               " days (queue.lifetime); last attempt: " + s.last_reply;
+                               duration_text(options_.queue_lifetime) + " (queue.lifetime); last attempt: " +
+                               s.last_reply;
                 log::warn("queue: ", queue::format_queue_id(id), " to <", e.message.envelope.recipients[r].address,
                           "> failed: ", s.last_reply);
                 notices[id].push_back({Notice::Action::Failed, r, {}});

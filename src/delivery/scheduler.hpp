@@ -87,6 +87,8 @@ public:
     void stop();
 
     std::size_t queued() const;  // messages not yet final (as of the thread's last pass)
+    // Makes the thread look at the clock again now (tests that move an injected clock).
+    void wake();
 
     // An operator's queue operation (`ternd queue retry|hold|release|delete`, through the control
     // socket) on message `id`, or on every queued message when `id` is empty. Recipients being
@@ -157,6 +159,7 @@ private:
     std::vector<std::unique_ptr<Request>> requests_;
     std::size_t queued_ = 0;
     bool stopping_ = false;
+    bool poked_ = false;
     bool dispatch_closed_ = false;   // the thread saw stopping_ and sends the relay nothing more
     bool remote_stopped_ = false;    // the relay has answered everything it will
     bool running_ = false;
