@@ -10,7 +10,8 @@ set -euo pipefail
 build=(g++ cmake ninja-build pkg-config ccache libboost1.81-dev libssl-dev libsqlite3-dev libc-ares-dev
        libtomlplusplus-dev libcli11-dev libcrypt-dev
        swaks libnet-ssleay-perl libio-socket-ssl-perl)
-test=(libgtest-dev libgmock-dev python3 swaks fetchmail clang-16 libclang-rt-16-dev dnsmasq)
+test=(libgtest-dev libgmock-dev python3 swaks fetchmail clang-16 libclang-rt-16-dev dnsmasq
+      openssl)
 want=("${build[@]}")
 [ "${1:-build}" = test ] && want+=("${test[@]}")
 
