@@ -15,7 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ternlib  # noqa: E402
 from ternlib import DOMAIN, header, tls_context  # noqa: E402
 import postfixlib  # noqa: E402
-from fakemx import ALL_EXTENSIONS, Behaviour, FakeMX  # noqa: E402
+from fakemx import DEFAULT_EXTENSIONS, Behaviour, FakeMX  # noqa: E402
 
 PASSWORD = "interop pw"
 FAR = "far.test"
@@ -101,7 +101,8 @@ class TernRelaysToPostfix(unittest.TestCase):
             raise unittest.SkipTest(reason)
         cls.pf = postfixlib.Postfix.receiver(FAR, users=("user",), tls=True, hostname="mx.far.test")
         cls.pf.start()
-        cls.mx = FakeMX(Behaviour(extensions=ALL_EXTENSIONS)).start()   # wire.test: byte-exact checks
+        # wire.test: byte-exact checks; no CHUNKING, so the body goes by DATA, dot-stuffed.
+        cls.mx = FakeMX(Behaviour(extensions=DEFAULT_EXTENSIONS + ("STARTTLS",))).start()
         config = ("[auth]\nallow_plaintext = true\n"
                   "[relay.routes]\n"
                   f'"{FAR}" = "127.0.0.1:{cls.pf.port}"\n'
@@ -146,6 +147,8 @@ class TernRelaysToPostfix(unittest.TestCase):
         self.assertEqual(m.mail_from, f"alice@{DOMAIN}")
         self.assertEqual([r for r, _ in m.rcpts], ["someone@wire.test"])
         self.assertFalse(m.bare_lf, "Tern sent a bare CR or LF")
+        self.assertFalse(m.chunked)
+        self.assertTrue(m.tls, "relay.tls opportunistic: STARTTLS when offered")
         # fakemx undid the dot-stuffing: what Tern stored after its own headers comes back exactly.
         self.assertTrue(m.data.endswith(b"\r\n\r\n" + "\r\n".join(BODY_LINES).encode() + b"\r\n"), m.data)
         self.assertEqual(m.mail_params.get("BODY"), "8BITMIME")
