@@ -70,6 +70,31 @@ def make_self_signed(directory, cn="fakemx.test"):
     return cert, key
 
 
+class Blackhole:
+    """A destination that blackholes connections: a socket listening with backlog 0 that never
+    accepts. The kernel completes at most one connection into the accept queue (never answered)
+    and drops every later SYN, so connects hang until the client's connect timeout."""
+
+    def __init__(self, host="127.0.0.1", port=0):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind((host, port))
+        self.host, self.port = host, self.sock.getsockname()[1]
+        self.sock.listen(0)
+
+    @property
+    def address(self):
+        return f"{self.host}:{self.port}"
+
+    def stop(self):
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
 class _Closed(Exception):
     pass
 

@@ -8,7 +8,7 @@ import sys
 import time
 import unittest
 
-from fakemx import ALL_EXTENSIONS, Behaviour, FakeMX
+from fakemx import ALL_EXTENSIONS, Behaviour, Blackhole, FakeMX
 
 
 def raw(mx, timeout=5.0):
@@ -168,6 +168,19 @@ class FakeMXTest(unittest.TestCase):
             s.sendall(b"RCPT TO:<b@y.test>\r\n")
             with self.assertRaises((socket.timeout, TimeoutError)):
                 f.readline()
+
+    def test_blackhole_connects_hang(self):
+        with Blackhole() as bh:
+            held = []
+            self.addCleanup(lambda: [s.close() for s in held])
+            with self.assertRaises((socket.timeout, TimeoutError)):
+                for _ in range(3):     # at most one completes into the accept queue
+                    held.append(socket.create_connection(("127.0.0.1", bh.port), timeout=0.5))
+            self.assertLessEqual(len(held), 2)
+            if held:                   # and is never answered
+                held[0].settimeout(0.3)
+                with self.assertRaises((socket.timeout, TimeoutError)):
+                    held[0].recv(1)
 
     def test_extensions_advertised_or_not(self):
         mx = self.mx(Behaviour(extensions=ALL_EXTENSIONS, size_limit=1000))
