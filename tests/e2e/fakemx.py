@@ -61,6 +61,29 @@ class Message:
         return self.reply is not None and 200 <= self.reply[0] < 300
 
 
+def port_free_on(*hosts):
+    """A TCP port free on every given loopback address (e.g. "127.0.0.2", "127.0.0.3": fake MX
+    hosts or ternd instances sharing one relay.port)."""
+    for _ in range(50):
+        socks = []
+        try:
+            first = socket.socket()
+            socks.append(first)
+            first.bind((hosts[0], 0))
+            port = first.getsockname()[1]
+            for h in hosts[1:]:
+                s = socket.socket()
+                socks.append(s)
+                s.bind((h, port))
+            return port
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise OSError(f"no port free on all of {hosts}")
+
+
 def make_self_signed(directory, cn="fakemx.test"):
     """(cert_path, key_path) of a new self-signed certificate (the openssl command line tool)."""
     cert, key = os.path.join(directory, "fakemx-cert.pem"), os.path.join(directory, "fakemx-key.pem")

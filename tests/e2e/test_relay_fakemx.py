@@ -8,7 +8,6 @@ import email
 import email.policy
 import os
 import smtplib
-import socket
 import sys
 import unittest
 import uuid
@@ -17,26 +16,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ternlib  # noqa: E402
 from ternlib import DOMAIN  # noqa: E402
 from dnslib import Dnsmasq  # noqa: E402
-from fakemx import Behaviour, FakeMX  # noqa: E402
+from fakemx import Behaviour, FakeMX, port_free_on  # noqa: E402
 
 PASSWORD = "relay pw"
 SENDER = f"alice@{DOMAIN}"
 FAR = "far.test"
-
-
-def pair_port():
-    """A port free on both 127.0.0.2 and 127.0.0.3 (relay.port is one port for every MX host)."""
-    for _ in range(50):
-        with socket.socket() as a:
-            a.bind(("127.0.0.2", 0))
-            port = a.getsockname()[1]
-            with socket.socket() as b:
-                try:
-                    b.bind(("127.0.0.3", port))
-                    return port
-                except OSError:
-                    continue
-    raise OSError("no port free on 127.0.0.2 and 127.0.0.3")
 
 
 class Switch:
@@ -55,7 +39,7 @@ class RelayThroughFakeMX(unittest.TestCase):
         reason = ternlib.relay_missing()
         if reason:
             raise unittest.SkipTest(reason)
-        cls.port = pair_port()
+        cls.port = port_free_on("127.0.0.2", "127.0.0.3")
         # far.test: mx1 (127.0.0.2) first, mx2 (127.0.0.3) second; dead.test: mx1 then a host
         # with no server at all.
         cls.mx1_script = Switch(Behaviour())
