@@ -93,6 +93,14 @@ def make_self_signed(directory, cn="fakemx.test"):
     return cert, key
 
 
+class Switch:
+    """A script whose behaviour a test changes while connections are open: every connection, new
+    or already open (a client reusing it), follows the current `behaviour` from its next command."""
+
+    def __init__(self, behaviour=None):
+        self.behaviour = behaviour or Behaviour()
+
+
 class Blackhole:
     """A destination that blackholes connections: a socket listening with backlog 0 that never
     accepts. The kernel completes at most one connection into the accept queue (never answered)
@@ -124,7 +132,8 @@ class _Closed(Exception):
 
 class FakeMX:
     """`script` is one Behaviour for every connection, a list (connection i gets script[i], the
-    last one repeats) or a callable(conn_index) -> Behaviour. Use as a context manager or
+    last one repeats), a callable(conn_index) -> Behaviour, or a Switch (changed by the test, in
+    force at once on open connections too). Use as a context manager or
     start()/stop(). Thread-safe counters: connections, transactions (MAIL accepted), messages."""
 
     def __init__(self, script=None, host="127.0.0.1", port=0, hostname="fakemx.test", tls_cert=None,
@@ -221,6 +230,8 @@ class FakeMX:
 
     def _behaviour(self, i):
         s = self.script
+        if isinstance(s, Switch):
+            return s.behaviour
         if callable(s) and not isinstance(s, Behaviour):
             return s(i)
         if isinstance(s, (list, tuple)):
@@ -274,12 +285,17 @@ class FakeMX:
 
 class _Conn:
     def __init__(self, mx, sock, index, b):
-        self.mx, self.sock, self.i, self.b = mx, sock, index, b
+        self.mx, self.sock, self.i, self._b = mx, sock, index, b
         self.buf = b""
         self.helo = ""
         self.tls = False
         self.msg = None
         self.transcript = mx.transcripts[index]
+
+    @property
+    def b(self):
+        """The behaviour in force: a Switch's current one (read at every command), else fixed."""
+        return self.mx.script.behaviour if isinstance(self.mx.script, Switch) else self._b
 
     # -- I/O
 
@@ -337,6 +353,7 @@ class _Conn:
             if refused:
                 self.send(503, "5.5.1 no service")
                 continue
+            b = self.b
             if b.stall and b.stall == verb.lower() and verb != "DATA":
                 self.hold()
             handler = getattr(self, "do_" + verb.lower(), None)

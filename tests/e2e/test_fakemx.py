@@ -8,7 +8,7 @@ import sys
 import time
 import unittest
 
-from fakemx import ALL_EXTENSIONS, Behaviour, Blackhole, FakeMX
+from fakemx import ALL_EXTENSIONS, Behaviour, Blackhole, FakeMX, Switch
 
 
 def raw(mx, timeout=5.0):
@@ -168,6 +168,17 @@ class FakeMXTest(unittest.TestCase):
             s.sendall(b"RCPT TO:<b@y.test>\r\n")
             with self.assertRaises((socket.timeout, TimeoutError)):
                 f.readline()
+
+    def test_switch_applies_to_open_connections(self):
+        sw = Switch(Behaviour(rcpt=(451, "4.3.0 later")))
+        mx = self.mx(sw)
+        with smtplib.SMTP("127.0.0.1", mx.port, timeout=5) as c:
+            with self.assertRaises(smtplib.SMTPRecipientsRefused):
+                c.sendmail("a@x.test", ["b@y.test"], b"1\r\n")
+            sw.behaviour = Behaviour()            # same connection, now accepted
+            c.sendmail("a@x.test", ["b@y.test"], b"2\r\n")
+        self.assertEqual([m.data for m in mx.wait_messages(1)], [b"2\r\n"])
+        self.assertEqual(mx.connections, 1)
 
     def test_blackhole_connects_hang(self):
         with Blackhole() as bh:
