@@ -136,6 +136,8 @@ class TernRelaysToPostfix(unittest.TestCase):
         self.assertEqual(header(msgs[0], "Return-Path"), f"<alice@{DOMAIN}>")
         self.assertEqual(header(msgs[0], "Subject"), f"interop {token}")
         self.assertIn(b"mx.example.test", h)        # Tern's own Received: travelled with it
+        # Postfix offers STARTTLS (self-signed): relay.tls "opportunistic" takes it, unverified.
+        self.assertRegex(h, rb"by mx\.far\.test \(Postfix\) with ESMTPS ")
 
     def test_wire_bytes_crlf_only_and_dot_stuffed(self):
         token = uuid.uuid4().hex[:12]
