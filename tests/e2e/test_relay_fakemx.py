@@ -227,6 +227,7 @@ class RelayThroughFakeMX(unittest.TestCase):
         token = uuid.uuid4().hex[:12]
         self.send([rcpt], token)
         self.assertTrue(in_data.wait(30), "Tern never reached the end of DATA")
+        self.addCleanup(lambda: self.srv.running() or self.srv.start())   # for the later tests
         self.srv.kill9()
         self.s1.behaviour = self.s2.behaviour = Behaviour()
         release.set()
