@@ -10,7 +10,8 @@ set -euo pipefail
 build=(g++ cmake ninja-build pkg-config ccache libboost1.81-dev libssl-dev libsqlite3-dev libc-ares-dev
        libtomlplusplus-dev libcli11-dev libcrypt-dev
        swaks libnet-ssleay-perl libio-socket-ssl-perl)
-test=(libgtest-dev libgmock-dev python3 swaks fetchmail clang-16 libclang-rt-16-dev dnsmasq)
+test=(libgtest-dev libgmock-dev python3 swaks fetchmail clang-16 libclang-rt-16-dev dnsmasq
+      openssl postfix)
 want=("${build[@]}")
 [ "${1:-build}" = test ] && want+=("${test[@]}")
 
@@ -23,5 +24,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -ne 0 ] && sudo=sudo
   $sudo apt-get update -qq
+  # postfix (tests and bench run private instances): no system instance listening on port 25.
+  echo "postfix postfix/main_mailer_type select No configuration" | $sudo debconf-set-selections
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

@@ -133,11 +133,13 @@ class Server:
     """One ternd instance. Ports stay the same across restart() so clients can reconnect."""
 
     def __init__(self, protos=("smtp", "submission"), config=None, hostname="mx.example.test",
-                 trace=True, data_dir=None, extra_args=()):
+                 trace=True, data_dir=None, extra_args=(), host="127.0.0.1", ports=None):
         self.tmp = tempfile.mkdtemp(prefix="tern-e2e-")
         self.data = data_dir or os.path.join(self.tmp, "data")
         self.protos = list(protos)
         self.ports = dict(zip(self.protos, free_ports(len(self.protos))))
+        self.ports.update(ports or {})   # fixed ports, e.g. {"smtp": P} for relay.port tests
+        self.host = host                 # listen address: 127.0.0.2, 127.0.0.3, ... for a 2nd MX
         self.hostname = hostname
         self.trace = trace
         self.extra_args = list(extra_args)
@@ -165,7 +167,7 @@ class Server:
         if os.geteuid() == 0:
             cmd += ["--user", RUN_AS]   # started as root, ternd drops to this user after binding
         for proto, port in self.ports.items():
-            cmd += ["--listen", f"{proto}=127.0.0.1:{port}"]
+            cmd += ["--listen", f"{proto}={self.host}:{port}"]
         if self.config_path:
             cmd += ["--config", self.config_path]
         if self.trace:
@@ -190,7 +192,7 @@ class Server:
             # ready once it has printed its "serving" banner for this start.
             if self.log_text().count(" serving ") < self.starts:
                 return False
-            return all(port_accepts(p) for p in self.ports.values())
+            return all(port_accepts(p, self.host) for p in self.ports.values())
         wait_for(ready, timeout=timeout, what="ternd to accept connections on " + str(self.ports))
         return self
 
@@ -494,6 +496,20 @@ class _LogOnFailure(unittest.TextTestResult):
     def addError(self, test, err):
         super().addError(test, err)
         self._logs(test)
+
+
+def config_keys():
+    """The config keys this ternd build knows (from `ternd config reference`)."""
+    out = subprocess.run([TERND, "config", "reference"], capture_output=True, check=True).stdout.decode()
+    return {line.split("`")[1] for line in out.splitlines() if line.startswith("| `")}
+
+
+def relay_missing():
+    """None if this build relays remote mail (it knows `relay.routes`), else the reason to skip a
+    relay test: until then remote recipients stay deferred "remote delivery not available yet"."""
+    if "relay.routes" in config_keys():
+        return None
+    return "relay not available in this build (`ternd config reference` lists no relay.routes)"
 
 
 def find_ternd():
