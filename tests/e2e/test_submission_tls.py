@@ -48,7 +48,7 @@ class Submission(unittest.TestCase):
         msg = self.srv.wait_message_with(f"bob@{DOMAIN}", "via-587")
         self.assertIn(b"Message-ID: <", msg)   # RFC 6409 §8.2: added when missing
         self.assertIn(b"Date: ", msg)
-        self.assertIn(b"with ESMTPA", msg)
+        self.assertIn(b"with ESMTPSA", msg)   # RFC 3848: TLS and AUTH
 
     def test_implicit_tls_login_and_alias_sender(self):
         with smtplib.SMTP_SSL("127.0.0.1", self.srv.port("submissions"), timeout=10, context=tls_context()) as s:

@@ -26,10 +26,13 @@ std::string sanitize(std::string_view s) {
 }  // namespace
 
 std::string Session::received_header(const queue::Envelope& env) const {
-    // RFC 3848 protocol types; RFC 6531 §3.7.3 UTF8 variants.
-    std::string with = esmtp_ ? "ESMTP" : "SMTP";
-    if (!auth_user_.empty()) with += "A";
-    if (env.smtputf8) with = "UTF8" + with;
+    // RFC 3848 protocol types (ESMTP, ESMTPS with TLS, ESMTPA authenticated, ESMTPSA both);
+    // RFC 6531 §3.7.3 and its registry: UTF8SMTP, UTF8SMTPS, UTF8SMTPA, UTF8SMTPSA.
+    std::string with = env.smtputf8 ? "UTF8SMTP" : esmtp_ ? "ESMTP" : "SMTP";
+    if (esmtp_ || env.smtputf8) {
+        if (config_.tls_active) with += "S";
+        if (!auth_user_.empty()) with += "A";
+    }
     std::string h = "Received: from " + sanitize(helo_) + " ([" + peer_ip_ + "])\r\n\tby " + config_.hostname +
                     " (Tern) with " + with + " id " + id_ + "." + std::to_string(transactions_);
     // Name the recipient only when there is exactly one, so Bcc recipients stay private.

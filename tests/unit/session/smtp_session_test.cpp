@@ -363,7 +363,7 @@ TEST(SmtpAuth, PlainThenSubmit) {
     const std::string& m = t.commits[0].message;
     EXPECT_NE(m.find("\r\nDate: "), std::string::npos) << "RFC 6409 §8.3: Date added";
     EXPECT_NE(m.find("\r\nMessage-ID: <"), std::string::npos) << "RFC 6409 §8.2: Message-ID added";
-    EXPECT_NE(m.find("with ESMTPA id"), std::string::npos) << m;
+    EXPECT_NE(m.find("with ESMTPSA id"), std::string::npos) << m;  // RFC 3848: TLS and AUTH
     EXPECT_EQ(t.commits[0].envelope.auth_user, "alice@example.org");
 }
 
