@@ -351,9 +351,9 @@ Result<Dsn> build_dsn(const DsnInput& in) {
              std::string(in.recipients.size() == 1 ? "its recipient" : plural(failed, "one recipient", "some recipients")) +
              "." + (returned ? std::string(" It's attached below.") : std::string()));
     if (delayed) {
-        std::string p = "Your message could not be delivered for " +
-                        duration_text(in.now - (in.arrival ? in.arrival : in.now)) + " to " +
-                        plural(delayed, "one recipient", "some recipients") + ".";
+        std::string p = "Your message could not be delivered " +
+                        (in.arrival > 0 ? "for " + duration_text(in.now - in.arrival) : std::string("yet")) +
+                        " to " + plural(delayed, "one recipient", "some recipients") + ".";
         if (until > 0) p += " It will be retried until " + mime::format_date(until) + ".";
         para(p);
     }

@@ -264,6 +264,10 @@ TEST(Dsn, DelayWarningReturnsHeadersAndTheRetryTime) {
     EXPECT_NE(p.parts[0].body.find("THIS IS A WARNING ONLY"), std::string::npos);
     EXPECT_NE(p.parts[0].body.find("could not be delivered for 4 hours"), std::string::npos) << p.parts[0].body;
     EXPECT_NE(p.parts[0].body.find("retried until Sat, 12 Dec 2026"), std::string::npos);
+    in.arrival = 0;  // unknown arrival: no made-up duration
+    auto q = split(build(in).message);
+    EXPECT_NE(unwrapped(q.parts[0].body).find("could not be delivered yet to one recipient"), std::string::npos)
+        << q.parts[0].body;
 }
 
 TEST(Dsn, SuccessAndRelayedNotices) {
