@@ -125,6 +125,10 @@ const std::vector<Key>& schema() {
             "of limits.idle_timeout: a message may take the idle timeout plus one second per this many "
             "octets, then 421 4.4.2. Keeps trickling clients from holding connections; 0: no bound. "
             "(Every command line must also be complete within the idle timeout of its first octet.)"),
+        uint_key<&Config::max_hops, 2, 1000>("limits.max_hops", "50",
+            "Received: header fields a message may carry, ours included; a message arriving with this "
+            "many or more is a mail loop and is refused at the end of the data with 554 5.4.6, never "
+            "queued (RFC 5321 §6.3; Postfix's hopcount_limit)."),
         uint_key<&Config::connections, 1, 1000000>("limits.connections", "1000",
             "Concurrent connections in total; further ones get 421 and are closed."),
         uint_key<&Config::connections_per_ip, 1, 1000000>("limits.connections_per_ip", "50",

@@ -34,6 +34,7 @@ struct Config {
     std::uint64_t connections_per_ip = 50;
     std::uint64_t pop3_idle_timeout = 600;  // RFC 1939 §3: autologout after at least 10 minutes
     std::uint64_t min_data_rate = 500;      // octets/s a DATA/BDAT transfer averages after the idle grace; 0: off
+    std::uint64_t max_hops = 50;            // Received: fields a message may carry, ours included (RFC 5321 §6.3)
 
     std::uint64_t queue_lifetime = 5 * 86400;  // seconds a recipient may stay queued (queue.lifetime)
     std::uint64_t queue_first_retry = 300;     // queue.first_retry

@@ -104,6 +104,7 @@ int serve(const config::Config& cfg) {
     options.smtp_limits.recipients = cfg.recipients;
     options.smtp_limits.bad_commands = static_cast<unsigned>(cfg.bad_commands);
     options.smtp_limits.idle_timeout_seconds = static_cast<unsigned>(cfg.idle_timeout);
+    options.smtp_limits.max_hops = cfg.max_hops;
     options.max_connections = cfg.connections;
     options.io_threads = static_cast<unsigned>(cfg.io_threads);
     options.max_connections_per_ip = cfg.connections_per_ip;

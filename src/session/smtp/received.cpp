@@ -46,7 +46,7 @@ std::shared_ptr<Session::Assembly> Session::start_assembly(const queue::Envelope
     auto a = std::make_shared<Assembly>(Assembly{
         config_.spill_dir.empty() ? queue::IncomingBody::in_memory({})
                                   : queue::IncomingBody(config_.spill_dir, config_.body_memory),
-        {}, false, {}, false});
+        {}, false, {}, false, {}});
     a->head_done = config_.kind == ListenerKind::Smtp;  // only submission holds its header back
     // RFC 5321 §4.4: the trace header goes first; everything it says is known at DATA / BDAT.
     if (auto r = a->body.append(received_header(env)); !r) fail_assembly(*a, r.error());
@@ -83,6 +83,7 @@ bool Session::check_held_header(Assembly& a) {
 }
 
 void Session::feed_assembly(Assembly& a, std::string_view piece) {
+    if (!a.hops.header_done()) a.hops.feed(piece);  // also after a refusal: a loop is reported as one
     if (a.dropped || piece.empty()) return;
     if (!a.head_done) {
         std::size_t from = a.head.size() >= 3 ? a.head.size() - 3 : 0;
@@ -97,6 +98,15 @@ void Session::feed_assembly(Assembly& a, std::string_view piece) {
 }
 
 bool Session::finish_assembly(Assembly& a, std::string& out) {
+    // RFC 5321 §6.3: a message that has passed too many relays is in a loop; refuse it (never
+    // queue it, so no bounce circles either). Our own Received: makes one more.
+    if (std::size_t n = a.hops.count(); n + 1 > config_.limits.max_hops) {
+        log::info("smtp[", id_, "] mail loop: ", n, " Received: header fields");
+        a.dropped = true;
+        a.head.clear();
+        a.body = queue::IncomingBody::in_memory({});
+        a.refusal = reply(554, "5.4.6", "too many hops (" + std::to_string(n) + " Received: header fields): mail loop?");
+    }
     if (!a.dropped && !a.head_done) check_held_header(a);  // the message ended inside its header
     if (!a.dropped)
         if (auto r = a.body.finish(); !r) fail_assembly(a, r.error());

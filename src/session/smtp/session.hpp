@@ -12,6 +12,7 @@
 #include <variant>
 
 #include "base/result.hpp"
+#include "mime/trace_count.hpp"
 #include "proto/smtp/command.hpp"
 #include "proto/sasl/sasl.hpp"
 #include "proto/smtp/data_reader.hpp"
@@ -33,6 +34,8 @@ struct Limits {
     std::size_t recipients = 100;              // per message (RFC 5321 §4.5.3.1.8 minimum)
     unsigned bad_commands = 20;                // then 421 and close
     unsigned idle_timeout_seconds = 300;       // enforced by the network layer (RFC 5321 §4.5.3.2.7)
+    std::size_t max_hops = 50;                 // Received: fields a message may carry, ours included;
+                                               // more is a mail loop: 554 5.4.6 (RFC 5321 §6.3)
 };
 
 struct SessionConfig {
@@ -130,6 +133,7 @@ private:
         bool head_done = false;    // the header section has been checked and written
         std::string refusal;       // reply for the end of the data when it cannot be committed
         bool dropped = false;      // nothing more is kept (refused, or a write failed)
+        mime::ReceivedCounter hops;  // the client's Received: fields (ours is not fed to it)
     };
     static constexpr std::size_t kMaxHeldHeader = 1u << 20;
     std::shared_ptr<Assembly> start_assembly(const queue::Envelope& envelope);
