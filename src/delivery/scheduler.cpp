@@ -8,7 +8,7 @@
 
 #include "base/log.hpp"
 #include "base/thread.hpp"
-#include "delivery/notice.hpp"
+#include "delivery/dsn.hpp"
 #include "queue/inspect.hpp"
 
 namespace tern::delivery {
@@ -592,79 +592,71 @@ void Scheduler::notify_and_record(Entry& e, std::vector<Notice> notices, const s
     // Never a notice about a notice (RFC 3461 §6.2, RFC 5321 §6.1: the null reverse-path), and
     // only what each recipient's NOTIFY asks for (RFC 3461 §4.1).
     std::erase_if(notices, [&](const Notice& n) {
-        if (env.mail_from.empty()) return true;
-        const auto& notify = env.recipients[n.recipient].notify;
-        switch (n.action) {
-            case Notice::Action::Failed: return !notice_wanted(notify, NoticeKind::Failed);
-            case Notice::Action::Delayed: return !notice_wanted(notify, NoticeKind::Delayed);
-            case Notice::Action::Delivered:
-            case Notice::Action::Relayed: return !notice_wanted(notify, NoticeKind::Delivered);
-        }
-        return true;
+        return env.mail_from.empty() || !should_notify(env.recipients[n.recipient].notify, dsn_action(n.action));
     });
     // Delayed recipients are marked notified whether or not the sender asked: one decision each.
     for (std::size_t r : changed) {
         auto& s = e.message.states[r];
-        if (s.status == Status::Deferred && !s.delay_notified &&
-            now - env.received_at >= options_.delay_warning)
+        if (s.status == Status::Deferred && !s.delay_notified && now - env.received_at >= options_.delay_warning)
             s.delay_notified = true;
     }
     // One notice per kind of event (a bounce lists every failed recipient of this attempt).
     for (auto action : {Notice::Action::Failed, Notice::Action::Delayed, Notice::Action::Delivered,
                         Notice::Action::Relayed}) {
-        std::vector<NoticeRecipient> list;
+        DsnInput in;
         for (const auto& n : notices) {
             if (n.action != action) continue;
             const auto& rcpt = env.recipients[n.recipient];
             const auto& s = e.message.states[n.recipient];
-            NoticeRecipient nr;
-            nr.address = rcpt.address;
-            nr.orcpt = rcpt.orcpt;
-            nr.kind = action == Notice::Action::Failed    ? NoticeKind::Failed
-                      : action == Notice::Action::Delayed ? NoticeKind::Delayed
-                      : action == Notice::Action::Relayed ? NoticeKind::Relayed
-                                                          : NoticeKind::Delivered;
-            nr.reply = s.last_reply;
-            nr.remote_mta = n.remote_mta;
-            nr.last_attempt = now;
-            nr.retry_until = env.received_at + options_.queue_lifetime;
-            list.push_back(std::move(nr));
+            DsnRecipient d;
+            d.address = rcpt.address;
+            d.orcpt = rcpt.orcpt;
+            d.action = dsn_action(action);
+            d.reply = s.last_reply;
+            d.remote_mta = n.remote_mta;
+            d.last_attempt = now;
+            if (action == Notice::Action::Delayed) d.retry_until = env.received_at + options_.queue_lifetime;
+            in.recipients.push_back(std::move(d));
         }
-        if (list.empty()) continue;
-        NoticeInput in;
+        if (in.recipients.empty()) continue;
         in.reporting_mta = options_.hostname;
-        in.queue_id = e.message.id;
-        in.envelope = &env;
+        in.envid = env.envid;
+        in.original_sender = env.mail_from;
+        in.queue_id_text = queue::format_queue_id(e.message.id);
+        in.arrival = env.received_at;
         in.now = now;
-        in.recipients = std::move(list);
+        in.ret = env.ret;
+        in.smtputf8 = env.smtputf8;
         in.original = e.body;
-        in.return_limit = options_.bounce_return_limit;
-        if (!in.original) {
+        if (!in.original)
             if (auto b = spool_.open_message(e.message.id)) in.original = *b;
-        }
-        Result<queue::QueueId> queued = fail("no original");
-        auto message = build_notice(in);
-        if (message) {
-            queue::Envelope ne;
-            ne.mail_from = "";  // RFC 3461 §6.2: notices go from the null reverse-path
-            queue::Recipient to;
-            to.address = env.mail_from;
-            ne.recipients.push_back(std::move(to));
+        in.return_limit = options_.bounce_return_limit;
+        in.unique = rng_();
+        in.unique = (in.unique << 32) ^ rng_();
+        const char* what = action == Notice::Action::Failed    ? "failure"
+                           : action == Notice::Action::Delayed ? "delay"
+                           : action == Notice::Action::Relayed ? "relay"
+                                                               : "success";
+        Result<queue::QueueId> queued = fail("not built");
+        if (auto dsn = build_dsn(in)) {
+            queue::Envelope ne;  // RFC 3461 §6.2: from the null reverse-path, to the sender
+            ne.recipients.push_back(queue::Recipient{env.mail_from, {}, ""});
+            ne.body = dsn->eight_bit ? smtp::BodyType::EightBitMime : smtp::BodyType::Unspecified;
+            ne.smtputf8 = dsn->smtputf8;
             ne.client_ip = "127.0.0.1";
             ne.helo = options_.hostname;
             ne.received_at = now;
-            const auto size = message->size();
-            queued = submit_and_wait(std::move(ne), queue::IncomingBody::in_memory(std::move(*message)), size);
+            const auto size = dsn->message.size();
+            queued = submit_and_wait(std::move(ne), queue::IncomingBody::in_memory(std::move(dsn->message)), size);
         } else {
-            queued = std::unexpected(message.error());
+            queued = std::unexpected(dsn.error());
         }
         if (queued) {
-            log::info("queue: ", queue::format_queue_id(e.message.id), ": ", notice_kind_name(in.recipients[0].kind),
-                      " notice to <", env.mail_from, "> queued as ", queue::format_queue_id(*queued));
+            log::info("queue: ", in.queue_id_text, ": ", what, " notice to <", env.mail_from, "> queued as ",
+                      queue::format_queue_id(*queued));
             continue;
         }
-        log::error("queue: ", queue::format_queue_id(e.message.id), ": cannot queue the ",
-                   notice_kind_name(in.recipients[0].kind), " notice: ", queued.error().message);
+        log::error("queue: ", in.queue_id_text, ": cannot queue the ", what, " notice: ", queued.error().message);
         // A bounce that was not queued: the recipient is not failed yet; it fails (and the
         // notice is tried) again at the next attempt. A delay notice is tried at the next one.
         for (const auto& n : notices) {

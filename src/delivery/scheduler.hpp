@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "delivery/dsn.hpp"
 #include "delivery/local.hpp"
 #include "delivery/transport.hpp"
 #include "queue/control.hpp"
@@ -112,6 +113,15 @@ private:
         std::size_t recipient = 0;
         std::string remote_mta;
     };
+    static DsnRecipient::Action dsn_action(Notice::Action a) {
+        switch (a) {
+            case Notice::Action::Failed: return DsnRecipient::Action::Failed;
+            case Notice::Action::Delayed: return DsnRecipient::Action::Delayed;
+            case Notice::Action::Delivered: return DsnRecipient::Action::Delivered;
+            case Notice::Action::Relayed: return DsnRecipient::Action::Relayed;
+        }
+        return DsnRecipient::Action::Failed;
+    }
     struct Request {
         queue::QueueOp op;
         std::optional<queue::QueueId> id;
