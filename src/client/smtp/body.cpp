@@ -5,9 +5,18 @@
 namespace tern::client::smtp {
 
 void BodyEncoder::put(char c, std::string& out) {
+    if (max_line_ > 0 && column_ >= max_line_) {
+        out += "\r\n ";  // the continuation starts with a space: never a "." to stuff
+        column_ = 1;
+        line_start_ = false;
+    }
     // RFC 5321 §4.5.2: a line starting with "." gets one more "." in front.
-    if (line_start_ && dot_stuff_ && c == '.') out += '.';
+    if (line_start_ && dot_stuff_ && c == '.') {
+        out += '.';
+        ++column_;
+    }
     out += c;
+    ++column_;
     line_start_ = false;
 }
 
@@ -18,6 +27,7 @@ void BodyEncoder::feed(std::string_view chunk, std::string& out) {
             pending_cr_ = false;
             out += "\r\n";  // CRLF, or a bare CR turned into one (RFC 5321 §2.3.8)
             line_start_ = true;
+            column_ = 0;
             if (c == '\n') continue;
         }
         if (c == '\r') {
@@ -25,6 +35,7 @@ void BodyEncoder::feed(std::string_view chunk, std::string& out) {
         } else if (c == '\n') {
             out += "\r\n";       // bare LF
             line_start_ = true;
+            column_ = 0;
         } else {
             put(c, out);
         }

@@ -200,10 +200,8 @@ std::optional<Status> Session::preflight(const Message& m, bool& eight_bit) {
     // quoted-printable is not done yet: the message bounces instead.)
     if (eight_bit && !caps_.eight_bit_mime)
         return made(554, "5.6.3", "the message has 8-bit data and the peer does not support 8BITMIME");
-    // RFC 5321 §4.5.3.1.6: at most 998 octets per line, CRLF excluded.
-    if (!options_.allow_long_lines && scan.longest_line() > 998)
-        return made(554, "5.6.0", "the message has a line of " + std::to_string(scan.longest_line()) +
-                                      " octets, over the limit of 998");
+    // RFC 5321 §4.5.3.1.6: at most 998 octets per line, CRLF excluded: longer lines are broken
+    // as they are sent (BodyEncoder), unless the options say to send them as they are.
     return std::nullopt;
 }
 
@@ -278,7 +276,7 @@ void Session::after_rcpts(std::string& out) {
         return;
     }
     if (caps_.chunking) {  // RFC 3030 §2: BDAT, no dot-stuffing
-        txn_->encoder.emplace(false);
+        txn_->encoder.emplace(false, options_.allow_long_lines ? 0 : kMaxLine);
         sending_body_ = true;
     } else {
         send(out, "DATA", Expect::Data);
@@ -426,7 +424,7 @@ void Session::on_reply(const Reply& r, std::string& out) {
                 txn_->body_done = false;
                 return;
             }
-            txn_->encoder.emplace(true);
+            txn_->encoder.emplace(true, options_.allow_long_lines ? 0 : kMaxLine);
             sending_body_ = true;
         } else {
             const Status s = from_reply(r);

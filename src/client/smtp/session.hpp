@@ -33,12 +33,14 @@ struct Capabilities {
 };
 Capabilities parse_ehlo(const Reply& reply);
 
+inline constexpr std::size_t kMaxLine = 998;  // RFC 5321 §4.5.3.1.6, CRLF excluded
+
 struct Options {
     std::string helo_name = "localhost";  // our name in EHLO/HELO
     bool tls_possible = true;     // the driver can do a TLS handshake (STARTTLS is used when offered)
     bool require_tls = false;     // no STARTTLS or a failed one fails the connection (temporary)
-    // Lines over 998 octets (RFC 5321 §4.5.3.1.6) are refused with 5.6.0 before anything is sent,
-    // because a peer may truncate or reject them half-way; true sends them as they are.
+    // Lines over 998 octets (RFC 5321 §4.5.3.1.6) are broken with CRLF SP as they are sent (a
+    // peer may truncate or reject them); true sends them as they are.
     bool allow_long_lines = false;
     std::size_t chunk_size = 64 * 1024;  // octets of the body read (and sent) at a time
 };
