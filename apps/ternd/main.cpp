@@ -162,14 +162,34 @@ int main(int argc, char** argv) {
         ->callback([&] { rc = admin::mailbox_list(data, name); })->add_option("ADDRESS", name)->required();
 
     // config
-    // queue (read-only; works while the server runs)
-    auto* queue = app.add_subcommand("queue", "Inspect the mail queue (the spool)")->require_subcommand(1);
+    // queue (works while the server runs)
+    auto* queue = app.add_subcommand("queue", "Inspect and manage the mail queue (the spool)")->require_subcommand(1);
     queue->add_subcommand("list", "List waiting messages and each recipient's state (like mailq)")
         ->callback([&] { rc = admin::queue_list(data); });
     std::string queue_id;
     queue->add_subcommand("show", "Show one waiting message: envelope, recipient states, headers")
         ->callback([&] { rc = admin::queue_show(data, queue_id); })
         ->add_option("ID", queue_id, "queue id, as in \"250 2.0.0 Ok: queued as ID\"")->required();
+    // queue retry|hold|release|delete: through the running server, or on the spool when none runs
+    bool all = false;
+    auto* retry = queue->add_subcommand("retry", "Try a message's waiting recipients now (--all: every message)");
+    retry->add_option("ID", queue_id, "queue id");
+    retry->add_flag("--all", all, "Every queued message");
+    retry->callback([&] {
+        if (all == !queue_id.empty()) {
+            std::cerr << "ternd: queue retry: give either ID or --all\n";
+            rc = 2;
+            return;
+        }
+        rc = admin::queue_change(data, tern::queue::QueueOp::Retry,
+                                 all ? std::nullopt : std::optional<std::string>(queue_id));
+    });
+    for (auto [op, help] : {std::pair{tern::queue::QueueOp::Hold, "Put a message on hold: never tried until released"},
+                            std::pair{tern::queue::QueueOp::Release, "Release a held message: tried now"},
+                            std::pair{tern::queue::QueueOp::Delete, "Delete a message from the queue, without a bounce"}})
+        queue->add_subcommand(std::string(tern::queue::op_name(op)), help)
+            ->callback([&, op] { rc = admin::queue_change(data, op, queue_id); })
+            ->add_option("ID", queue_id, "queue id")->required();
 
     auto* config = app.add_subcommand("config", "Configuration")->require_subcommand(1);
     config->add_subcommand("reference", "Print every configuration key as Markdown")->callback([&] {

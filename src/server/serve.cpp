@@ -23,6 +23,7 @@
 #include "server/host.hpp"
 #include "server/pop3_host.hpp"
 #include "server/privileges.hpp"
+#include "server/queue_control.hpp"
 #include "server/server.hpp"
 #include "store/store.hpp"
 
@@ -198,6 +199,14 @@ int serve(const config::Config& cfg) {
         else log::info("TLS certificate reloaded from ", (*tls)->files().cert.string());
     });
     scheduler.start((*spool)->recovered());
+    // `ternd queue retry|hold|release|delete` while we run (server/queue_control.hpp).
+    if (auto r = server.serve_control(data / "control.sock", [&scheduler](std::string_view line) {
+            return answer_control(line, [&scheduler](queue::QueueOp op, std::optional<queue::QueueId> id) {
+                return scheduler.control(op, id);
+            });
+        });
+        !r)
+        return failed(r.error().message);
 
     std::cout << "ternd " << TERN_VERSION << " serving " << shown_dir
               << " as " << options.hostname << (was_root ? " (running as user " + run_as + ")" : "") << "\n";
