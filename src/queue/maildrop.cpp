@@ -322,8 +322,27 @@ Result<Prepared> prepare(const DropEnvelope& drop, std::string_view head, const 
         if (drop.extract && to) {
             auto list = mime::parse_address_list(f.value());
             if (!list) {
-                // Group syntax with no member ("undisclosed-recipients:;") parses; other errors skip the field.
-                p.notes.push_back(std::string(f.name) + ": " + list.error().message + "; field skipped");
+                // Not RFC 5322 (group syntax with no member, "undisclosed-recipients:;", is): perhaps
+                // bare user names ("To: root", as local tools write), which qualify as on the command
+                // line. Anything else skips the field.
+                std::vector<std::string> bare;
+                std::string value = f.value();
+                bool usable = true;
+                for (std::size_t from = 0; usable && from <= value.size();) {
+                    auto comma = std::min(value.find(',', from), value.size());
+                    std::string piece = value.substr(from, comma - from);
+                    from = comma + 1;
+                    if (piece.find_first_not_of(" \t") == std::string::npos) continue;
+                    auto q = qualify(piece, origin.hostname);
+                    if (q) bare.push_back(*q);
+                    else usable = false;
+                }
+                if (!usable || bare.empty()) {
+                    p.notes.push_back(std::string(f.name) + ": " + list.error().message + "; field skipped");
+                } else {
+                    for (auto& b : bare)
+                        if (auto a = add(std::move(b)); !a) return std::unexpected(a.error());
+                }
             } else {
                 for (const auto& m : mime::mailboxes(*list)) {
                     auto q = qualify(m.addr_spec(), origin.hostname);

@@ -186,6 +186,12 @@ TEST(MaildropPrepare, ExtractsRecipientsAndDropsBcc) {
     auto none = prepare(e, "Subject: x\n\nb\n", origin(), true);
     ASSERT_FALSE(none);
     EXPECT_NE(none.error().message.find("no recipient"), std::string::npos);
+    // Bare user names, as local tools write them, are users of this host.
+    p = prepare(e, "To: root, alice\nCc: bob@example.org\n\nb\n", origin(), true);
+    ASSERT_TRUE(p) << p.error().message;
+    ASSERT_EQ(p->envelope.recipients.size(), 3u);
+    EXPECT_EQ(p->envelope.recipients[0].address, "root@mx.example.org");
+    EXPECT_EQ(p->envelope.recipients[1].address, "alice@mx.example.org");
     // An unparsable address field is skipped and noted.
     p = prepare(e, "To: bob@example.org\nCc: <<broken\n\nb\n", origin(), true);
     ASSERT_TRUE(p);
