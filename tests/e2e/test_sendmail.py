@@ -23,7 +23,9 @@ HOST = "mx.example.test"
 
 class Sendmail(unittest.TestCase):
     def make(self, config=None):
-        srv = ternlib.Server(protos=("smtp",), trace=False, hostname=HOST, config=config)
+        dead_dns = ternlib.free_ports(1)[0]   # nothing answers there: remote mail stays deferred
+        srv = ternlib.Server(protos=("smtp",), trace=False, hostname=HOST, config=config,
+                             extra_args=["--resolver", f"127.0.0.1:{dead_dns}"])
         self.addCleanup(srv.cleanup)
         srv.add_domain(DOMAIN)
         srv.add_user(ALICE)
@@ -188,7 +190,7 @@ class Sendmail(unittest.TestCase):
         listing = ternlib.wait_for(
             lambda: (lambda o: o if "deferred" in o else None)(
                 subprocess.run([mailq], capture_output=True, env=env, timeout=30).stdout.decode()),
-            what="mailq to list the deferred message")
+            what="mailq to list the deferred message", timeout=60)
         self.assertRegex(listing, rf"(?m)^[0-9A-F]{{16}}  \S+  \d+  <root@{re.escape(HOST)}>$")
         # Without a configuration file the links do not guess a data directory.
         p = subprocess.run([sendmail, ALICE], input=b"x\n", capture_output=True, timeout=30,
