@@ -11,6 +11,7 @@
 
 #include "config/config.hpp"
 #include "server/privileges.hpp"
+#include "server/sendmail.hpp"
 #include "server/server.hpp"
 
 namespace {
@@ -41,6 +42,30 @@ std::string read_password() {
 int main(int argc, char** argv) {
     namespace admin = tern::server::admin;
     ::umask(077);  // mail, keys and databases are for the server's user only
+
+    // sendmail(1) options are not CLI11's (-oi, -odi, -fuser): `ternd [--data DIR] sendmail ...` and
+    // ternd called as sendmail or mailq (`ternd setup --link-sendmail`) parse their own.
+    {
+        std::string prog = std::filesystem::path(argc > 0 ? argv[0] : "ternd").filename().string();
+        std::vector<std::string> rest;
+        if (prog == "sendmail" || prog == "mailq") {
+            for (int i = 1; i < argc; ++i) rest.emplace_back(argv[i]);
+            return tern::server::sendmail_main(std::nullopt, rest, true, prog == "mailq");
+        }
+        int i = 1;
+        std::optional<std::filesystem::path> data_dir;
+        if (i + 1 < argc && std::string_view(argv[i]) == "--data") {
+            data_dir = argv[i + 1];
+            i += 2;
+        } else if (i < argc && std::string_view(argv[i]).starts_with("--data=")) {
+            data_dir = std::string_view(argv[i]).substr(7);
+            i += 1;
+        }
+        if (i < argc && std::string_view(argv[i]) == "sendmail") {
+            for (int k = i + 1; k < argc; ++k) rest.emplace_back(argv[k]);
+            return tern::server::sendmail_main(data_dir, rest, false, false);
+        }
+    }
 
     CLI::App app{"Tern mail server: SMTP, queue, local delivery, POP3 and IMAP"};
     app.set_version_flag("--version", std::string("ternd ") + TERN_VERSION);
@@ -105,7 +130,18 @@ int main(int argc, char** argv) {
     std::string setup_user = "tern";
     auto* setup = app.add_subcommand("setup", "As root: create the system user and give it the data directory");
     setup->add_option("--user", setup_user, "Unprivileged user the server runs as")->capture_default_str();
-    setup->callback([&] { rc = tern::server::setup(data, setup_user); });
+    tern::server::SetupOptions setup_options;
+    setup->add_flag("--link-sendmail", setup_options.link_sendmail,
+                    "Link /usr/sbin/sendmail and /usr/bin/mailq to ternd; write /etc/tern/ternd.toml if missing");
+    std::string link_prefix = "/";
+    setup->add_option("--link-prefix", link_prefix, "Where --link-sendmail puts usr/sbin, usr/bin, etc/tern (tests)");
+    setup->callback([&] {
+        setup_options.link_prefix = link_prefix;
+        rc = tern::server::setup(data, setup_user, setup_options);
+    });
+    // Listed for --help; handled before CLI11 parses anything (sendmail's options are its own).
+    app.add_subcommand("sendmail", "Queue a message from stdin: sendmail [-t] [-i] [-f SENDER] [-F NAME] [RCPT...]")
+        ->allow_extras();
 
     // domain
     auto* domain = app.add_subcommand("domain", "Manage local domains")->require_subcommand(1);
@@ -162,14 +198,34 @@ int main(int argc, char** argv) {
         ->callback([&] { rc = admin::mailbox_list(data, name); })->add_option("ADDRESS", name)->required();
 
     // config
-    // queue (read-only; works while the server runs)
-    auto* queue = app.add_subcommand("queue", "Inspect the mail queue (the spool)")->require_subcommand(1);
+    // queue (works while the server runs)
+    auto* queue = app.add_subcommand("queue", "Inspect and manage the mail queue (the spool)")->require_subcommand(1);
     queue->add_subcommand("list", "List waiting messages and each recipient's state (like mailq)")
         ->callback([&] { rc = admin::queue_list(data); });
     std::string queue_id;
     queue->add_subcommand("show", "Show one waiting message: envelope, recipient states, headers")
         ->callback([&] { rc = admin::queue_show(data, queue_id); })
         ->add_option("ID", queue_id, "queue id, as in \"250 2.0.0 Ok: queued as ID\"")->required();
+    // queue retry|hold|release|delete: through the running server, or on the spool when none runs
+    bool all = false;
+    auto* retry = queue->add_subcommand("retry", "Try a message's waiting recipients now (--all: every message)");
+    retry->add_option("ID", queue_id, "queue id");
+    retry->add_flag("--all", all, "Every queued message");
+    retry->callback([&] {
+        if (all == !queue_id.empty()) {
+            std::cerr << "ternd: queue retry: give either ID or --all\n";
+            rc = 2;
+            return;
+        }
+        rc = admin::queue_change(data, tern::queue::QueueOp::Retry,
+                                 all ? std::nullopt : std::optional<std::string>(queue_id));
+    });
+    for (auto [op, help] : {std::pair{tern::queue::QueueOp::Hold, "Put a message on hold: never tried until released"},
+                            std::pair{tern::queue::QueueOp::Release, "Release a held message: tried now"},
+                            std::pair{tern::queue::QueueOp::Delete, "Delete a message from the queue, without a bounce"}})
+        queue->add_subcommand(std::string(tern::queue::op_name(op)), help)
+            ->callback([&, op] { rc = admin::queue_change(data, op, queue_id); })
+            ->add_option("ID", queue_id, "queue id")->required();
 
     auto* config = app.add_subcommand("config", "Configuration")->require_subcommand(1);
     config->add_subcommand("reference", "Print every configuration key as Markdown")->callback([&] {

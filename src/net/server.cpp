@@ -138,6 +138,7 @@ struct Server::Impl {
     std::uint64_t connections = 0;
     std::atomic<std::uint64_t> next_id{0};
     std::atomic<bool> stopping{false};
+    std::unique_ptr<ControlServer> control;  // `ternd queue hold ID` & co. while we run
 
     Impl(Options o, SmtpServices s) : options(std::move(o)), smtp(std::move(s)) {}
 
@@ -162,6 +163,7 @@ struct Server::Impl {
             });
         signals.cancel();
         hangup.cancel();
+        if (control) control->close();
     }
 
     // `key` is the client's client_key() (its IPv4 address or IPv6 /64).
@@ -590,6 +592,7 @@ void Server::run() {
         im.hangup.async_wait(on_hup);
     };
     im.hangup.async_wait(on_hup);
+    if (im.control) im.control->start();
     // The sessions' work spreads over the cores: one io_context and thread per core, each
     // accepting for itself. (A single io_context run by several threads would need a strand
     // per connection; with g++ 12 that crashed in Asio's handler bookkeeping.)
@@ -630,9 +633,17 @@ void Server::run() {
     for (auto& t : threads) t.join();
     im.workers.join();
     im.store_thread.join();
+    im.control.reset();  // removes the socket file
 }
 
 void Server::on_reload(std::function<void()> fn) { impl_->reload = std::move(fn); }
+
+Result<void> Server::serve_control(const std::filesystem::path& path, ControlHandler handler) {
+    auto control = std::make_unique<ControlServer>(impl_->io, std::move(handler));
+    if (auto r = control->listen(path); !r) return r;
+    impl_->control = std::move(control);
+    return {};
+}
 
 void Server::configure(Options options, SmtpServices smtp, pop3::Pop3Host* pop3) {
     impl_->options = std::move(options);

@@ -12,6 +12,7 @@
 
 #include "base/result.hpp"
 #include "config/config.hpp"
+#include "net/control.hpp"
 #include "net/tls.hpp"
 #include "queue/spool.hpp"
 #include "session/pop3/session.hpp"
@@ -64,6 +65,9 @@ public:
     void stop();
     // Called on SIGHUP (on the I/O thread): e.g. reload the TLS certificate.
     void on_reload(std::function<void()> fn);
+    // Serves the control socket `path` (net/control.hpp) on the first I/O context while run()
+    // runs; closed at shutdown. Call after taking the data directory's lock, before run().
+    Result<void> serve_control(const std::filesystem::path& path, ControlHandler handler);
 
 private:
     struct Impl;

@@ -4,12 +4,20 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include "directory/directory.hpp"
 #include "mbox/mbox.hpp"
+#include "net/control.hpp"
+#include "queue/control.hpp"
 #include "queue/inspect.hpp"
+#include "server/queue_control.hpp"
 #include "server/server.hpp"
 #include "store/store.hpp"
 
@@ -329,6 +337,115 @@ int queue_show(const fs::path& data, const std::string& text) {
     auto headers = queue::inspect_headers(data / "spool", m.id);
     if (!check(headers)) return 1;
     std::cout << "\n" << *headers;
+    return 0;
+}
+
+namespace {
+
+std::string plural(std::size_t n, const char* one, const char* many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+std::string done_text(queue::QueueOp op) {
+    switch (op) {
+        case queue::QueueOp::Retry: return "due now";
+        case queue::QueueOp::Hold: return "held";
+        case queue::QueueOp::Release: return "released";
+        case queue::QueueOp::Delete: return "deleted";
+    }
+    return "?";
+}
+
+// No server runs (we hold ternd.lock): the spool is ours to edit, as the scheduler would.
+Result<std::size_t> apply_offline(const fs::path& data, const ControlRequest& request) {
+    queue::SpoolOptions options;
+    options.dir = data / "spool";
+    auto spool = queue::Spool::open(options);
+    if (!spool) return std::unexpected(spool.error());
+    const std::int64_t now = unix_now();
+    std::size_t changed = 0;
+    bool found = false;
+    for (auto& m : (*spool)->recovered()) {
+        if (request.id && m.id != *request.id) continue;
+        found = true;
+        auto changes = queue::apply(request.op, m, now);
+        for (auto& [r, state] : changes) (*spool)->update(m.id, r, state);
+        if (!changes.empty()) ++changed;
+    }
+    auto flushed = (*spool)->flush();
+    (*spool)->close();
+    if (!flushed) return std::unexpected(flushed.error());
+    if (request.id && !found) return fail("no message " + queue::format_queue_id(*request.id) + " waiting in the queue", ENOENT);
+    return changed;
+}
+
+}  // namespace
+
+int queue_change(const fs::path& data, queue::QueueOp op, const std::optional<std::string>& text) {
+    ControlRequest request{op, std::nullopt};
+    if (text) {
+        auto id = queue::parse_queue_id(*text);
+        if (!id || text->size() != 16) {
+            std::cerr << "ternd: not a queue id: " << *text << " (16 hexadecimal digits, as in \"queued as ...\")\n";
+            return 1;
+        }
+        request.id = *id;
+    }
+    // What will change, from a read-only look at the spool (also while a server runs): an unknown
+    // id is refused here, and the recipients counted for the message below.
+    auto snap = queue::inspect_queue(data / "spool");
+    if (!check(snap)) return 1;
+    const std::int64_t now = unix_now();
+    std::size_t recipients = 0, messages = 0;
+    for (const auto& m : snap->waiting) {
+        if (request.id && m.id != *request.id) continue;
+        ++messages;
+        recipients += queue::apply(op, m, now).size();
+    }
+    if (request.id && messages == 0) {
+        std::cerr << "ternd: no message " << queue::format_queue_id(*request.id) << " waiting in the queue\n";
+        return 1;
+    }
+
+    // Who applies it: a running server (it holds ternd.lock) through its control socket, where its
+    // scheduler changes its own view and the spool together; else this command, holding the lock
+    // for the moment it edits the spool (a server started in that moment refuses to start, as it
+    // does beside another server: one owner of the spool at a time).
+    int lock_fd = ::open((data / "ternd.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock_fd < 0) {
+        std::cerr << "ternd: cannot open " << (data / "ternd.lock").string() << ": " << std::strerror(errno) << "\n";
+        return 1;
+    }
+    Result<std::size_t> changed = 0;
+    if (::flock(lock_fd, LOCK_EX | LOCK_NB) == 0) {
+        changed = apply_offline(data, request);
+        ::close(lock_fd);
+    } else {
+        ::close(lock_fd);
+        auto socket = data / "control.sock";
+        auto reply = net::control_request(socket, format_control_request(request));
+        if (!reply) {
+            std::cerr << "ternd: a server holds " << (data / "ternd.lock").string() << " but its control socket "
+                      << socket.string() << " does not answer (" << reply.error().message
+                      << "): nothing was changed; is it still starting? try again\n";
+            return 1;
+        }
+        changed = parse_control_reply(*reply);
+    }
+    if (!changed) {
+        std::cerr << "ternd: " << changed.error().message << "\n";
+        return 1;
+    }
+    if (request.id) {
+        if (*changed == 0 || recipients == 0)
+            std::cout << "ternd: " << queue::format_queue_id(*request.id) << ": nothing to change (no recipient to "
+                      << queue::op_name(op) << ")\n";
+        else
+            std::cout << "ternd: " << queue::format_queue_id(*request.id) << ": " << done_text(op) << " ("
+                      << plural(recipients, "recipient", "recipients") << ")\n";
+    } else {
+        std::cout << "ternd: " << done_text(op) << ": " << plural(*changed, "message", "messages") << "\n";
+    }
     return 0;
 }
 

@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
+#include "server/pickup.hpp"
 #include "server/privileges.hpp"
 #include "server/server.hpp"
 
@@ -64,7 +66,37 @@ Result<bool> become_data_owner(const fs::path& data_dir) {
     return true;
 }
 
-int setup(const fs::path& data_dir, const std::string& user) {
+namespace {
+
+// `target` -> this executable. An existing file that is not already such a link (another MTA's
+// sendmail) is left alone: replacing it is the operator's decision (update-alternatives, apt).
+bool link_to_self(const fs::path& target, const fs::path& self) {
+    std::error_code ec;
+    fs::create_directories(target.parent_path(), ec);
+    auto current = fs::read_symlink(target, ec);
+    if (!ec) {
+        if (current == self) {
+            std::cout << target.string() << " already links to " << self.string() << "\n";
+            return true;
+        }
+    }
+    if (fs::exists(fs::symlink_status(target, ec))) {
+        std::cerr << "ternd setup: " << target.string() << " exists (another mail system's?); not replaced: "
+                  << "remove it first to link it to ternd\n";
+        return false;
+    }
+    fs::create_symlink(self, target, ec);
+    if (ec) {
+        std::cerr << "ternd setup: cannot link " << target.string() << ": " << ec.message() << "\n";
+        return false;
+    }
+    std::cout << "linked " << target.string() << " -> " << self.string() << "\n";
+    return true;
+}
+
+}  // namespace
+
+int setup(const fs::path& data_dir, const std::string& user, const SetupOptions& options) {
     if (::geteuid() != 0) {
         std::cerr << "ternd setup: run as root (it creates the system user '" << user << "')\n";
         return 1;
@@ -89,13 +121,46 @@ int setup(const fs::path& data_dir, const std::string& user) {
         std::cerr << "ternd setup: " << r.error().message << "\n";
         return 1;
     }
+    if (auto r = prepare_maildrop(data_dir); !r) {
+        std::cerr << "ternd setup: " << r.error().message << "\n";
+        return 1;
+    }
     if (auto r = chown_tree(data_dir, pw->pw_uid, pw->pw_gid); !r) {
         std::cerr << "ternd setup: " << r.error().message << "\n";
         return 1;
     }
-    std::cout << fs::absolute(data_dir).string() << " belongs to " << user << " (mode 0700)\n"
+    const fs::path absolute = fs::absolute(data_dir).lexically_normal();
+    std::cout << absolute.string() << " belongs to " << user << " (mode 0711: passable, not listable; "
+              << "maildrop/ 1733: local users may submit with `ternd sendmail`)\n"
               << "start the server as root; it drops to " << user << " after binding its ports\n";
-    return 0;
+    if (!options.link_sendmail) return 0;
+    std::error_code ec;
+    fs::path self = fs::read_symlink("/proc/self/exe", ec);
+    if (ec) {
+        std::cerr << "ternd setup: cannot find this program's path: " << ec.message() << "\n";
+        return 1;
+    }
+    bool ok = link_to_self(options.link_prefix / "usr/sbin/sendmail", self);
+    ok = link_to_self(options.link_prefix / "usr/bin/mailq", self) && ok;
+    // The links find the data directory in the default configuration file.
+    fs::path config = options.link_prefix / "etc/tern/ternd.toml";
+    if (fs::exists(config, ec)) {
+        std::cout << config.string() << " exists: make sure its server.data_dir is " << absolute.string() << "\n";
+    } else {
+        fs::create_directories(config.parent_path(), ec);
+        std::ofstream out(config);
+        out << "# Written by `ternd setup --link-sendmail`: sendmail and mailq read the data directory here.\n"
+            << "# Start the server with `ternd serve --config " << config.string() << "` to share it.\n"
+            << "[server]\ndata_dir = \"" << absolute.string() << "\"\n";
+        out.close();
+        if (!out) {
+            std::cerr << "ternd setup: cannot write " << config.string() << "\n";
+            return 1;
+        }
+        ::chmod(config.c_str(), 0644);
+        std::cout << "wrote " << config.string() << "\n";
+    }
+    return ok ? 0 : 1;
 }
 
 }  // namespace tern::server

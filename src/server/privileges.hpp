@@ -13,7 +13,14 @@ Result<bool> drop_privileges(const std::string& user, const std::filesystem::pat
 // Admin commands run as root switch to the data directory's owner (if it is not root) first;
 // true if they did, and the data directory is then the working directory ".".
 Result<bool> become_data_owner(const std::filesystem::path& data_dir);
-// `ternd setup`: create the system user if missing and give it the data directory.
-int setup(const std::filesystem::path& data_dir, const std::string& user);
+// `ternd setup`: create the system user if missing and give it the data directory, with the
+// maildrop open to local users (`ternd sendmail`, mode 1733). With `link_sendmail`, also make
+// <link_prefix>/usr/sbin/sendmail and <link_prefix>/usr/bin/mailq links to this ternd, and write
+// <link_prefix>/etc/tern/ternd.toml naming the data directory if there is none (they read it).
+struct SetupOptions {
+    bool link_sendmail = false;
+    std::filesystem::path link_prefix = "/";  // tests install the links elsewhere
+};
+int setup(const std::filesystem::path& data_dir, const std::string& user, const SetupOptions& options = {});
 
 }  // namespace tern::server

@@ -22,7 +22,9 @@
 #include "queue/spool.hpp"
 #include "server/host.hpp"
 #include "server/pop3_host.hpp"
+#include "server/pickup.hpp"
 #include "server/privileges.hpp"
+#include "server/queue_control.hpp"
 #include "server/server.hpp"
 #include "store/store.hpp"
 
@@ -32,8 +34,10 @@ Result<void> prepare_data_dir(const std::filesystem::path& dir) {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec) return fail("cannot create data directory " + dir.string() + ": " + ec.message());
-    // Mail is private: the data directory is readable by its owner only.
-    ::chmod(dir.c_str(), 0700);
+    // Mail is private: the data directory is readable by its owner only. 0711, not 0700: local
+    // users pass through it to the maildrop (`ternd sendmail`, see server/pickup.cpp); every
+    // other entry keeps its owner-only mode (ternd runs with umask 077).
+    ::chmod(dir.c_str(), 0711);
     return {};
 }
 
@@ -208,6 +212,23 @@ int serve(const config::Config& cfg) {
         else log::info("TLS certificate reloaded from ", (*tls)->files().cert.string());
     });
     scheduler.start((*spool)->recovered());
+    // `ternd queue retry|hold|release|delete` while we run (server/queue_control.hpp).
+    if (auto r = server.serve_control(data / "control.sock", [&scheduler](std::string_view line) {
+            return answer_control(line, [&scheduler](queue::QueueOp op, std::optional<queue::QueueId> id) {
+                return scheduler.control(op, id);
+            });
+        });
+        !r)
+        return failed(r.error().message);
+    // `ternd sendmail`: files in <data>/maildrop become submissions, now and as they come.
+    if (auto r = prepare_maildrop(data); !r) return failed(r.error().message);
+    PickupOptions pickup_options;
+    pickup_options.maildrop = data / "maildrop";
+    pickup_options.spill_dir = spool_options.dir;
+    pickup_options.hostname = options.hostname;
+    pickup_options.message_size = cfg.message_size;
+    Pickup pickup(pickup_options, **spool, services.on_committed);
+    pickup.start();
 
     std::cout << "ternd " << TERN_VERSION << " serving " << shown_dir
               << " as " << options.hostname << (was_root ? " (running as user " + run_as + ")" : "") << "\n";
@@ -232,6 +253,7 @@ int serve(const config::Config& cfg) {
     std::cout << std::flush;
 
     server.run();
+    pickup.stop();
     scheduler.stop();
     (*spool)->close();
     log::info("stopped");

@@ -9,6 +9,7 @@
 
 #include "base/result.hpp"
 #include "config/config.hpp"
+#include "queue/control.hpp"
 
 namespace tern::server {
 
@@ -40,6 +41,9 @@ int mailbox_list(const std::filesystem::path& data, const std::string& address);
 // Read-only; they work while the server runs.
 int queue_list(const std::filesystem::path& data);
 int queue_show(const std::filesystem::path& data, const std::string& id);
+// `ternd queue retry|hold|release|delete ID` (`id` empty: every message, retry only): through the
+// running server's control socket, or on the spool itself when no server holds ternd.lock.
+int queue_change(const std::filesystem::path& data, queue::QueueOp op, const std::optional<std::string>& id);
 }  // namespace admin
 
 }  // namespace tern::server

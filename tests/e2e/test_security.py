@@ -45,7 +45,16 @@ class Privileges(unittest.TestCase):
         self.assertTrue(all(int(x) != 0 for x in ids["Gid"]), ids)
         st = os.stat(srv.data)
         self.assertNotEqual(st.st_uid, 0)
-        self.assertEqual(stat.S_IMODE(st.st_mode), 0o700)
+        # Passable but not listable (0711): local users reach the maildrop (`ternd sendmail`);
+        # everything else in it is the server user's alone.
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o711)
+        drop = os.stat(os.path.join(srv.data, "maildrop"))
+        self.assertEqual(stat.S_IMODE(drop.st_mode), 0o1733)
+        self.assertEqual(drop.st_uid, st.st_uid)
+        for name in os.listdir(srv.data):
+            if name != "maildrop":
+                mode = stat.S_IMODE(os.lstat(os.path.join(srv.data, name)).st_mode)
+                self.assertEqual(mode & 0o077, 0, f"{name} is {oct(mode)}: open to others")
         key = os.stat(os.path.join(srv.data, "tls", "key.pem"))
         self.assertEqual(stat.S_IMODE(key.st_mode), 0o600)
         self.assertEqual(key.st_uid, st.st_uid)
