@@ -3,7 +3,7 @@
 # while it is stopped (the command edits the spool under ternd.lock): a held recipient is listed
 # "on hold" and not tried, release and retry make it due at once, delete removes the message
 # without a bounce, an unknown id is an error, and a state set while stopped survives the start.
-# The remote member of an alias stays deferred (no relay yet; a dead resolver after that).
+# The copy for the alias's remote member stays deferred (a dead resolver: routes stay temporary).
 import fcntl
 import os
 import re
@@ -19,7 +19,7 @@ ALICE = f"alice@{DOMAIN}"
 
 
 def attempts(listing):
-    m = re.search(r"team@\S+  \((\w[\w ]*), (\d+) attempts?", listing)
+    m = re.search(r"bob@remote\.example  \((\w[\w ]*), (\d+) attempts?", listing)
     return (m.group(1), int(m.group(2))) if m else None
 
 
