@@ -449,10 +449,11 @@ struct Relay::Impl {
         auto take = [&] {
             for (auto& o : s.take_outcomes()) {
                 if (!job || job->answered) continue;
-                const bool untouched = std::all_of(o.recipients.begin(), o.recipients.end(), [](const auto& r) {
-                    return !r.status.from_server && r.status.temporary();
-                });
-                if (s.end() != smtp::ConnectionEnd::Open && s.mails_sent() == mark && untouched) {
+                // The connection ended before this job's MAIL went out (a refused or 421 greeting,
+                // a 4xx to EHLO, TLS or AUTH trouble): nothing of it reached the peer, whatever
+                // reply the session quotes. (A refusal of the session's own, like SIZE, comes
+                // while the connection is still open.)
+                if (s.end() != smtp::ConnectionEnd::Open && s.mails_sent() == mark) {
                     retry_here = true;  // decided when the connection is over
                     continue;
                 }

@@ -155,9 +155,10 @@ TEST(Relay, RefusedDataFailsEveryRecipient) {
     }
 }
 
-TEST(Relay, RefusedGreetingMovesToTheNextMx) {
+// RFC 5321 §3.1, §5.1: a refused greeting (5xx, or 421 = "not now") or a 4xx to EHLO: the next MX.
+void next_mx_after(const std::string& greeting) {
     Script refusing;
-    refusing.greeting = "554 5.7.1 no service for you";
+    refusing.greeting = greeting;
     FakeSmtp first(refusing, "127.0.0.2");
     ASSERT_TRUE(first.ok());
     FakeSmtp second({}, "127.0.0.3", first.port());
@@ -168,13 +169,17 @@ TEST(Relay, RefusedGreetingMovesToTheNextMx) {
     relay->deliver(make_job(1, "two.test", {"bob"}), c.done(1));
     ASSERT_TRUE(c.wait(1));
     auto r = c.get(1);
-    EXPECT_EQ(r[0].kind, Kind::Delivered) << r[0].reply;
+    EXPECT_EQ(r[0].kind, Kind::Delivered) << greeting << ": " << r[0].reply;
     EXPECT_EQ(r[0].remote_mta, "mx2.two.test [127.0.0.3]");
     relay->stop();
     EXPECT_EQ(first.connections(), 1);
     EXPECT_EQ(first.messages().size(), 0u);
     EXPECT_EQ(second.messages().size(), 1u);
 }
+
+TEST(Relay, RefusedGreetingMovesToTheNextMx) { next_mx_after("554 5.7.1 no service for you"); }
+TEST(Relay, TemporaryGreetingMovesToTheNextMx) { next_mx_after("421 4.3.2 too busy, try another"); }
+TEST(Relay, TemporaryGreetingOtherThan421MovesToTheNextMx) { next_mx_after("450 4.3.2 not now"); }
 
 TEST(Relay, EveryHostFailingDefersWithTheLastReason) {
     Script refusing;
