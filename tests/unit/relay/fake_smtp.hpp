@@ -33,6 +33,7 @@ struct Script {
     bool close_mid_data = false;   // drop the connection after the first line of data
     bool stall_at_mail = false;    // never answer MAIL
     bool starttls = false;         // offer STARTTLS (a self-signed certificate)
+    bool implicit_tls = false;     // TLS from the first byte (port 465 style)
     std::string auth_user;         // offer AUTH PLAIN LOGIN (after TLS) and accept this user...
     std::string auth_password;     // ...with this password; anything else gets 535
 };
@@ -65,7 +66,7 @@ public:
         socklen_t l = sizeof a;
         ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &l);
         port_ = ntohs(a.sin_port);
-        if (script_.starttls) setup_tls();
+        if (script_.starttls || script_.implicit_tls) setup_tls();
         acceptor_ = std::thread([this] { accept_loop(); });
     }
     ~FakeSmtp() {
@@ -84,6 +85,7 @@ public:
     bool ok() const { return fd_ >= 0; }
     int port() const { return port_; }
     int connections() const { return connections_.load(); }
+    int most_at_once() const { return most_.load(); }  // the most connections open at one time
     std::vector<Received> messages() {
         std::lock_guard l(mutex_);
         return messages_;
@@ -151,8 +153,25 @@ private:
     }
 
     void serve(int fd) {
+        const int now = ++open_;
+        for (int m = most_.load(); now > m && !most_.compare_exchange_weak(m, now);) {
+        }
+        serve_connection(fd);
+        --open_;
+    }
+
+    void serve_connection(int fd) {
         Io io;
         io.fd = fd;
+        if (script_.implicit_tls) {
+            io.ssl = SSL_new(ctx_);
+            SSL_set_fd(io.ssl, fd);
+            if (SSL_accept(io.ssl) != 1) {
+                SSL_free(io.ssl);
+                ::close(fd);
+                return;
+            }
+        }
         Received cur;
         std::string auth_user;
         bool stalled = false;
@@ -268,6 +287,8 @@ private:
     SSL_CTX* ctx_ = nullptr;
     std::atomic<bool> stop_{false};
     std::atomic<int> connections_{0};
+    std::atomic<int> open_{0};
+    std::atomic<int> most_{0};
     std::thread acceptor_;
     std::mutex mutex_;
     std::vector<std::thread> threads_;

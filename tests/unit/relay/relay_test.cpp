@@ -381,6 +381,49 @@ TEST(Relay, SmarthostRefusingCredentialsDefers) {
     EXPECT_EQ(server.messages().size(), 0u);
 }
 
+TEST(Relay, SmarthostWithImplicitTls) {
+    Script s;
+    s.implicit_tls = true;
+    s.auth_user = "relayuser";
+    s.auth_password = "pw";
+    FakeSmtp server(s);
+    auto o = options_for(25, std::make_shared<delivery::StaticDns>());
+    o.smarthost = delivery::HostPort{"127.0.0.1", static_cast<std::uint16_t>(server.port())};
+    o.smarthost_tls = TlsPolicy::Implicit;
+    o.smarthost_user = "relayuser";
+    o.smarthost_password = "pw";
+    auto relay = start(o);
+    Collector c;
+    relay->deliver(make_job(1, "anywhere.test", {"a"}), c.done(1));
+    ASSERT_TRUE(c.wait(1));
+    EXPECT_EQ(c.get(1)[0].kind, Kind::Delivered) << c.get(1)[0].reply;
+    relay->stop();
+    ASSERT_EQ(server.messages().size(), 1u);
+    EXPECT_TRUE(server.messages()[0].tls);
+    EXPECT_EQ(server.messages()[0].auth, "relayuser");
+}
+
+TEST(Relay, ConnectionsPerDestinationIsALimit) {
+    Script s;
+    s.rcpt_reply = [](const std::string&) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(30));  // keep each connection busy a while
+        return std::string("250 2.1.5 ok");
+    };
+    FakeSmtp server(s);
+    auto o = options_for(server.port(), dns_for({{"good.test", "mx.good.test", "127.0.0.1"}}));
+    o.connections_per_destination = 2;
+    o.idle_reuse = 0ms;
+    auto relay = start(o);
+    Collector c;
+    for (std::uint64_t id = 1; id <= 8; ++id) relay->deliver(make_job(id, "good.test", {"r"}), c.done(id));
+    ASSERT_TRUE(c.wait(8));
+    for (std::uint64_t id = 1; id <= 8; ++id) EXPECT_EQ(c.get(id)[0].kind, Kind::Delivered);
+    relay->stop();
+    EXPECT_EQ(server.messages().size(), 8u);
+    EXPECT_LE(server.most_at_once(), 2);
+    EXPECT_EQ(server.connections(), 2);  // queued jobs went on the open connections
+}
+
 TEST(Relay, RelayedWithoutDsnWhenThePeerLacksIt) {
     Script s;
     s.extensions = {"PIPELINING", "8BITMIME"};
