@@ -222,17 +222,18 @@ struct Relay::Impl {
             return;
         }
         const std::string key = destination_key(j->job.domain);
-        auto& d = destinations[key];
-        if (!d) {
-            d = std::make_shared<Destination>();
-            d->key = key;
+        auto& entry = destinations[key];
+        if (!entry) {
+            entry = std::make_shared<Destination>();
+            entry->key = key;
         }
+        const std::shared_ptr<Destination> d = entry;  // the map entry may go while d is in use
         d->waiting.push_back(std::move(j));
         pump(d);
     }
 
     // Hands waiting jobs to idle connections, then opens connections while the limits allow.
-    void pump(const std::shared_ptr<Destination>& d) {
+    void pump(std::shared_ptr<Destination> d) {
         if (stopping) return;
         while (!d->waiting.empty() && !d->idle.empty()) {
             auto slot = d->idle.front();
@@ -247,25 +248,31 @@ struct Relay::Impl {
             d->waiting.pop_front();
             ++d->active;
             ++total_active;
-            asio::co_spawn(*io, connection(d, std::move(j)), [](std::exception_ptr e) {
-                if (!e) return;
-                try {
-                    std::rethrow_exception(e);
-                } catch (const std::exception& x) {
-                    log::error("relay: connection task failed: ", x.what());
-                }
+            // Started from a fresh handler, never inside this loop: a connection that ends at
+            // once (a routing verdict) calls slot_freed(), which may erase destinations.
+            asio::post(*io, [this, d, j = std::move(j)]() mutable {
+                asio::co_spawn(*io, connection(d, std::move(j)), [](std::exception_ptr e) {
+                    if (!e) return;
+                    try {
+                        std::rethrow_exception(e);
+                    } catch (const std::exception& x) {
+                        log::error("relay: connection task failed: ", x.what());
+                    }
+                });
             });
         }
     }
 
-    void slot_freed(const std::shared_ptr<Destination>& d) {
+    void slot_freed(std::shared_ptr<Destination> d) {
         --d->active;
         --total_active;
         if (stopping) return;
         pump(d);
         // A slot under the total limit may now be free for another destination.
+        std::vector<std::shared_ptr<Destination>> others;
         for (auto& [key, other] : destinations)
-            if (other != d && !other->waiting.empty()) pump(other);
+            if (other != d && !other->waiting.empty()) others.push_back(other);
+        for (auto& other : others) pump(other);
         if (d->active == 0 && d->waiting.empty() && d->idle.empty() && (!d->degraded || destinations.size() > 10000))
             destinations.erase(d->key);
     }
