@@ -53,11 +53,17 @@ struct JobState {
 };
 using JobPtr = std::shared_ptr<JobState>;
 
-// An idle connection waiting (relay.idle_reuse) for another message to the same destination.
+struct Conn;
+
+// An idle connection waiting (relay.idle_reuse) for another message to the same destination. It
+// reads meanwhile, so a server that ends the session (421, close) is noticed before a message is
+// put on it; a job handed over or the end of the wait cancels that read.
 struct IdleSlot {
     explicit IdleSlot(asio::io_context& io) : timer(io) {}
     asio::steady_timer timer;
-    JobPtr handed;  // set by pump() before it wakes the timer
+    std::weak_ptr<Conn> conn;
+    JobPtr handed;  // set by pump() before it wakes the connection
+    void wake();
 };
 
 struct Destination {
@@ -84,6 +90,14 @@ struct Conn {
         socket().close(ignored);
     }
 };
+
+void IdleSlot::wake() {
+    timer.cancel();
+    if (auto c = conn.lock()) {
+        boost::system::error_code ignored;
+        c->socket().cancel(ignored);
+    }
+}
 
 void arm(const std::shared_ptr<Conn>& c, std::chrono::milliseconds d) {
     const std::uint64_t g = ++c->generation;
@@ -240,7 +254,7 @@ struct Relay::Impl {
             d->idle.pop_front();
             slot->handed = d->waiting.front();
             d->waiting.pop_front();
-            slot->timer.cancel();
+            slot->wake();
         }
         const std::size_t limit = d->degraded ? 1 : std::max<std::size_t>(1, options.connections_per_destination);
         while (!d->waiting.empty() && d->active < limit && total_active < std::max<std::size_t>(1, options.connections)) {
@@ -516,28 +530,34 @@ struct Relay::Impl {
             if (a.next == smtp::Session::Next::Idle) {
                 // Reuse: the next message for this destination goes on this connection.
                 JobPtr next;
+                std::optional<std::string> lost;  // the server ended the session while idle
                 if (!d->waiting.empty()) {
                     next = d->waiting.front();
                     d->waiting.pop_front();
                 } else if (options.idle_reuse.count() > 0 && !stopping) {
                     auto slot = std::make_shared<IdleSlot>(*io);
+                    slot->conn = c;
                     slot->timer.expires_after(options.idle_reuse);
+                    slot->timer.async_wait([slot](boost::system::error_code ec) {
+                        if (!ec) slot->wake();
+                    });
                     d->idle.push_back(slot);
-                    co_await slot->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+                    auto [ec, n] = co_await read_some(c, buf);
+                    slot->timer.cancel();
                     d->idle.remove(slot);
                     next = std::move(slot->handed);
+                    if (!ec) s.receive(std::string_view(buf.data(), n));  // a 421 on idle timeout, say
+                    else if (ec != asio::error::operation_aborted) lost = "closed by " + where + " while idle: " + ec.message();
                 }
-                if (stopping) {
-                    // stop() answered it already
-                    co_return Attempt{};
-                }
+                if (stopping) co_return Attempt{};  // stop() answered the jobs
                 if (next) {
                     job = std::move(next);
                     mark = s.mails_sent();
-                    s.add(message_of(job));
-                } else {
+                    s.add(message_of(job));  // goes back to the queue if the session is over
+                } else if (!lost) {
                     s.finish();
                 }
+                if (lost) s.connection_lost(*lost);
                 continue;
             }
             // Next::Read: wait for a reply, as long as RFC 5321 §4.5.3.2 says for it.

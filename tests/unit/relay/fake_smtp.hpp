@@ -32,6 +32,7 @@ struct Script {
     std::string data_end_reply = "250 2.0.0 queued";
     bool close_mid_data = false;   // drop the connection after the first line of data
     bool stall_at_mail = false;    // never answer MAIL
+    std::string after_message;     // sent (e.g. "421 4.4.2 idle") after each accepted message, then close
     bool starttls = false;         // offer STARTTLS (a self-signed certificate)
     bool implicit_tls = false;     // TLS from the first byte (port 465 style)
     std::string auth_user;         // offer AUTH PLAIN LOGIN (after TLS) and accept this user...
@@ -245,6 +246,11 @@ private:
                     messages_.push_back(cur);
                 }
                 write(io, script_.data_end_reply + "\r\n");
+                if (!script_.after_message.empty()) {
+                    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+                    write(io, script_.after_message + "\r\n");
+                    break;
+                }
             } else if (verb == "QUIT") {
                 write(io, "221 2.0.0 bye\r\n");
                 break;

@@ -261,6 +261,30 @@ TEST(Relay, ReusesOneConnectionForQueuedJobs) {
     EXPECT_EQ(relay->connections_opened(), 1u);
 }
 
+// A server that ends an idle connection (its own idle timeout: 421, then close) is noticed while
+// the connection waits for reuse: the next message goes on a fresh connection instead of failing
+// on the dead one.
+TEST(Relay, ServerClosingAnIdleConnectionIsNoticed) {
+    Script s;
+    s.after_message = "421 4.4.2 fake.test idle timeout";
+    FakeSmtp server(s);
+    auto o = options_for(server.port(), dns_for({{"good.test", "mx.good.test", "127.0.0.1"}}));
+    o.connections_per_destination = 1;
+    o.idle_reuse = 5s;
+    auto relay = start(o);
+    Collector c;
+    relay->deliver(make_job(1, "good.test", {"a"}), c.done(1));
+    ASSERT_TRUE(c.wait(1));
+    std::this_thread::sleep_for(300ms);  // the 421 and the close arrive meanwhile
+    relay->deliver(make_job(2, "good.test", {"b"}), c.done(2));
+    ASSERT_TRUE(c.wait(2));
+    EXPECT_EQ(c.get(1)[0].kind, Kind::Delivered);
+    EXPECT_EQ(c.get(2)[0].kind, Kind::Delivered) << c.get(2)[0].reply;
+    relay->stop();
+    EXPECT_EQ(server.messages().size(), 2u);
+    EXPECT_EQ(server.connections(), 2);
+}
+
 TEST(Relay, BlackholeDestinationDoesNotDelayOthers) {
     // A listening socket whose accept queue is full: the kernel drops further SYNs, so a connect
     // hangs until relay.connect_timeout.
@@ -313,14 +337,23 @@ TEST(Relay, StartTlsWhenOffered) {
     Script s;
     s.starttls = true;
     FakeSmtp server(s);
-    auto relay = start(options_for(server.port(), dns_for({{"good.test", "mx.good.test", "127.0.0.1"}})));
+    auto o = options_for(server.port(), dns_for({{"good.test", "mx.good.test", "127.0.0.1"}}));
+    o.idle_reuse = 5s;
+    auto relay = start(o);
     Collector c;
     relay->deliver(make_job(1, "good.test", {"a"}), c.done(1));
     ASSERT_TRUE(c.wait(1));
     EXPECT_EQ(c.get(1)[0].kind, Kind::Delivered) << c.get(1)[0].reply;
+    // The second message is handed to the idle TLS connection (its idle read is cancelled).
+    std::this_thread::sleep_for(100ms);
+    relay->deliver(make_job(2, "good.test", {"b"}), c.done(2));
+    ASSERT_TRUE(c.wait(2));
+    EXPECT_EQ(c.get(2)[0].kind, Kind::Delivered) << c.get(2)[0].reply;
     relay->stop();
-    ASSERT_EQ(server.messages().size(), 1u);
+    ASSERT_EQ(server.messages().size(), 2u);
     EXPECT_TRUE(server.messages()[0].tls);
+    EXPECT_TRUE(server.messages()[1].tls);
+    EXPECT_EQ(server.connections(), 1);
 }
 
 TEST(Relay, RequiredTlsWithoutStartTlsDefers) {
