@@ -27,6 +27,7 @@ namespace tern::relay::testing {
 
 struct Script {
     std::string greeting = "220 fake.test ESMTP";
+    std::chrono::milliseconds greeting_delay{0};  // wait this long before the greeting
     std::vector<std::string> extensions = {"PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES", "DSN"};
     std::function<std::string(const std::string& rcpt)> rcpt_reply;  // default "250 2.1.5 ok"
     std::string data_end_reply = "250 2.0.0 queued";
@@ -176,6 +177,7 @@ private:
         Received cur;
         std::string auth_user;
         bool stalled = false;
+        std::this_thread::sleep_for(script_.greeting_delay);
         write(io, script_.greeting + "\r\n");
         std::string l;
         while (line(io, l)) {

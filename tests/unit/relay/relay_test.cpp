@@ -457,6 +457,31 @@ TEST(Relay, ConnectionsPerDestinationIsALimit) {
     EXPECT_EQ(server.connections(), 2);  // queued jobs went on the open connections
 }
 
+// A destination whose connections reach no host gets one connection at a time (and what waits
+// for it is deferred with the same reason) until a connection succeeds.
+TEST(Relay, FailingDestinationGetsOneConnection) {
+    Script s;
+    s.greeting = "421 4.3.2 not now";
+    s.greeting_delay = 300ms;
+    FakeSmtp server(s);
+    auto o = options_for(server.port(), dns_for({{"busy.test", "mx.busy.test", "127.0.0.1"}}));
+    o.connections_per_destination = 3;
+    auto relay = start(o);
+    Collector c;
+    relay->deliver(make_job(1, "busy.test", {"a"}), c.done(1));
+    ASSERT_TRUE(c.wait(1));
+    EXPECT_EQ(c.get(1)[0].kind, Kind::Deferred);
+    for (std::uint64_t id = 2; id <= 5; ++id) relay->deliver(make_job(id, "busy.test", {"a"}), c.done(id));
+    ASSERT_TRUE(c.wait(5));
+    for (std::uint64_t id = 2; id <= 5; ++id) {
+        EXPECT_EQ(c.get(id)[0].kind, Kind::Deferred);
+        EXPECT_EQ(c.get(id)[0].reply, "421 4.3.2 not now");
+    }
+    relay->stop();
+    EXPECT_EQ(server.most_at_once(), 1);
+    EXPECT_EQ(server.connections(), 2);
+}
+
 TEST(Relay, RelayedWithoutDsnWhenThePeerLacksIt) {
     Script s;
     s.extensions = {"PIPELINING", "8BITMIME"};
