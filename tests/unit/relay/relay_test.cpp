@@ -507,7 +507,12 @@ TEST(Relay, SessionRefusalsFailTheMessage) {
     Collector c;
     relay->deliver(make_job(1, "good.test", {"a"}, "Subject: big\r\n\r\n" + std::string(200, 'x') + "\r\n"), c.done(1));
     relay->deliver(make_job(2, "good.test", {"a"}, "Subject: 8bit\r\n\r\ncaf\xc3\xa9\r\n"), c.done(2));
-    ASSERT_TRUE(c.wait(2));
+    auto utf8 = make_job(3, "good.test", {"a"});
+    utf8.smtputf8 = true;
+    relay->deliver(std::move(utf8), c.done(3));
+    ASSERT_TRUE(c.wait(3));
+    EXPECT_EQ(c.get(3)[0].kind, Kind::Failed);
+    EXPECT_TRUE(c.get(3)[0].reply.starts_with("553 5.6.7 ")) << c.get(3)[0].reply;
     EXPECT_EQ(c.get(1)[0].kind, Kind::Failed);
     EXPECT_TRUE(c.get(1)[0].reply.starts_with("552 5.3.4 ")) << c.get(1)[0].reply;
     EXPECT_EQ(c.get(2)[0].kind, Kind::Failed);
