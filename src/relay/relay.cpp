@@ -323,6 +323,7 @@ struct Relay::Impl {
         bool next_target = false;  // nothing of the current job reached this host: try the next
         std::string reason;        // why (a temporary reply) when next_target
         std::string mta;           // "host [addr]" when the host itself answered
+        bool tls_failed = false;   // the STARTTLS handshake failed
     };
 
     asio::awaitable<void> connection(std::shared_ptr<Destination> d, JobPtr job) {
@@ -369,6 +370,13 @@ struct Relay::Impl {
             const auto& target = route.targets[i];
             if (stopping || job->answered) co_return;
             Attempt a = co_await attempt(d, target, job, policy, smarthost);
+            if (a.next_target && a.tls_failed && policy == TlsPolicy::Opportunistic && !stopping && !job->answered) {
+                // RFC 7435 §3: opportunistic TLS that fails falls back to what works without it
+                // (Postfix "may" does the same): the same host again, in plain text.
+                log::info("relay: ", queue::format_queue_id(job->job.id), " ", target.host, "[", target.address, "]:",
+                          target.port, ": ", a.reason, "; trying again without TLS");
+                a = co_await attempt(d, target, job, TlsPolicy::None, smarthost);
+            }
             if (!a.next_target) co_return;
             last = std::move(a);
             log::info("relay: ", queue::format_queue_id(job->job.id), " ", target.host, "[", target.address, "]:",
@@ -402,7 +410,7 @@ struct Relay::Impl {
         return m;
     }
 
-    asio::awaitable<bool> handshake(const std::shared_ptr<Conn>& c, const delivery::Target& t) {
+    asio::awaitable<boost::system::error_code> handshake(const std::shared_ptr<Conn>& c, const delivery::Target& t) {
         c->tls = std::make_unique<ssl::stream<tcp::socket>>(std::move(*c->plain), *tls_context);
         c->plain.reset();
         // RFC 6066 §3: SNI carries a host name, never an address literal.
@@ -410,7 +418,8 @@ struct Relay::Impl {
         arm(c, options.timeouts.command);
         auto [ec] = co_await c->tls->async_handshake(ssl::stream_base::client, asio::as_tuple(asio::use_awaitable));
         disarm(c);
-        co_return !ec;
+        if (ec && c->timed_out) ec = asio::error::timed_out;
+        co_return ec;
     }
 
     asio::awaitable<Attempt> attempt(std::shared_ptr<Destination> d, const delivery::Target& t, JobPtr& job,
@@ -448,8 +457,10 @@ struct Relay::Impl {
         ++opened;
         boost::system::error_code ignored;
         c->plain->set_option(tcp::no_delay(true), ignored);  // whole commands per write; no Nagle wait
-        if (policy == TlsPolicy::Implicit && !co_await handshake(c, t))
-            co_return Attempt{true, "451 4.7.0 TLS handshake with " + where + " failed", mta};
+        if (policy == TlsPolicy::Implicit) {
+            if (auto hec = co_await handshake(c, t))
+                co_return Attempt{true, "451 4.7.0 TLS handshake with " + where + " failed: " + hec.message(), mta};
+        }
 
         smtp::Options so;
         so.helo_name = options.helo_name;
@@ -523,8 +534,8 @@ struct Relay::Impl {
             if (a.next == smtp::Session::Next::Close) break;
             if (a.next == smtp::Session::Next::Write) continue;
             if (a.next == smtp::Session::Next::StartTls) {
-                if (co_await handshake(c, t)) s.tls_started();
-                else s.tls_failed(c->timed_out ? "timed out" : "handshake with " + where + " failed");
+                if (auto hec = co_await handshake(c, t)) s.tls_failed(where + ": " + hec.message());
+                else s.tls_started();
                 continue;
             }
             if (a.next == smtp::Session::Next::Idle) {
@@ -587,7 +598,7 @@ struct Relay::Impl {
             co_return Attempt{};
         }
         const smtp::Status& st = s.end_status();
-        Attempt a{true, "", st.from_server ? mta : std::string()};
+        Attempt a{true, "", st.from_server ? mta : std::string(), s.end() == smtp::ConnectionEnd::TlsFailed};
         const bool tls_or_auth = s.end() == smtp::ConnectionEnd::TlsUnavailable || s.end() == smtp::ConnectionEnd::TlsFailed ||
                                  s.end() == smtp::ConnectionEnd::AuthFailed;
         if (st.temporary()) {

@@ -36,6 +36,7 @@ struct Script {
     std::string after_message;     // sent (e.g. "421 4.4.2 idle") after each accepted message, then close
     bool starttls = false;         // offer STARTTLS (a self-signed certificate)
     bool implicit_tls = false;     // TLS from the first byte (port 465 style)
+    bool broken_tls = false;       // offer STARTTLS, answer 220, then send garbage instead of TLS
     std::string auth_user;         // offer AUTH PLAIN LOGIN (after TLS) and accept this user...
     std::string auth_password;     // ...with this password; anything else gets 535
 };
@@ -187,13 +188,16 @@ private:
             if (stalled) continue;
             if (verb == "EHLO" || verb == "HELO") {
                 std::vector<std::string> ext = script_.extensions;
-                if (script_.starttls && !io.ssl) ext.push_back("STARTTLS");
+                if ((script_.starttls || script_.broken_tls) && !io.ssl) ext.push_back("STARTTLS");
                 if (!script_.auth_user.empty() && (io.ssl || !script_.starttls)) ext.push_back("AUTH LOGIN PLAIN");
                 std::string r = "250";
                 r += ext.empty() ? " " : "-";
                 r += "fake.test\r\n";
                 for (std::size_t i = 0; i < ext.size(); ++i) r += (i + 1 == ext.size() ? "250 " : "250-") + ext[i] + "\r\n";
                 write(io, r);
+            } else if (verb == "STARTTLS" && script_.broken_tls) {
+                write(io, "220 2.0.0 go ahead\r\nthis is not a TLS server hello, not at all\r\n");
+                break;
             } else if (verb == "STARTTLS" && ctx_ && !io.ssl) {
                 write(io, "220 2.0.0 go ahead\r\n");
                 io.in.clear();

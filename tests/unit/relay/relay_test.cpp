@@ -356,6 +356,38 @@ TEST(Relay, StartTlsWhenOffered) {
     EXPECT_EQ(server.connections(), 1);
 }
 
+TEST(Relay, FailedOpportunisticTlsFallsBackToPlainText) {
+    Script s;
+    s.broken_tls = true;
+    FakeSmtp server(s);
+    auto relay = start(options_for(server.port(), dns_for({{"good.test", "mx.good.test", "127.0.0.1"}})));
+    Collector c;
+    relay->deliver(make_job(1, "good.test", {"a"}), c.done(1));
+    ASSERT_TRUE(c.wait(1));
+    EXPECT_EQ(c.get(1)[0].kind, Kind::Delivered) << c.get(1)[0].reply;
+    relay->stop();
+    ASSERT_EQ(server.messages().size(), 1u);
+    EXPECT_FALSE(server.messages()[0].tls);
+    EXPECT_EQ(server.connections(), 2);
+}
+
+TEST(Relay, FailedRequiredTlsDefers) {
+    Script s;
+    s.broken_tls = true;
+    FakeSmtp server(s);
+    auto o = options_for(server.port(), dns_for({{"good.test", "mx.good.test", "127.0.0.1"}}));
+    o.tls = TlsPolicy::Required;
+    auto relay = start(o);
+    Collector c;
+    relay->deliver(make_job(1, "good.test", {"a"}), c.done(1));
+    ASSERT_TRUE(c.wait(1));
+    EXPECT_EQ(c.get(1)[0].kind, Kind::Deferred);
+    EXPECT_TRUE(c.get(1)[0].reply.starts_with("451 4.7.0 TLS handshake failed")) << c.get(1)[0].reply;
+    relay->stop();
+    EXPECT_EQ(server.messages().size(), 0u);
+    EXPECT_EQ(server.connections(), 1);
+}
+
 TEST(Relay, RequiredTlsWithoutStartTlsDefers) {
     FakeSmtp server({});
     auto o = options_for(server.port(), dns_for({{"good.test", "mx.good.test", "127.0.0.1"}}));
