@@ -542,7 +542,9 @@ struct Relay::Impl {
                 // Reuse: the next message for this destination goes on this connection.
                 JobPtr next;
                 std::optional<std::string> lost;  // the server ended the session while idle
-                if (!d->waiting.empty()) {
+                if (s.mails_sent() >= std::max<std::size_t>(1, options.messages_per_connection)) {
+                    // enough for one connection: QUIT; what waits gets a fresh slot
+                } else if (!d->waiting.empty()) {
                     next = d->waiting.front();
                     d->waiting.pop_front();
                 } else if (options.idle_reuse.count() > 0 && !stopping) {

@@ -54,6 +54,9 @@ struct Options {
     std::size_t connections_per_destination = 10;
     std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
     std::chrono::milliseconds idle_reuse{std::chrono::seconds(5)};  // an idle connection waits this long for a message
+    // Messages one connection carries before QUIT, so that a busy destination gives its slots
+    // back to the total now and then (Postfix: smtp_connection_reuse_count_limit).
+    std::size_t messages_per_connection = 100;
     Timeouts timeouts;
     std::string resolver;                                    // "ADDR:PORT"; "" = /etc/resolv.conf
     std::vector<std::string> self_names;                     // our host names (MX loop detection)

@@ -242,6 +242,22 @@ TEST(Relay, StalledServerTimesOut) {
     EXPECT_NE(r[0].reply.find("timed out"), std::string::npos) << r[0].reply;
 }
 
+TEST(Relay, SilentGreetingTimesOutAndDefers) {
+    Script s;
+    s.greeting_delay = 1500ms;
+    FakeSmtp server(s);
+    auto o = options_for(server.port(), dns_for({{"good.test", "mx.good.test", "127.0.0.1"}}));
+    o.timeouts.greeting = 300ms;
+    auto relay = start(o);
+    Collector c;
+    relay->deliver(make_job(1, "good.test", {"a"}), c.done(1));
+    ASSERT_TRUE(c.wait(1));
+    auto r = c.get(1);
+    EXPECT_EQ(r[0].kind, Kind::Deferred);
+    EXPECT_NE(r[0].reply.find("timed out waiting for a reply from mx.good.test[127.0.0.1]"), std::string::npos) << r[0].reply;
+    EXPECT_EQ(server.messages().size(), 0u);
+}
+
 TEST(Relay, ReusesOneConnectionForQueuedJobs) {
     FakeSmtp server({});
     auto o = options_for(server.port(), dns_for({{"good.test", "mx.good.test", "127.0.0.1"}}));
@@ -264,6 +280,22 @@ TEST(Relay, ReusesOneConnectionForQueuedJobs) {
 // A server that ends an idle connection (its own idle timeout: 421, then close) is noticed while
 // the connection waits for reuse: the next message goes on a fresh connection instead of failing
 // on the dead one.
+TEST(Relay, AConnectionCarriesAtMostMessagesPerConnection) {
+    FakeSmtp server({});
+    auto o = options_for(server.port(), dns_for({{"good.test", "mx.good.test", "127.0.0.1"}}));
+    o.connections_per_destination = 1;
+    o.messages_per_connection = 2;
+    o.idle_reuse = 2s;
+    auto relay = start(o);
+    Collector c;
+    for (std::uint64_t id = 1; id <= 5; ++id) relay->deliver(make_job(id, "good.test", {"r"}), c.done(id));
+    ASSERT_TRUE(c.wait(5));
+    for (std::uint64_t id = 1; id <= 5; ++id) EXPECT_EQ(c.get(id)[0].kind, Kind::Delivered);
+    relay->stop();
+    EXPECT_EQ(server.messages().size(), 5u);
+    EXPECT_EQ(server.connections(), 3);
+}
+
 TEST(Relay, ServerClosingAnIdleConnectionIsNoticed) {
     Script s;
     s.after_message = "421 4.4.2 fake.test idle timeout";
