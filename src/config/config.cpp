@@ -210,6 +210,118 @@ const std::vector<Key>& schema() {
              c.dns_resolver = *v;
              return {};
          }},
+        // relay.*: outbound delivery (issue 8). Kept together.
+        {"relay.smarthost", "string", "\"\" (MX routing)",
+         "Send all outbound mail to this host as \"host:port\" (\"host\" means port 25, \"[v6]:port\") instead "
+         "of the recipient domains' MX hosts. relay.routes still win for their domains.",
+         [](Config& c, const toml::node& n) -> Result<void> {
+             auto v = n.value<std::string>();
+             if (!v) return fail("relay.smarthost: expected \"host:port\"");
+             if (v->empty()) {
+                 c.relay_smarthost.reset();
+                 return {};
+             }
+             auto h = parse_relay_host(*v);
+             if (!h) return fail("relay.smarthost: " + h.error().message);
+             c.relay_smarthost = *h;
+             return {};
+         }},
+        {"relay.smarthost_tls", "string", "\"opportunistic\"",
+         "TLS to the smarthost: opportunistic (STARTTLS when offered), required (no STARTTLS: the mail waits), "
+         "implicit (TLS from the first byte, port 465) or none. Certificates are not verified.",
+         [](Config& c, const toml::node& n) -> Result<void> {
+             auto v = n.value<std::string>();
+             if (!v || (*v != "opportunistic" && *v != "required" && *v != "implicit" && *v != "none"))
+                 return fail("relay.smarthost_tls: expected opportunistic, required, implicit or none");
+             c.relay_smarthost_tls = *v;
+             return {};
+         }},
+        {"relay.smarthost_user", "string", "\"\" (no AUTH)",
+         "User name for AUTH (PLAIN, else LOGIN) to the smarthost; sent only over TLS unless relay.smarthost_tls = \"none\".",
+         [](Config& c, const toml::node& n) -> Result<void> {
+             auto v = n.value<std::string>();
+             if (!v || v->find_first_of("\r\n") != std::string::npos) return fail("relay.smarthost_user: expected a user name");
+             c.relay_smarthost_user = *v;
+             return {};
+         }},
+        {"relay.smarthost_password_file", "string", "\"\"",
+         "File whose first line is the smarthost password (read at start, after dropping root). Needed with relay.smarthost_user.",
+         [](Config& c, const toml::node& n) -> Result<void> {
+             auto v = n.value<std::string>();
+             if (!v) return fail("relay.smarthost_password_file: expected a file name");
+             c.relay_smarthost_password_file = *v;
+             return {};
+         }},
+        {"relay.routes", "table", "{}",
+         "Per-domain routes overriding MX and smarthost: a table of domain = \"host:port\", e.g. "
+         "`routes = { \"example.net\" = \"10.0.0.5:25\" }`.",
+         [](Config& c, const toml::node& n) -> Result<void> {
+             auto* t = n.as_table();
+             if (!t) return fail("relay.routes: expected a table of domain = \"host:port\"");
+             std::map<std::string, RelayHost> routes;
+             for (auto& [k, v] : *t) {
+                 auto s = v.value<std::string>();
+                 std::string domain(k.str());
+                 for (auto& ch : domain)
+                     if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+                 while (!domain.empty() && domain.back() == '.') domain.pop_back();
+                 if (domain.empty() || domain.find_first_of(" @[]:") != std::string::npos)
+                     return fail("relay.routes: bad domain '" + std::string(k.str()) + "'");
+                 if (!s) return fail("relay.routes." + domain + ": expected \"host:port\"");
+                 auto h = parse_relay_host(*s);
+                 if (!h) return fail("relay.routes." + domain + ": " + h.error().message);
+                 routes[domain] = *h;
+             }
+             c.relay_routes = std::move(routes);
+             return {};
+         }},
+        {"relay.tls", "string", "\"opportunistic\"",
+         "TLS to MX hosts and relay.routes hosts: opportunistic (STARTTLS when offered, certificates not "
+         "verified, like Postfix's \"may\"), required (no TLS: the mail waits) or none.",
+         [](Config& c, const toml::node& n) -> Result<void> {
+             auto v = n.value<std::string>();
+             if (!v || (*v != "opportunistic" && *v != "required" && *v != "none"))
+                 return fail("relay.tls: expected opportunistic, required or none");
+             c.relay_tls = *v;
+             return {};
+         }},
+        uint_key<&Config::relay_port, 1, 65535>("relay.port", "25",
+            "Port of MX hosts (25; another value is for tests)."),
+        {"relay.source_address", "string", "\"\" (any)",
+         "Local IP address outgoing connections are bound to (also treated as our own address in MX loop checks).",
+         [](Config& c, const toml::node& n) -> Result<void> {
+             auto v = n.value<std::string>();
+             unsigned char buf[16];
+             if (!v || (!v->empty() && inet_pton(AF_INET, v->c_str(), buf) != 1 && inet_pton(AF_INET6, v->c_str(), buf) != 1))
+                 return fail("relay.source_address: expected an IP address");
+             c.relay_source_address = *v;
+             return {};
+         }},
+        {"relay.ipv4_only", "boolean", "false", "Connect to IPv4 addresses only (no AAAA lookups).",
+         [](Config& c, const toml::node& n) -> Result<void> {
+             auto v = n.value<bool>();
+             if (!v) return fail("relay.ipv4_only: expected true or false");
+             c.relay_ipv4_only = *v;
+             return {};
+         }},
+        uint_key<&Config::relay_connections, 1, 100000>("relay.connections", "100",
+            "Outbound SMTP connections open at once, in total."),
+        uint_key<&Config::relay_connections_per_destination, 1, 1000>("relay.connections_per_destination", "10",
+            "Outbound connections open at once to one destination (a recipient domain, or the smarthost); "
+            "a destination whose hosts cannot be reached gets one until a connection succeeds."),
+        uint_key<&Config::relay_connect_timeout, 1, 3600>("relay.connect_timeout", "30",
+            "Seconds to wait for a TCP connection to a mail host before trying the next one."),
+        uint_key<&Config::relay_idle_reuse, 0, 3600>("relay.idle_reuse", "5",
+            "Seconds a connection that finished a message waits for another message to the same destination "
+            "before QUIT; 0: never reuse."),
+        {"relay.helo_name", "string", "server.hostname", "Our name in EHLO/HELO to other servers.",
+         [](Config& c, const toml::node& n) -> Result<void> {
+             auto v = n.value<std::string>();
+             if (!v || v->empty() || v->find_first_of(" \r\n\t") != std::string::npos)
+                 return fail("relay.helo_name: expected a host name");
+             c.relay_helo_name = *v;
+             return {};
+         }},
     };
     return keys;
 }
@@ -237,6 +349,42 @@ Result<Config> apply_table(const toml::table& root, Config c) {
 }  // namespace
 
 bool valid_resolver(const std::string& spec) { return resolver_spec_ok(spec); }
+
+Result<RelayHost> parse_relay_host(std::string_view spec) {
+    RelayHost h;
+    std::string_view port;
+    if (!spec.empty() && spec.front() == '[') {
+        auto close = spec.find(']');
+        if (close == std::string_view::npos) return fail("'" + std::string(spec) + "': expected [address]:port");
+        h.host = std::string(spec.substr(1, close - 1));
+        std::string_view rest = spec.substr(close + 1);
+        if (!rest.empty()) {
+            if (rest.front() != ':') return fail("'" + std::string(spec) + "': expected [address]:port");
+            port = rest.substr(1);
+            if (port.empty()) return fail("'" + std::string(spec) + "': missing port");
+        }
+        unsigned char buf[16];
+        if (inet_pton(AF_INET6, h.host.c_str(), buf) != 1) return fail("'" + std::string(spec) + "': bad IPv6 address");
+    } else {
+        auto colon = spec.rfind(':');
+        if (colon != std::string_view::npos) {
+            if (spec.find(':') != colon) return fail("'" + std::string(spec) + "': an IPv6 address goes in brackets");
+            port = spec.substr(colon + 1);
+            if (port.empty()) return fail("'" + std::string(spec) + "': missing port");
+        }
+        h.host = std::string(spec.substr(0, colon));
+    }
+    if (h.host.empty() || h.host.find_first_of(" \t\r\n/@") != std::string::npos)
+        return fail("'" + std::string(spec) + "': expected host:port");
+    if (!port.empty()) {
+        unsigned p = 0;
+        auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+        if (ec != std::errc{} || end != port.data() + port.size() || p == 0 || p > 65535)
+            return fail("'" + std::string(spec) + "': bad port");
+        h.port = static_cast<std::uint16_t>(p);
+    }
+    return h;
+}
 
 std::vector<Listener> default_listeners() {
     return {{"smtp", "127.0.0.1", 2525}, {"submission", "127.0.0.1", 2587}, {"pop3", "127.0.0.1", 2110},

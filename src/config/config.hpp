@@ -4,6 +4,8 @@
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +19,13 @@ struct Listener {
     std::string address;  // "127.0.0.1", "::1"
     std::uint16_t port = 0;
     bool operator==(const Listener&) const = default;
+};
+
+// A relay host as configured: "host:port", "host" (port 25), "[v6]:port".
+struct RelayHost {
+    std::string host;
+    std::uint16_t port = 25;
+    bool operator==(const RelayHost&) const = default;
 };
 
 struct Config {
@@ -51,6 +60,22 @@ struct Config {
     std::string run_as;                     // user to drop to when started as root
     std::string dns_resolver;               // "ADDR:PORT" for outbound DNS; empty: /etc/resolv.conf
 
+    // relay.* (issue 8): outbound delivery to other domains.
+    std::optional<RelayHost> relay_smarthost;             // empty: MX routing
+    std::string relay_smarthost_tls = "opportunistic";    // opportunistic | required | implicit | none
+    std::string relay_smarthost_user;
+    std::string relay_smarthost_password_file;
+    std::map<std::string, RelayHost> relay_routes;        // lower-case domain -> host
+    std::string relay_tls = "opportunistic";              // opportunistic | required | none
+    std::uint64_t relay_port = 25;
+    std::string relay_source_address;                     // "" = any
+    bool relay_ipv4_only = false;
+    std::uint64_t relay_connections = 100;
+    std::uint64_t relay_connections_per_destination = 10;
+    std::uint64_t relay_connect_timeout = 30;             // seconds
+    std::uint64_t relay_idle_reuse = 5;                   // seconds
+    std::string relay_helo_name;                          // "" = server.hostname
+
     std::string log_level = "info";
     bool trace = false;
 };
@@ -64,6 +89,9 @@ bool known_protocol(std::string_view proto);
 
 // "127.0.0.1:53" or "[::1]:53" (dns.resolver, `ternd serve --resolver`).
 bool valid_resolver(const std::string& spec);
+
+// "mx.example.net:587", "mx.example.net" (port 25), "[2001:db8::1]:25" (relay.smarthost, relay.routes).
+Result<RelayHost> parse_relay_host(std::string_view spec);
 
 // Applies a TOML file on top of `base` (usually the defaults). Unknown keys are errors.
 Result<Config> load_file(const std::filesystem::path& file, Config base = {});

@@ -20,6 +20,7 @@
 #include "directory/directory.hpp"
 #include "net/server.hpp"
 #include "queue/spool.hpp"
+#include "relay/relay.hpp"
 #include "server/host.hpp"
 #include "server/pop3_host.hpp"
 #include "server/pickup.hpp"
@@ -96,6 +97,37 @@ int failed(const std::string& what) {
     return 1;
 }
 
+// relay.* -> relay::Options (issue 8). The smarthost password is read here, after root is dropped.
+Result<relay::Options> relay_options(const config::Config& cfg, const std::string& hostname) {
+    relay::Options o;
+    o.helo_name = cfg.relay_helo_name.empty() ? hostname : cfg.relay_helo_name;
+    o.self_names = {hostname};
+    if (cfg.relay_smarthost) o.smarthost = delivery::HostPort{cfg.relay_smarthost->host, cfg.relay_smarthost->port};
+    o.smarthost_tls = relay::parse_tls_policy(cfg.relay_smarthost_tls).value_or(relay::TlsPolicy::Opportunistic);
+    o.tls = relay::parse_tls_policy(cfg.relay_tls).value_or(relay::TlsPolicy::Opportunistic);
+    for (const auto& [domain, h] : cfg.relay_routes) o.routes[domain] = delivery::HostPort{h.host, h.port};
+    if (!cfg.relay_smarthost_user.empty()) {
+        if (cfg.relay_smarthost_password_file.empty())
+            return fail("relay.smarthost_user needs relay.smarthost_password_file");
+        std::ifstream in(cfg.relay_smarthost_password_file);
+        std::string password;
+        if (!in || !std::getline(in, password))
+            return fail("cannot read relay.smarthost_password_file " + cfg.relay_smarthost_password_file);
+        if (!password.empty() && password.back() == '\r') password.pop_back();
+        o.smarthost_user = cfg.relay_smarthost_user;
+        o.smarthost_password = std::move(password);
+    }
+    o.port = static_cast<std::uint16_t>(cfg.relay_port);
+    o.source_address = cfg.relay_source_address;
+    o.ipv4_only = cfg.relay_ipv4_only;
+    o.connections = cfg.relay_connections;
+    o.connections_per_destination = cfg.relay_connections_per_destination;
+    o.connect_timeout = std::chrono::seconds(cfg.relay_connect_timeout);
+    o.idle_reuse = std::chrono::seconds(cfg.relay_idle_reuse);
+    o.resolver = cfg.dns_resolver;
+    return o;
+}
+
 }  // namespace
 
 int serve(const config::Config& cfg) {
@@ -170,6 +202,12 @@ int serve(const config::Config& cfg) {
     options.tls = tls->get();
     options.scram_secret = persistent_secret(data / "secret");
     options.spill_dir = spool_options.dir;  // large bodies stream to the spool's file system
+
+    // Remote delivery (issue 8): its own thread "tern-relay"; the scheduler hands it remote jobs.
+    auto relay_opts = relay_options(cfg, options.hostname);
+    if (!relay_opts) return failed(relay_opts.error().message);
+    auto relay = relay::Relay::create(std::move(*relay_opts));
+    if (!relay) return failed(relay.error().message);
 
     delivery::LocalDelivery local(**dir, **store);
     delivery::SchedulerOptions scheduling;
@@ -255,6 +293,7 @@ int serve(const config::Config& cfg) {
     server.run();
     pickup.stop();
     scheduler.stop();
+    (*relay)->stop();
     (*spool)->close();
     log::info("stopped");
     ::close(lock_fd);

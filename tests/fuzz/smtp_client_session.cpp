@@ -30,6 +30,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     Options o;
     o.chunk_size = 1 + data[0] % 16;
     o.require_tls = data[1] & 1;
+    if (data[0] & 0x40) {  // AUTH (RFC 4954) after EHLO, PLAIN or LOGIN, with or without TLS
+        o.auth_user = "user";
+        o.auth_password = "pw";
+        o.auth_without_tls = data[0] & 0x20;
+        o.implicit_tls = data[0] & 0x10;
+    }
     Session s(o);
     s.add(message(1, ".a\r.\nb\r\n.\r\nc\xc3\xa9"));
     s.add(message(2, "short"));

@@ -6,6 +6,8 @@
 #include <charconv>
 #include <utility>
 
+#include "proto/sasl/sasl.hpp"
+
 namespace tern::client::smtp {
 
 namespace {
@@ -96,6 +98,7 @@ Capabilities parse_ehlo(const Reply& reply) {
 
 Session::Session(Options options) : options_(std::move(options)) {
     if (options_.chunk_size == 0) options_.chunk_size = 64 * 1024;
+    tls_active_ = options_.implicit_tls;
     pending_.push_back({Expect::Greeting});
 }
 
@@ -250,6 +253,7 @@ void Session::send_envelope(std::string& out) {
         if (!m.envid.empty()) mail += " ENVID=" + xtext(m.envid);
     }
     send(out, std::move(mail), Expect::Mail);
+    ++mails_sent_;
     if (!txn_->pipelined) return;  // RCPT once MAIL is answered
     // RFC 2920 §3.1: MAIL and every RCPT in one group; DATA last. BDAT waits for the RCPT replies.
     for (std::size_t i = 0; i < m.recipients.size(); ++i) send_rcpt(out, i);
@@ -328,6 +332,43 @@ void Session::after_ehlo(std::string& out) {
     if (!tls_active_ && options_.require_tls) {
         out += "QUIT\r\n";
         fail_all(ConnectionEnd::TlsUnavailable, made(451, "4.7.0", "TLS is required and the peer does not offer STARTTLS"));
+        return;
+    }
+    if (!options_.auth_user.empty() && !authenticated_) start_auth(out);
+}
+
+void Session::start_auth(std::string& out) {
+    // RFC 4954 §4 and RFC 8314: a password goes only over TLS (unless the operator said otherwise).
+    if (!tls_active_ && !options_.auth_without_tls) {
+        out += "QUIT\r\n";
+        fail_all(ConnectionEnd::AuthFailed, made(451, "4.7.0", "not sending the password without TLS"));
+        return;
+    }
+    const auto offered = [&](std::string_view m) { return std::find(caps_.auth.begin(), caps_.auth.end(), m) != caps_.auth.end(); };
+    if (offered("PLAIN")) {
+        // RFC 4616 §2: [authzid] NUL authcid NUL passwd, as an initial response (RFC 4954 §4).
+        std::string msg;
+        msg += '\0';
+        msg += options_.auth_user;
+        msg += '\0';
+        msg += options_.auth_password;
+        send(out, "AUTH PLAIN " + sasl::base64_encode(msg), Expect::Auth, 0);
+    } else if (offered("LOGIN")) {
+        send(out, "AUTH LOGIN", Expect::Auth, 1);  // then the user name and the password on 334
+    } else {
+        out += "QUIT\r\n";
+        fail_all(ConnectionEnd::AuthFailed, made(451, "4.7.0", "the peer offers no AUTH mechanism we can use (PLAIN, LOGIN)"));
+    }
+}
+
+Waiting Session::waiting_for() const {
+    if (end_ != ConnectionEnd::Open || pending_.empty()) return Waiting::Nothing;
+    switch (pending_.front().expect) {
+    case Expect::Greeting: return Waiting::Greeting;
+    case Expect::Data: return Waiting::DataStart;
+    case Expect::DataEnd:
+    case Expect::Bdat: return Waiting::DataEnd;
+    default: return Waiting::Command;
     }
 }
 
@@ -388,6 +429,19 @@ void Session::on_reply(const Reply& r, std::string& out) {
             fail_all(ConnectionEnd::TlsUnavailable, from_reply(r));
         } else {
             caps_.starttls = false;  // opportunistic: carry on in plain text
+        }
+        return;
+    case Expect::Auth:
+        // RFC 4954 §4: 235 ends the exchange; 334 asks for the next LOGIN step; anything else
+        // (535 5.7.8 bad credentials, 534, 454) fails this connection.
+        if (r.code == 235) {
+            authenticated_ = true;
+        } else if (r.code == 334 && (p.index == 1 || p.index == 2)) {
+            send(out, sasl::base64_encode(p.index == 1 ? options_.auth_user : options_.auth_password), Expect::Auth,
+                 p.index + 1);
+        } else {
+            out += "QUIT\r\n";
+            fail_all(ConnectionEnd::AuthFailed, from_reply(r));
         }
         return;
     case Expect::Rset:

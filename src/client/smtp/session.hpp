@@ -43,6 +43,12 @@ struct Options {
     // peer may truncate or reject them); true sends them as they are.
     bool allow_long_lines = false;
     std::size_t chunk_size = 64 * 1024;  // octets of the body read (and sent) at a time
+    bool implicit_tls = false;    // the connection is TLS from its first byte (port 465, RFC 8314 §3.3)
+    // RFC 4954: AUTH after EHLO when a user is set: PLAIN (RFC 4616) when offered, else LOGIN.
+    // Only over TLS unless auth_without_tls; a refusal (535) ends the connection (AuthFailed).
+    std::string auth_user;
+    std::string auth_password;
+    bool auth_without_tls = false;
 };
 
 struct Recipient {
@@ -92,7 +98,11 @@ enum class ConnectionEnd {
     ServerClosing,    // 421 during the session (RFC 5321 §3.8)
     Dropped,          // the connection closed or timed out mid-session
     ProtocolError,    // unparseable reply, or a reply the client did not ask for
+    AuthFailed,       // AUTH refused, no common mechanism, or AUTH would go without TLS
 };
+
+// Which reply the session waits for, so the driver can pick RFC 5321 §4.5.3.2's timeout.
+enum class Waiting { Nothing, Greeting, Command, DataStart, DataEnd };
 
 namespace detail {
 // One transaction in progress (Session's state; at namespace scope so that its default member
@@ -141,9 +151,14 @@ public:
     const Status& end_status() const { return end_status_; }  // the reply or reason for end()
     const Capabilities& capabilities() const { return caps_; }
     bool tls_active() const { return tls_active_; }
+    Waiting waiting_for() const;
+    // MAIL commands sent so far on this connection: a driver that sees the connection end before
+    // a message's MAIL went out may try that message elsewhere (nothing of it reached the peer).
+    std::uint64_t mails_sent() const { return mails_sent_; }
+    bool authenticated() const { return authenticated_; }
 
 private:
-    enum class Expect { Greeting, Ehlo, Helo, StartTls, Rset, Mail, Rcpt, Data, DataEnd, Bdat, Quit };
+    enum class Expect { Greeting, Ehlo, Helo, StartTls, Auth, Rset, Mail, Rcpt, Data, DataEnd, Bdat, Quit };
     using Transaction = detail::Transaction;
     struct Pending {
         Expect expect;
@@ -161,6 +176,7 @@ private:
     void finish_transaction(const Status* data_reply);
     void fail_all(ConnectionEnd end, Status status);
     void send(std::string& out, std::string line, Expect e, std::size_t index = 0);
+    void start_auth(std::string& out);
 
     Options options_;
     Capabilities caps_;
@@ -177,6 +193,8 @@ private:
     bool ehlo_due_ = false;
     bool greeted_ = false;
     bool close_ = false;
+    bool authenticated_ = false;
+    std::uint64_t mails_sent_ = 0;
     ConnectionEnd end_ = ConnectionEnd::Open;
     Status end_status_;
 };
