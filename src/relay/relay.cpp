@@ -501,6 +501,9 @@ struct Relay::Impl {
                     }
                     const smtp::Status& st = o.recipients[i].status;
                     r.reply = format(st);
+                    // A refusal the session made up itself (SIZE, 8BITMIME, SMTPUTF8) is our
+                    // words, not the host's: the DSN then says so (no Remote-MTA "said").
+                    if (!st.from_server) r.remote_mta.clear();
                     if (st.accepted()) {
                         r.kind = RemoteResult::Kind::Delivered;
                         // RFC 3461 §5.2.2: the next hop cannot pass NOTIFY=SUCCESS on.

@@ -220,8 +220,7 @@ int serve(const config::Config& cfg) {
     scheduling.spill_dir = spool_options.dir;
     if (cfg.queue_lifetime < 86400)
         log::warn("queue.lifetime = ", cfg.queue_lifetime, " s is below RFC 5321 §4.5.4.1's 4-5 days");
-    delivery::RemoteTransport* remote = nullptr;  // the relay (src/relay/) plugs in here
-    delivery::Scheduler scheduler(**spool, local, remote, scheduling);
+    delivery::Scheduler scheduler(**spool, local, relay->get(), scheduling);
     DirectoryHost host(**dir);
     host.set_spool_dir(spool_options.dir);
     auto* directory = dir->get();

@@ -216,6 +216,23 @@ class FakeMX:
                                          f"{self.connections} connections")
                 self.lock.wait(left)
 
+    def wait_message_with(self, token, timeout=20.0):
+        """Waits until exactly one accepted message contains `token` (bytes or str); returns it.
+        Other tests' messages may arrive at the same fake MX before or after it."""
+        tok = token.encode() if isinstance(token, str) else token
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            while True:
+                got = [m for m in self.messages if m.accepted and tok in m.data]
+                if got:
+                    if len(got) > 1:
+                        raise AssertionError(f"fakemx: {len(got)} messages with {token!r}, expected one")
+                    return got[0]
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"fakemx: no message with {token!r} after {timeout}s")
+                self.lock.wait(left)
+
     def wait_connections(self, n, timeout=20.0):
         deadline = time.monotonic() + timeout
         with self.lock:

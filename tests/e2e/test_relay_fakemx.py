@@ -299,9 +299,12 @@ class RelayThroughFakeMX(unittest.TestCase):
         raw = self.srv.wait_message_with(SENDER, f"relay {token}", timeout=30)
         self.assertEqual(ternlib.header(raw, "Return-Path"), "<>")
         text = raw.replace(b"\r\n", b"\n")
-        self.assertRegex(text, rb"(?im)^Content-Type: multipart/report;[^\n]*(\n\s[^\n]*)*report-type=\"?delivery-status")
+        # RFC 6533 §6: an SMTPUTF8 message's report is global-delivery-status.
+        self.assertRegex(text, rb"(?im)^Content-Type: multipart/report;[^\n]*(\n\s[^\n]*)*report-type=\"?global-delivery-status")
+        self.assertRegex(text, rb"(?im)^Content-Type: message/global-delivery-status")
         self.assertRegex(text, rb"(?im)^Action: failed$")
         self.assertRegex(text, rb"(?im)^Status: 5\.6\.7$")
+        self.assertNotRegex(text, rb"(?im)^Remote-MTA:", "the refusal is ours, not the peer's words")
         self.assertEqual(self.got(token), [])
 
 
