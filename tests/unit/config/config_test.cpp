@@ -79,7 +79,7 @@ TEST(Config, QueueLifetime) {
     EXPECT_EQ(c->queue_lifetime, 86400u);
     auto zero = load_string("[queue]\nlifetime = 0\n");
     ASSERT_FALSE(zero);
-    EXPECT_EQ(zero.error().message, "queue.lifetime: expected an integer from 3600 to 2592000");
+    EXPECT_EQ(zero.error().message, "queue.lifetime: expected an integer from 1 to 2592000");
 }
 
 TEST(Config, ListenerSpecs) {
