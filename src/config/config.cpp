@@ -311,6 +311,14 @@ const std::vector<Key>& schema() {
             "a destination whose hosts cannot be reached gets one until a connection succeeds."),
         uint_key<&Config::relay_connect_timeout, 1, 3600>("relay.connect_timeout", "30",
             "Seconds to wait for a TCP connection to a mail host before trying the next one."),
+        uint_key<&Config::relay_command_timeout, 1, 3600>("relay.command_timeout", "300",
+            "Seconds to wait for the greeting and for the reply to each command (EHLO, STARTTLS, AUTH, "
+            "MAIL, RCPT; 120 at most for DATA's 354) before the connection counts as failed: the mail "
+            "is deferred, or the next host tried if nothing was sent yet (RFC 5321 §4.5.3.2: 5 minutes; "
+            "lower values for tests)."),
+        uint_key<&Config::relay_data_timeout, 1, 3600>("relay.data_timeout", "600",
+            "Seconds to wait for the reply after the message data (RFC 5321 §4.5.3.2.6: 10 minutes), "
+            "and at most 180 for each block of data to go out (§4.5.3.2.5)."),
         uint_key<&Config::relay_idle_reuse, 0, 3600>("relay.idle_reuse", "5",
             "Seconds a connection that finished a message waits for another message to the same destination "
             "before QUIT; 0: never reuse."),

@@ -74,6 +74,8 @@ struct Config {
     std::uint64_t relay_connections_per_destination = 10;
     std::uint64_t relay_connect_timeout = 30;             // seconds
     std::uint64_t relay_idle_reuse = 5;                   // seconds
+    std::uint64_t relay_command_timeout = 300;            // seconds (relay.command_timeout)
+    std::uint64_t relay_data_timeout = 600;               // seconds (relay.data_timeout)
     std::string relay_helo_name;                          // "" = server.hostname
 
     std::string log_level = "info";

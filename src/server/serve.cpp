@@ -124,6 +124,15 @@ Result<relay::Options> relay_options(const config::Config& cfg, const std::strin
     o.connections_per_destination = cfg.relay_connections_per_destination;
     o.connect_timeout = std::chrono::seconds(cfg.relay_connect_timeout);
     o.idle_reuse = std::chrono::seconds(cfg.relay_idle_reuse);
+    // RFC 5321 §4.5.3.2's timeouts; the 354 (2 min) and data blocks (3 min) never wait longer
+    // than the RFC's values, and shorter when the configured ones are shorter (tests).
+    const auto command = std::chrono::seconds(cfg.relay_command_timeout);
+    const auto data = std::chrono::seconds(cfg.relay_data_timeout);
+    o.timeouts.greeting = command;
+    o.timeouts.command = command;
+    o.timeouts.data_start = std::min<std::chrono::milliseconds>(command, std::chrono::minutes(2));
+    o.timeouts.data_block = std::min<std::chrono::milliseconds>(data, std::chrono::minutes(3));
+    o.timeouts.data_end = data;
     o.resolver = cfg.dns_resolver;
     return o;
 }

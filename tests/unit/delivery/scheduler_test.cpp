@@ -246,6 +246,22 @@ TEST_F(SchedulerTest, RetriesOnScheduleWarnsOnceAfterFourHoursAndBouncesAfterThe
         << "the last reply is in the bounce";
 }
 
+// A local recipient that fails at delivery time (gone since RCPT) bounces like a remote one,
+// in our own words (no Remote-MTA, Diagnostic-Code "X-Tern;").
+TEST_F(SchedulerTest, LocalFailureAtDeliveryBounces) {
+    start();
+    auto m = send({rcpt("ghost@example.org"), rcpt("alice@example.org")});
+    ASSERT_TRUE(eventually([&] { return status(m.id, 0) == Status::Failed; }));
+    ASSERT_TRUE(eventually([&] { return notices().size() == 1; }));
+    EXPECT_EQ(status(m.id, 1), Status::Delivered);
+    const auto& text = notices()[0].second;
+    EXPECT_NE(text.find("Final-Recipient: rfc822; ghost@example.org"), std::string::npos) << text;
+    EXPECT_NE(text.find("Status: 5.1.1"), std::string::npos) << text;
+    EXPECT_NE(text.find("Diagnostic-Code: X-Tern; 550 5.1.1"), std::string::npos) << text;
+    EXPECT_EQ(text.find("Remote-MTA"), std::string::npos) << text;
+    EXPECT_EQ(text.find("alice@example.org"), std::string::npos) << "the delivered recipient is not in it";
+}
+
 TEST_F(SchedulerTest, NotifyNeverAndTheNullSenderGetNoNotices) {
     start();
     smtp::DsnNotify never;
