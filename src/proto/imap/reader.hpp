@@ -104,6 +104,10 @@ public:
     // send it, RFC 9051 §7.5). Limits may change between commands (e.g. after login).
     void reset();
     void set_limits(const Limits& l) { limits_ = l; }
+    // The command read so far, valid after NeedLiteral until the next feed(): lets the session
+    // check APPEND's mailbox before it answers "+" (RFC 9051 §6.3.12 TRYCREATE). The literal
+    // being announced is its last argument (at its innermost open list), still empty.
+    const Command& pending() const { return cmd_; }
     const Limits& limits() const { return limits_; }
 
 private:

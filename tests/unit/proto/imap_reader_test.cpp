@@ -163,6 +163,10 @@ TEST(ImapReader, ResetAbandonsCommand) {
     CommandReader r;
     Step s = r.feed("a APPEND INBOX {5}\r\n");
     ASSERT_EQ(std::get<NeedLiteral>(s.event), (NeedLiteral{5, true}));
+    ASSERT_EQ(r.pending().args.size(), 2u);  // the session can see the mailbox before "+"
+    EXPECT_EQ(r.pending().args[1], (Arg{Arg::Kind::Literal, "", {}}));
+    EXPECT_EQ(r.pending().args[0].text, "INBOX");
+    EXPECT_EQ(r.pending().name, "APPEND");
     r.reset();  // the session said "NO [TRYCREATE]" instead of "+"
     s = r.feed("b NOOP\r\n");
     EXPECT_EQ(std::get<Command>(s.event).tag, "b");
