@@ -254,7 +254,7 @@ TEST_F(SchedulerTest, LocalFailureAtDeliveryBounces) {
     ASSERT_TRUE(eventually([&] { return status(m.id, 0) == Status::Failed; }));
     ASSERT_TRUE(eventually([&] { return notices().size() == 1; }));
     EXPECT_EQ(status(m.id, 1), Status::Delivered);
-    const auto& text = notices()[0].second;
+    const std::string text = notices()[0].second;  // a copy: notices() returns a temporary
     EXPECT_NE(text.find("Final-Recipient: rfc822; ghost@example.org"), std::string::npos) << text;
     EXPECT_NE(text.find("Status: 5.1.1"), std::string::npos) << text;
     EXPECT_NE(text.find("Diagnostic-Code: X-Tern; 550 5.1.1"), std::string::npos) << text;
