@@ -53,7 +53,7 @@ public:
     Builder(const ParseLimits& l, std::uint64_t size) : lim_(l) {
         tree_.size = size;
         tree_.parts.emplace_back();
-        Part& root = tree_.parts.back();
+        MimePart& root = tree_.parts.back();
         root.is_message = true;
         open_.push_back(0);
         begin_lf_.push_back(0);
@@ -217,8 +217,8 @@ private:
         }
         auto idx = static_cast<std::uint32_t>(tree_.parts.size());
         tree_.parts.emplace_back();
-        Part& c = tree_.parts.back();
-        Part& p = tree_.parts[parent];
+        MimePart& c = tree_.parts.back();
+        MimePart& p = tree_.parts[parent];
         c.parent = parent;
         c.depth = p.depth + 1;
         c.is_message = encapsulated;
@@ -235,7 +235,7 @@ private:
     // Closes open_.back() at `end`.
     void close_top(std::uint64_t end, bool at_eof) {
         const std::uint32_t idx = open_.back();
-        Part& p = tree_.parts[idx];
+        MimePart& p = tree_.parts[idx];
         if (in_header_) {
             // The header never ended with an empty line: it runs to here, the body is empty.
             p.header_unterminated = true;
@@ -265,13 +265,13 @@ private:
     void end_header(std::uint64_t body_begin, std::uint64_t lf_before_body) {
         const std::uint32_t idx = open_.back();
         {
-            Part& p = tree_.parts[idx];
+            MimePart& p = tree_.parts[idx];
             p.header_end = p.body_begin = body_begin;
             begin_lf_.back() = lf_before_body;
         }
         apply_header(idx);
         in_header_ = false;
-        Part& p = tree_.parts[idx];
+        MimePart& p = tree_.parts[idx];
         const bool deep = p.depth + 1 >= lim_.max_depth;
         if (p.content_type.type == "multipart") {
             const Param* b = p.content_type.params.find("boundary");
@@ -309,7 +309,7 @@ private:
     }
 
     void apply_header(std::uint32_t idx) {
-        Part& p = tree_.parts[idx];
+        MimePart& p = tree_.parts[idx];
         p.header_truncated = header_over_;
         total_header_ += header_.size();
         HeaderLimits hl;

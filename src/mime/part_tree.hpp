@@ -39,7 +39,7 @@ enum class PartKind : std::uint8_t {
     Message,    // message/rfc822 or message/global: one child, the encapsulated message (RFC 2046 §5.2.1)
 };
 
-struct Part {
+struct MimePart {
     std::uint32_t parent = kNoPart;
     std::uint32_t depth = 0;                // root 0; the encapsulated message is one deeper than its part
     std::vector<std::uint32_t> children;    // indices into PartTree::parts, in order
@@ -82,11 +82,11 @@ struct ParseStats {
 };
 
 struct PartTree {
-    std::vector<Part> parts;     // parts[0] is the message itself; parents before children
+    std::vector<MimePart> parts;     // parts[0] is the message itself; parents before children
     std::uint64_t size = 0;      // octets of the message
     bool truncated = false;      // some part was not recorded (max_parts or the header budget)
     ParseStats stats;
-    const Part& root() const { return parts.front(); }
+    const MimePart& root() const { return parts.front(); }
 };
 
 // Parses the message in `source`, reading chunk_bytes at a time. Errors only when the source

@@ -32,7 +32,7 @@ Result<std::uint32_t> find_part(const PartTree& tree, std::span<const std::uint3
     std::uint32_t cur = 0;
     bool first = true;
     for (std::uint32_t num : path) {
-        const Part* p = &tree.parts[cur];
+        const MimePart* p = &tree.parts[cur];
         // A number after a message/rfc822 part's number reaches into the encapsulated message.
         if (!first && p->kind == PartKind::Message && !p->children.empty()) {
             cur = p->children.front();
@@ -54,7 +54,7 @@ Result<std::uint32_t> find_part(const PartTree& tree, std::span<const std::uint3
 Result<SectionRange> section_range(const PartTree& tree, std::span<const std::uint32_t> path, SectionText text) {
     SectionRange r;
     if (path.empty()) {
-        const Part& root = tree.root();
+        const MimePart& root = tree.root();
         switch (text) {
             case SectionText::None: r.begin = 0, r.end = tree.size; break;
             case SectionText::Header: r.begin = root.header_begin, r.end = root.header_end; break;
@@ -65,7 +65,7 @@ Result<SectionRange> section_range(const PartTree& tree, std::span<const std::ui
     }
     auto idx = find_part(tree, path);
     if (!idx) return std::unexpected(idx.error());
-    const Part& p = tree.parts[*idx];
+    const MimePart& p = tree.parts[*idx];
     r.part = *idx;
     switch (text) {
         case SectionText::None: r.begin = p.body_begin, r.end = p.body_end; break;
@@ -74,7 +74,7 @@ Result<SectionRange> section_range(const PartTree& tree, std::span<const std::ui
         case SectionText::Text: {
             if (p.kind != PartKind::Message || p.children.empty())
                 return fail("HEADER and TEXT need a message/rfc822 part (RFC 9051 §6.4.5)");
-            const Part& m = tree.parts[p.children.front()];
+            const MimePart& m = tree.parts[p.children.front()];
             r.part = p.children.front();
             if (text == SectionText::Header) r.begin = m.header_begin, r.end = m.header_end;
             else r.begin = m.body_begin, r.end = m.body_end;
@@ -88,12 +88,12 @@ std::string section_path(const PartTree& tree, std::uint32_t part) {
     std::vector<std::uint32_t> nums;  // built backwards
     std::uint32_t cur = part;
     while (true) {
-        const Part& p = tree.parts[cur];
+        const MimePart& p = tree.parts[cur];
         if (p.parent == kNoPart) {
             if (p.kind != PartKind::Multipart) nums.push_back(1);  // a single-part message's body is 1
             break;
         }
-        const Part& q = tree.parts[p.parent];
+        const MimePart& q = tree.parts[p.parent];
         if (q.kind == PartKind::Multipart) {
             auto it = std::find(q.children.begin(), q.children.end(), cur);
             nums.push_back(static_cast<std::uint32_t>(it - q.children.begin()) + 1);
