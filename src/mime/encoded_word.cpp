@@ -47,7 +47,10 @@ std::optional<Word> parse_word(std::string_view s, std::size_t at) {
     for (; j + 1 < limit; ++j) {
         char c = s[j];
         if (c == ' ' || c == '\t' || c == '\r' || c == '\n') return std::nullopt;  // §2: no white space
-        if (c == '?' && s[j + 1] == '=') break;
+        if (c == '?') {
+            if (s[j + 1] == '=') break;
+            return std::nullopt;  // §2: encoded-text has no "?"
+        }
     }
     if (j + 1 >= limit) return std::nullopt;
     std::string_view text = s.substr(text_begin, j - text_begin);
