@@ -3,6 +3,7 @@
 #include "mime/filename.hpp"
 
 #include "mime/charset.hpp"
+#include "mime/part_tree.hpp"
 
 namespace tern::mime {
 
@@ -40,6 +41,13 @@ std::string safe_filename(std::string_view name, std::string_view fallback) {
     }
     if (out.empty()) return std::string(fallback);
     return out;
+}
+
+std::optional<std::string> part_filename(const MimePart& part) {
+    if (part.disposition)
+        if (const Param* p = part.disposition->params.find("filename"); p && !p->value.empty()) return param_utf8(*p);
+    if (const Param* p = part.content_type.params.find("name"); p && !p->value.empty()) return param_utf8(*p);
+    return std::nullopt;
 }
 
 }  // namespace tern::mime

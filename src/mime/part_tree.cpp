@@ -304,11 +304,14 @@ private:
             } else {
                 p.kind = PartKind::Message;
                 start_child(idx, body_begin, lf_before_body, /*encapsulated=*/true);
+                // `p` may have moved; with no room for the child the part stays a leaf.
+                if (tree_.parts[idx].children.empty()) tree_.parts[idx].kind = PartKind::Leaf;
             }
         }
     }
 
     void apply_header(std::uint32_t idx) {
+        note_peak();
         MimePart& p = tree_.parts[idx];
         p.header_truncated = header_over_;
         total_header_ += header_.size();

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 
+#include "mime/filename.hpp"
 #include "mime/section.hpp"
 
 namespace tern::mime {
@@ -139,6 +140,8 @@ TEST(PartTree, NestedMixedAlternativeRelatedAndMessage) {
     ASSERT_TRUE(fn);
     EXPECT_EQ(fn->value, "\xE2\x82\xAC rates.pdf");
     EXPECT_EQ(fn->charset, "utf-8");
+    EXPECT_EQ(part_filename(pdf).value(), "\xE2\x82\xAC rates.pdf");  // disposition first
+    EXPECT_FALSE(part_filename(part(t, "1.1")).has_value());
 
     // The bytes each section names (RFC 9051 §6.4.5).
     EXPECT_EQ(at(kNested, "1.1"), "hello\r\nworld");
@@ -280,6 +283,18 @@ TEST(PartTree, PartCountLimit) {
     EXPECT_TRUE(t.truncated);
     EXPECT_TRUE(t.root().children_truncated);
     EXPECT_EQ(t.root().body_end, m.size());
+}
+
+TEST(PartTree, MessageWithNoRoomForItsChildIsALeaf) {
+    std::string m = crlf("Content-Type: message/rfc822\n\nSubject: inner\n\nbody\n");
+    ParseLimits lim;
+    lim.max_parts = 1;
+    PartTree t = parse_message(m, lim);
+    EXPECT_EQ(t.parts.size(), 1u);
+    EXPECT_TRUE(t.truncated);
+    EXPECT_EQ(t.root().kind, PartKind::Leaf);  // so section "1.1" is an error, not a dangling child
+    EXPECT_FALSE(find_part(t, std::vector<std::uint32_t>{1, 1}).has_value());
+    EXPECT_EQ(t.parts.size(), 1u);
 }
 
 TEST(PartTree, HugeHeaderIsCutNotKept) {
