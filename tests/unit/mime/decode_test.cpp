@@ -59,6 +59,8 @@ TEST(QuotedPrintable, Rfc2045Rules) {
                                  "caf\xC3\xA9 au lait, s'il vous pla\xC3\xAEt\r\nfin\r\n", false);
     // Soft break with white space after the "=" and a bare LF.
     expect_all_splits<QpDecoder>("a= \t\nb=\nc", "abc", false);
+    // Trailing white space before a bare LF goes too.
+    expect_all_splits<QpDecoder>("x \t\ny", "x\ny", false);
     // White space that is not trailing stays.
     expect_all_splits<QpDecoder>("a  b", "a  b", false);
     // Lower-case hex is accepted (lenient).
