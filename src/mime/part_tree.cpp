@@ -101,7 +101,6 @@ private:
 
     // The previous line.
     std::uint64_t prev_eol_ = 0;      // 0 (no line yet), 1 (LF) or 2 (CRLF)
-    std::uint64_t prev_content_ = 0;  // its length without the line end
 
     std::uint64_t lf_ = 0;  // LFs before the current line
 
@@ -179,7 +178,6 @@ private:
         }
         lf_ += has_lf ? 1 : 0;
         prev_eol_ = eol;
-        prev_content_ = content;
         line_start_ = start + len;
         line_len_ = 0;
         prefix_.clear();
@@ -247,16 +245,11 @@ private:
             p.kind = PartKind::Leaf;  // no body to descend into
         }
         p.body_end = std::max(end, p.body_begin);
+        // Lines are the LFs in the body, as Dovecot counts them (BODYSTRUCTURE body-fld-lines,
+        // RFC 9051 §7.5.2); the LF of the line before a delimiter belongs to the delimiter.
         if (p.body_end > p.body_begin) {
-            std::uint64_t lfs, ends_lf;
-            if (at_eof) {
-                lfs = lf_ - begin_lf_.back();
-                ends_lf = prev_eol_ > 0;
-            } else {
-                lfs = lf_ - (prev_eol_ > 0 ? 1 : 0) - begin_lf_.back();
-                ends_lf = prev_content_ == 0;
-            }
-            p.lines = lfs + (ends_lf ? 0 : 1);
+            std::uint64_t lfs_before_end = at_eof ? lf_ : lf_ - (prev_eol_ > 0 ? 1 : 0);
+            p.lines = lfs_before_end - begin_lf_.back();
         }
         open_.pop_back();
         begin_lf_.pop_back();

@@ -53,8 +53,9 @@ struct MimePart {
     std::uint64_t body_begin = 0, body_end = 0;
     std::uint64_t body_size() const { return body_end - body_begin; }
     std::uint64_t header_size() const { return header_end - header_begin; }
-    // Lines in the body: LFs, plus one if the body is non-empty and does not end in LF
-    // (BODYSTRUCTURE body-fld-lines for text/* and message/rfc822, RFC 9051 §7.5.2).
+    // Lines in the body: its LFs, as Dovecot counts them (a last line without LF, such as the
+    // line before a delimiter, does not count): BODYSTRUCTURE body-fld-lines for text/* and
+    // message/rfc822 (RFC 9051 §7.5.2).
     std::uint64_t lines = 0;
 
     ContentType content_type;               // defaulted as RFC 2045 §5.2 / RFC 2046 §5.1.5 say

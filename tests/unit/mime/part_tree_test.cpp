@@ -117,12 +117,12 @@ TEST(PartTree, NestedMixedAlternativeRelatedAndMessage) {
     EXPECT_EQ(part(t, "1").content_type.subtype, "alternative");
     EXPECT_EQ(part(t, "1.1").content_type.type, "text");
     EXPECT_EQ(part(t, "1.1").content_type.params.find("charset")->value, "utf-8");
-    EXPECT_EQ(part(t, "1.1").lines, 2u);
+    EXPECT_EQ(part(t, "1.1").lines, 1u);  // "hello\r\nworld": the last LF is the delimiter's
     EXPECT_EQ(part(t, "1.2.2").content_id.value(), "<img1@x>");
     EXPECT_EQ(part(t, "1.2.2").transfer_encoding, "base64");
     EXPECT_EQ(part(t, "3").transfer_encoding, "base64");  // lower-cased
     EXPECT_EQ(part(t, "2").kind, PartKind::Message);
-    EXPECT_EQ(part(t, "2").lines, 4u);
+    EXPECT_EQ(part(t, "2").lines, 3u);
     ASSERT_TRUE(part(t, "2").children.size() == 1);
     const MimePart& inner = t.parts[part(t, "2").children[0]];
     EXPECT_TRUE(inner.is_message);
@@ -185,6 +185,26 @@ TEST(PartTree, SinglePartMessageBodyIsPartOne) {
     EXPECT_EQ(at(m, "1", SectionText::Mime), "Subject: x\r\n\r\n");
     EXPECT_TRUE(at(m, "2").starts_with("<error"));
     EXPECT_EQ(section_path(t, 0), "1");
+}
+
+// Sizes and line counts as Dovecot 2.3.19 reports them in BODYSTRUCTURE for this message
+// ("text" "plain" ... 12 1, 12 1, message/rfc822 15 ... 2 with its text part 1 0).
+TEST(PartTree, LineCountsMatchDovecot) {
+    std::string m = crlf(
+        "Content-Type: multipart/mixed; boundary=b\n\n"
+        "--b\nContent-Type: text/plain\n\nhello\nworld\n"
+        "--b\nContent-Type: text/plain\n\nno newline\n\n"
+        "--b\nContent-Type: message/rfc822\n\nSubject: i\n\nx\n"
+        "--b--\n");
+    PartTree t = parse_message(m);
+    EXPECT_EQ(part(t, "1").body_size(), 12u);
+    EXPECT_EQ(part(t, "1").lines, 1u);
+    EXPECT_EQ(part(t, "2").body_size(), 12u);
+    EXPECT_EQ(part(t, "2").lines, 1u);
+    EXPECT_EQ(part(t, "3").body_size(), 15u);
+    EXPECT_EQ(part(t, "3").lines, 2u);
+    EXPECT_EQ(part(t, "3.1").body_size(), 1u);
+    EXPECT_EQ(part(t, "3.1").lines, 0u);
 }
 
 TEST(PartTree, MissingCloseDelimiterEndsWithTheParent) {
@@ -369,7 +389,7 @@ TEST(PartTree, TwentyMegabytesStreamInBoundedMemory) {
     const MimePart& att = t->parts[t->root().children[1]];
     EXPECT_EQ(att.body_begin, head.size());
     EXPECT_EQ(att.body_end, t->size - tail.size() - 2);  // the CRLF before "--zz--" is the delimiter's
-    EXPECT_EQ(att.lines, lines);
+    EXPECT_EQ(att.lines, lines - 1);  // the last CRLF belongs to the delimiter
     EXPECT_LE(src.max_read, lim.chunk_bytes);
     // Read buffer + header buffer + line prefix: far below the message size.
     EXPECT_LE(t->stats.peak_buffer_bytes, lim.chunk_bytes + 4096);
