@@ -158,7 +158,9 @@ private:
             l.remove_prefix(2);
             while (!l.empty() && is_pad(l.back())) l.remove_suffix(1);  // RFC 2046 §5.1.1 transport padding
             // Innermost first (RFC 2046 §5.1.2: an inner part may not use an outer boundary, so
-            // the innermost reading is the right one when two could match).
+            // the innermost reading is the right one when two could match). Exact match only:
+            // Dovecot also takes a line that merely starts with a boundary ("--abcX" for "abc");
+            // RFC 2046 §5.1.1 allows only transport padding after it, so that line is body text here.
             for (std::size_t k = bounds_.size(); k-- > 0;) {
                 const std::string& b = bounds_[k].boundary;
                 bool delim = l == b;
