@@ -198,8 +198,9 @@ ParamList parse_params(std::string_view text, const ParamLimits& limits) {
                     rest.remove_suffix(1);
                 }
                 int n = 0;
-                bool ok = !rest.empty() && rest.size() <= 3;
+                bool ok = !rest.empty() && rest.size() <= 3;  // sections 0..999
                 for (char c : rest) {
+                    if (!ok) break;
                     if (c < '0' || c > '9') ok = false;
                     else n = n * 10 + (c - '0');
                 }

@@ -194,7 +194,10 @@ private:
         const std::uint64_t end = prev_eol_ > 0 ? start - prev_eol_ : start;
         for (std::size_t j = k + 1; j < bounds_.size(); ++j) tree_.parts[bounds_[j].part].missing_close = true;
         bounds_.resize(k + 1);
-        while (open_.back() != mp) close_top(end, false);
+        // A part never ends before its last child: when the empty line that ended a child's header
+        // is also the line before the delimiter, the child's (empty) body starts after it.
+        std::uint64_t e = end;
+        while (open_.back() != mp) e = close_top(e, false);
         if (close) {
             bounds_.pop_back();  // RFC 2046 §5.1.1: what follows is the epilogue, in no part
             return;
@@ -232,8 +235,8 @@ private:
         header_line_mark_ = 0;
     }
 
-    // Closes open_.back() at `end`.
-    void close_top(std::uint64_t end, bool at_eof) {
+    // Closes open_.back() at `end` (or later, where its body begins); returns its body_end.
+    std::uint64_t close_top(std::uint64_t end, bool at_eof) {
         const std::uint32_t idx = open_.back();
         MimePart& p = tree_.parts[idx];
         if (in_header_) {
@@ -250,11 +253,14 @@ private:
         // Lines are the LFs in the body, as Dovecot counts them (BODYSTRUCTURE body-fld-lines,
         // RFC 9051 §7.5.2); the LF of the line before a delimiter belongs to the delimiter.
         if (p.body_end > p.body_begin) {
-            std::uint64_t lfs_before_end = at_eof ? lf_ : lf_ - (prev_eol_ > 0 ? 1 : 0);
+            // body_end is either the end of the line before the current one (its LF excluded) or
+            // the current line's start (an empty line ending a header right before a delimiter).
+            std::uint64_t lfs_before_end = p.body_end >= line_start_ ? lf_ : lf_ - (prev_eol_ > 0 ? 1 : 0);
             p.lines = lfs_before_end - begin_lf_.back();
         }
         open_.pop_back();
         begin_lf_.pop_back();
+        return p.body_end;
     }
 
     void end_header(std::uint64_t body_begin, std::uint64_t lf_before_body) {

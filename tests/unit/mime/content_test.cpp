@@ -60,6 +60,13 @@ TEST(Rfc2231, GapStopsTheValue) {
     EXPECT_TRUE(p.damaged);
 }
 
+// A huge section number is refused without overflowing (UBSan caught the old loop: mime_decode fuzzer).
+TEST(Rfc2231, HugeSectionNumberIsRefused) {
+    auto p = parse_params("; f*99999999999999=x; f*0=a");
+    EXPECT_EQ(p.find("f")->value, "a");
+    EXPECT_TRUE(p.damaged);
+}
+
 TEST(Params, SloppyRealWorldForms) {
     // RFC 2047 inside a quoted file name (Outlook, Gmail).
     auto d = parse_disposition("attachment; filename=\"=?UTF-8?B?5pel5pys6KqeLnR4dA==?=\"");

@@ -256,6 +256,20 @@ TEST(PartTree, BareLfLinesAndEmptyParts) {
     EXPECT_EQ(at(m, "3", SectionText::Mime), "Content-Type: text/plain");
 }
 
+// The empty line ending an encapsulated header is also the line before the delimiter: the CRLF
+// cannot belong to both, so the message part keeps it and its child's empty body starts after it
+// (found by the mime_tree fuzzer: the child ended after its parent).
+TEST(PartTree, HeaderEndingRightBeforeADelimiter) {
+    std::string m = "Content-Type: multipart/mixed; boundary=d\n\n--d\nContent-Type: message/rfc822\n\n"
+                    "Subject: in\n\n--d--\n";
+    PartTree t = parse_message(m);
+    check_invariants(t);
+    EXPECT_EQ(at(m, "1"), "Subject: in\n\n");
+    EXPECT_EQ(part(t, "1").lines, 2u);
+    EXPECT_EQ(at(m, "1", SectionText::Header), "Subject: in\n\n");
+    EXPECT_EQ(at(m, "1", SectionText::Text), "");
+}
+
 TEST(PartTree, DigestDefaultsToMessageRfc822) {
     std::string m = crlf(
         "Content-Type: multipart/digest; boundary=d\n\n--d\n\nSubject: one\n\nbody one\n--d--\n");
