@@ -173,7 +173,7 @@ private:
             }
         }
         if (!handled && in_header_) {
-            // The header bytes of this line were not appended yet: do it now, whole or not at all.
+            // (This line's bytes are already in header_, appended as they streamed.)
             if (content == 0 && has_lf) {
                 end_header(start + len, lf_ + 1);  // RFC 5322 §2.1: the empty line ends the header
             }
