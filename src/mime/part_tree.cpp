@@ -1,7 +1,7 @@
 // The streaming MIME part-tree builder (see part_tree.hpp). One pass over the lines: each line
 // keeps only its first kPrefix octets (enough to recognise a boundary delimiter) plus, while a
 // header section is open, the header's bytes up to the limit. A stack of open parts and of active
-// boundaries decides where each part ends. Must never store a body byte, never scan a line twice,
+// boundaries decides where each part ends. Must never keep a body byte past its line, never scan a line twice,
 // and never recurse.
 #include "mime/part_tree.hpp"
 
