@@ -3,6 +3,8 @@
 // only; this one takes an offset, which the client's Date: needs, and keeps tern_mime on tern_base.
 #include "mime/builder.hpp"
 
+#include "mime/charset.hpp"  // utf8_len
+
 #include <chrono>
 #include <cstdio>
 #include <vector>
@@ -38,27 +40,6 @@ bool needs_encoding(std::string_view w) {
         if (u < 0x21 || u > 0x7e) return true;
     }
     return w.find("=?") != std::string_view::npos && w.find("?=") != std::string_view::npos;
-}
-
-// Length of the UTF-8 sequence starting at s[i] if it is well formed, else 0.
-std::size_t utf8_len(std::string_view s, std::size_t i) {
-    auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-    unsigned char c = b(i);
-    if (c < 0x80) return 1;
-    std::size_t n;
-    std::uint32_t cp;
-    if (c >= 0xc2 && c <= 0xdf) n = 2, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef) n = 3, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4) n = 4, cp = c & 0x07;
-    else return 0;
-    if (i + n > s.size()) return 0;
-    for (std::size_t k = 1; k < n; ++k) {
-        if ((b(i + k) & 0xc0) != 0x80) return 0;
-        cp = (cp << 6) | (b(i + k) & 0x3f);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
 }
 
 std::string base64(std::string_view in) {
