@@ -67,7 +67,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     auto head_end = m.find("\r\n\r\n");
     check(head_end != std::string::npos);
-    auto b = m.find("boundary=\"");
+    // The boundary parameter of the top Content-Type (an address may itself say boundary="...").
+    auto ct = m.find("\r\nContent-Type: multipart/report;");
+    check(ct != std::string::npos && ct < head_end);
+    auto b = m.find("boundary=\"", ct);
     check(b != std::string::npos && b < head_end);
     b += 10;
     std::string boundary = m.substr(b, m.find('"', b) - b);
