@@ -88,6 +88,10 @@ void Scheduler::start(std::vector<queue::QueuedMessage> recovered) {
     std::size_t n = 0;
     for (auto& m : recovered) {
         if (m.final()) continue;
+        // A recipient deferred by our own trouble (451 4.3.0: the store or the spool failed, e.g.
+        // a full disk) is tried at once after a restart, which is often what cured it.
+        for (auto& s : m.states)
+            if (waiting(s) && s.last_reply.starts_with("451 4.3.0")) s.next_attempt = std::min(s.next_attempt, now);
         take(std::move(m), nullptr, now);
         ++n;
     }
