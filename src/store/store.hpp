@@ -4,6 +4,7 @@
 // PostgreSQL backend can follow. Must never reuse a UID within one UIDVALIDITY, and never report
 // an append done before it is durable.
 #pragma once
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -24,12 +25,15 @@ namespace tern::store {
 enum class SpecialUse { None, Sent, Drafts, Trash, Junk, Archive };
 
 struct MailboxInfo {
+    std::int64_t id = 0;             // stable for the mailbox's life, across RENAME; never reused
     std::string name;                // "INBOX", "Sent", "Projects/2026" ('/' separates levels)
     SpecialUse special_use = SpecialUse::None;
     std::uint32_t uidvalidity = 0;
     std::uint32_t uidnext = 1;
     std::uint64_t highest_modseq = 0;
     std::uint32_t messages = 0;
+    bool subscribed = false;         // RFC 9051 §6.3.7 SUBSCRIBE
+    bool noselect = false;           // kept only as the superior of others (RFC 9051 §6.3.5 DELETE)
 };
 
 struct MessageInfo {
@@ -70,6 +74,39 @@ struct Appended {
     std::uint32_t uidvalidity = 0;
     std::uint32_t uid = 0;
     bool duplicate = false;          // the dedupe key had been stored already (uidvalidity/uid: the original)
+};
+
+
+// ---- IMAP (issue 9) ---------------------------------------------------------------------------
+
+// A mailbox as an IMAP session holds it once selected: resolved once, stable across a RENAME by
+// another session. A handle whose mailbox was deleted (or re-created: another UIDVALIDITY)
+// fails every call with ENOENT.
+struct MailboxHandle {
+    std::string account;
+    std::int64_t id = 0;
+    std::uint32_t uidvalidity = 0;
+};
+
+enum class FlagMode { Replace, Add, Remove };  // RFC 9051 §6.4.6 FLAGS / +FLAGS / -FLAGS
+
+struct StoreFlagsResult {
+    // Every message whose flags were changed, or (RFC 7162 §3.1.3) that was asked for and still
+    // exists, with its flags and modseq after the operation: what the FETCH replies show.
+    std::vector<MessageInfo> updated;
+    // UNCHANGEDSINCE given and the message's modseq was higher: left alone (RFC 7162 §3.1.3 MODIFIED).
+    std::vector<std::uint32_t> modified;
+};
+
+struct CopyResult {  // RFC 4315 §3 COPYUID
+    std::uint32_t uidvalidity = 0;          // of the destination
+    std::vector<std::uint32_t> source_uids;  // the messages that existed, ascending
+    std::vector<std::uint32_t> dest_uids;    // parallel to source_uids
+};
+
+struct ExpungeResult {
+    std::vector<std::uint32_t> uids;  // removed, ascending
+    std::uint64_t modseq = 0;         // the mailbox's highest modseq after it (0: nothing removed)
 };
 
 // The default folders every account gets (INBOX + RFC 6154 roles).
@@ -125,6 +162,65 @@ public:
     // How many distinct message bodies the store holds (several messages may share one): for
     // checks and statistics, not a hot path (the memory backend counts them one by one).
     virtual Result<std::uint64_t> count_bodies() = 0;
+
+    // ---- IMAP (issue 9). Every change below is one durable transaction and bumps the mailbox's
+    // highest modseq once; every committed change (these, append, expunge, set_flags) calls the
+    // change listener (set_change_listener) after COMMIT.
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"  // TEMPORARY (see unimplemented())
+    virtual Result<MailboxHandle> open_mailbox(std::string_view account, std::string_view name) { return unimplemented(); }
+    // Fresh counters (messages, uidnext, highest modseq, name after a rename).
+    virtual Result<MailboxInfo> mailbox_info(const MailboxHandle& box) { return unimplemented(); }
+    // Messages in UID order with uid >= from_uid and modseq > changed_since (0: all).
+    virtual Result<std::vector<MessageInfo>> list_messages(const MailboxHandle& box, std::uint32_t from_uid = 1,
+                                                           std::uint64_t changed_since = 0) { return unimplemented(); }
+    // UIDs expunged with a modseq > `since`, ascending (RFC 7162 §3.2.5 VANISHED (EARLIER)).
+    // Kept for every expunge of the mailbox's life (a UID is 4 bytes; a later session may prune).
+    virtual Result<std::vector<std::uint32_t>> expunged_since(const MailboxHandle& box, std::uint64_t since) { return unimplemented(); }
+    virtual Result<base::ByteSourceRef> open_message(const MailboxHandle& box, std::uint32_t uid) { return unimplemented(); }
+    // Batched STORE: one transaction for all `uids` (absent ones ignored); each changed message
+    // gets one new modseq (RFC 7162 §3.1.3: all changed by one command may share it).
+    virtual Result<StoreFlagsResult> store_flags(const MailboxHandle& box, std::span<const std::uint32_t> uids,
+                                                 FlagMode mode, std::span<const std::string> flags,
+                                                 std::optional<std::uint64_t> unchanged_since = std::nullopt) { return unimplemented(); }
+    // Absent UIDs ignored; the result lists what was removed (and records it for expunged_since).
+    virtual Result<ExpungeResult> expunge(const MailboxHandle& box, std::span<const std::uint32_t> uids) { return unimplemented(); }
+    // COPY without copying bodies (the new rows reference the same body); flags kept, internal
+    // date kept; new UIDs in source order. ENOENT with the text "TRYCREATE" when `to` is missing.
+    virtual Result<CopyResult> copy_messages(const MailboxHandle& from, std::span<const std::uint32_t> uids,
+                                             std::string_view to) { return unimplemented(); }
+    // MOVE (RFC 6851): copy + expunge of the source in ONE transaction: a crash leaves either
+    // the source or the copy, never both, never neither.
+    virtual Result<std::pair<CopyResult, ExpungeResult>> move_messages(const MailboxHandle& from,
+                                                                       std::span<const std::uint32_t> uids,
+                                                                       std::string_view to) { return unimplemented(); }
+    // RFC 9051 §6.3.6: inferiors are renamed too; renaming INBOX moves its messages to a new
+    // mailbox `to` and leaves INBOX empty. EEXIST if `to` exists, ENOENT if `from` does not.
+    virtual Result<void> rename_mailbox(std::string_view account, std::string_view from, std::string_view to) { return unimplemented(); }
+    // RFC 9051 §6.3.5: INBOX cannot be deleted (EINVAL); a mailbox with inferiors loses its
+    // messages and becomes \Noselect; a \Noselect one with inferiors is an error (EEXIST,
+    // "HASCHILDREN"); otherwise it goes (and its UIDVALIDITY is never reused).
+    virtual Result<void> delete_mailbox(std::string_view account, std::string_view name) { return unimplemented(); }
+    // RFC 9051 §6.3.7/§6.3.8; a name may be subscribed without existing (kept as a name).
+    virtual Result<void> set_subscribed(std::string_view account, std::string_view name, bool subscribed) { return unimplemented(); }
+    virtual Result<std::vector<std::string>> subscriptions(std::string_view account) { return unimplemented(); }
+
+#pragma GCC diagnostic pop
+
+    // Called after every committed change with the account it touched, on the writing thread.
+    // Must be cheap and must not call back into the store. Set once, before the store is shared.
+    void set_change_listener(std::function<void(std::string_view account)> fn) { listener_ = std::move(fn); }
+
+protected:
+    // TEMPORARY while the backends gain the IMAP calls (issue 9); removed when they have them.
+    static std::unexpected<Error> unimplemented() { return std::unexpected(Error{"store: not implemented yet", ENOSYS}); }
+    void changed(std::string_view account) const {
+        if (listener_) listener_(account);
+    }
+
+private:
+    std::function<void(std::string_view)> listener_;
 };
 
 std::unique_ptr<MailStore> make_memory_store();
