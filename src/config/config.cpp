@@ -120,6 +120,9 @@ const std::vector<Key>& schema() {
             "lower values (for tests) are accepted with a warning."),
         uint_key<&Config::pop3_idle_timeout, 1, 86400>("limits.pop3_idle_timeout", "600",
             "Seconds a POP3 session may stay idle (RFC 1939 §3: at least 10 minutes; lower values for tests)."),
+        uint_key<&Config::imap_idle_timeout, 1, 86400>("limits.imap_idle_timeout", "1800",
+            "Seconds a logged-in IMAP session may stay idle, IDLE included (RFC 9051 §5.4: at least 30 "
+            "minutes; lower values for tests). Before login the limit is 60 seconds."),
         uint_key<&Config::min_data_rate, 0, (1ull << 30)>("limits.min_data_rate", "500",
             "Slowest average rate (octets per second) of a message transfer (DATA or BDAT) after a grace "
             "of limits.idle_timeout: a message may take the idle timeout plus one second per this many "

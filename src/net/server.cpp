@@ -105,10 +105,28 @@ struct Watchdog {
 // Messages up to this size reach the scheduler from memory (see commit()).
 constexpr std::size_t kInlineBody = 1 << 20;
 
+// An IMAP connection as the change notices see it: lives on the connection's thread.
+struct MailWatch {
+    asio::any_io_executor executor;
+    std::shared_ptr<Watchdog> watchdog;
+    bool idle = false;     // waiting in IDLE: a notice interrupts the read
+    bool changed = false;  // a notice came since the session last looked
+    void notify() {
+        changed = true;
+        if (idle && watchdog->reading) watchdog->cancel_io();
+    }
+};
+
 struct Server::Impl {
     Options options;
     SmtpServices smtp;
     pop3::Pop3Host* pop3_host = nullptr;
+    ImapServices imap;
+    // IMAP commands run here, not on the I/O threads: nearly all of them read or write the store
+    // (a SEARCH over a large mailbox, a COPY waiting for the writer lock).
+    std::unique_ptr<asio::thread_pool> imap_pool;
+    std::mutex watch_mutex;  // guards watches
+    std::multimap<std::string, std::weak_ptr<MailWatch>, std::less<>> watches;  // by account
     asio::io_context io{1};  // concurrency hint 1: run by one thread only (others may still post to it)
     // One io_context per core, each run by one thread (no strands): a connection lives on one
     // context for its whole life, so its session is only ever touched by that thread. `io` is
@@ -191,7 +209,20 @@ struct Server::Impl {
     // `peer` is the client's address, `key` what it is counted under (client_key()).
     asio::awaitable<void> smtp_connection(tcp::socket socket, smtp::ListenerKind kind, std::string peer, std::string key);
     asio::awaitable<void> pop3_connection(tcp::socket socket, bool implicit_tls, std::string peer, std::string key);
+    asio::awaitable<void> imap_connection(tcp::socket socket, bool implicit_tls, std::string peer, std::string key);
     asio::awaitable<Result<queue::QueueId>> commit(smtp::PendingCommit commit);
+    void mail_changed(std::string_view account) {
+        std::lock_guard lock(watch_mutex);
+        auto [b, e] = watches.equal_range(account);
+        for (auto it = b; it != e;) {
+            if (auto w = it->second.lock()) {
+                asio::post(w->executor, [w] { w->notify(); });
+                ++it;
+            } else {
+                it = watches.erase(it);
+            }
+        }
+    }
 };
 
 namespace {
@@ -276,6 +307,7 @@ asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std:
 
     std::array<char, 4096> buffer;
     using Next = typename S::Next;
+    std::shared_ptr<MailWatch> watch;  // IMAP, once logged in: change notices for its account
     // Every write and handshake runs against the idle deadline too: a client that stops reading
     // (or stalls a TLS handshake) is dropped like an idle one. Shutdown wakes only sessions that
     // wait for input (see the read below), so a reply being written is never cut short.
@@ -326,7 +358,23 @@ asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std:
         // Sessions run on the I/O thread, store reads included: the store is WAL-mode SQLite,
         // where readers never wait for writers. (Moving POP3 to the worker pool cost 25-40% of
         // its throughput in bench/pop3_bench.sh.) Store writes go to store_thread (Expunge).
-        auto action = session.advance();
+        typename S::Action action;
+        if constexpr (requires { S::kRunsOffIoThread; }) {
+            // IMAP: the command runs on the IMAP pool (it calls the store), then we are back here.
+            if (watch) watch->changed = false;  // the session looks at the mailbox now
+            action = co_await asio::co_spawn(
+                *imap_pool, [&]() -> asio::awaitable<typename S::Action> { co_return session.advance(); },
+                asio::use_awaitable);
+            if (!watch && session.authenticated()) {
+                watch = std::make_shared<MailWatch>(MailWatch{executor, watchdog});
+                std::lock_guard lock(watch_mutex);
+                watches.emplace(session.account(), watch);
+            }
+            idle = session.idle_timeout();  // RFC 9051 §5.4: longer once logged in
+            watchdog->idle = idle;
+        } else {
+            action = session.advance();
+        }
         if (session.auth_failures() > failures_seen) {
             failures_seen = session.auth_failures();
             co_await failure_delay(key, failures_seen);
@@ -424,9 +472,30 @@ asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std:
         }
         watchdog->set_deadline(deadline);
         watchdog->expired = false;  // a firing while nothing waited (a long commit) is stale now
+        // IMAP IDLE (RFC 9051 §6.3.13): a change notice, or the poll timer (changes made by other
+        // processes), interrupts the read so the session can send the updates.
+        std::optional<asio::steady_timer> poll;
+        bool idling = false;
+        if constexpr (requires { Next::Idle; }) {
+            idling = action.next == Next::Idle && watch;
+            if (idling) {
+                if (watch->changed) continue;  // a notice came while the command ran
+                watch->idle = true;
+                poll.emplace(executor, std::chrono::seconds(std::max(1u, options.imap_poll_seconds)));
+                poll->async_wait([w = watch](const boost::system::error_code& ec) {
+                    if (!ec && w->idle) w->notify();
+                });
+            }
+        }
         watchdog->reading = true;
         auto [ec, n] = co_await stream.read_some(asio::buffer(buffer));
         watchdog->reading = false;
+        if (idling) {
+            watch->idle = false;
+            poll->cancel();
+            if (ec == asio::error::operation_aborted && watch->changed && !watchdog->expired && !watchdog->woken)
+                continue;  // woken by a change: advance() sends the updates, then we wait again
+        }
         if (watchdog->expired || watchdog->woken) {
             if (watchdog->expired && bound) log::info(tag, "[", session.id(), "] ", bound);
             // Idle timeout, or shutdown woke us. (Not a ?: inside co_await: g++ 12 destroys such
@@ -491,6 +560,26 @@ asio::awaitable<void> Server::Impl::pop3_connection(tcp::socket socket, bool imp
     log::info("pop3[", id, "] disconnect");
 }
 
+asio::awaitable<void> Server::Impl::imap_connection(tcp::socket socket, bool implicit_tls, std::string peer,
+                                                    std::string key) {
+    char id[17];
+    std::snprintf(id, sizeof id, "%08llX", static_cast<unsigned long long>(++next_id));
+    imap::SessionConfig cfg;
+    cfg.hostname = options.hostname;
+    cfg.tls_available = options.tls != nullptr && !implicit_tls;
+    cfg.tls_active = implicit_tls;
+    cfg.allow_plaintext_auth = options.allow_plaintext_auth;
+    cfg.sasl_fake_secret = options.scram_secret;
+    if (options.imap_idle_timeout) cfg.limits.idle_after_login = std::chrono::seconds(options.imap_idle_timeout);
+    imap::Session session(cfg, *imap.store, *imap.host, id);
+    log::info("imap[", id, "] connect from ", peer);
+    Stream stream(std::move(socket));
+    co_await drive(session, stream, key, implicit_tls, session.idle_timeout(), "imap");
+    session.abort();
+    stream.close();
+    log::info("imap[", id, "] disconnect");
+}
+
 asio::awaitable<void> Server::Impl::accept_loop(tcp::acceptor& acceptor, config::Listener listener) {
     auto context = acceptor.get_executor();
     tcp::endpoint endpoint;  // filled by accept(2) itself: no getpeername(2) per connection
@@ -508,13 +597,14 @@ asio::awaitable<void> Server::Impl::accept_loop(tcp::acceptor& acceptor, config:
         }
         std::string ip = endpoint.address().to_string();
         bool is_pop3 = listener.proto == "pop3" || listener.proto == "pop3s";
-        if (listener.proto == "imap" || listener.proto == "imaps" || (is_pop3 && !pop3_host)) {
-            // IMAP arrives with its own issue; until then the client gets the protocol's own
-            // refusal (RFC 9051 §7.1.5 BYE, RFC 2449 §8.1.2 [SYS/PERM]).
-            static const std::string imap = "* BYE IMAP is not implemented yet\r\n";
+        bool is_imap = listener.proto == "imap" || listener.proto == "imaps";
+        if ((is_imap && !imap.store) || (is_pop3 && !pop3_host)) {
+            // A listener without its services (a test server): the protocol's own refusal
+            // (RFC 9051 §7.1.5 BYE, RFC 2449 §8.1.2 [SYS/PERM]).
+            static const std::string imap_refusal = "* BYE IMAP is not available\r\n";
             static const std::string pop3 = "-ERR [SYS/PERM] POP3 is not available\r\n";
             log::warn(listener.proto, " connection from ", ip, " refused: not available");
-            const std::string& refusal = is_pop3 ? pop3 : imap;
+            const std::string& refusal = is_pop3 ? pop3 : imap_refusal;
             co_spawn(context, [s = std::move(socket), &refusal]() mutable -> asio::awaitable<void> {
                 co_await write_all(s, refusal);
             }, asio::detached);
@@ -538,8 +628,9 @@ asio::awaitable<void> Server::Impl::accept_loop(tcp::acceptor& acceptor, config:
         ++connections;
         ++per_ip[key];
         lock.unlock();
-        auto session = is_pop3 ? pop3_connection(std::move(socket), listener.proto == "pop3s", ip, key)
-                               : smtp_connection(std::move(socket), kind_of(listener.proto), ip, key);
+        auto session = is_pop3   ? pop3_connection(std::move(socket), listener.proto == "pop3s", ip, key)
+                       : is_imap ? imap_connection(std::move(socket), listener.proto == "imaps", ip, key)
+                                 : smtp_connection(std::move(socket), kind_of(listener.proto), ip, key);
         co_spawn(context, std::move(session),
                  [this, key](std::exception_ptr e) {
                      if (e) {
@@ -633,6 +724,7 @@ void Server::run() {
     for (auto& t : threads) t.join();
     im.workers.join();
     im.store_thread.join();
+    if (im.imap_pool) im.imap_pool->join();
     im.control.reset();  // removes the socket file
 }
 
@@ -645,11 +737,16 @@ Result<void> Server::serve_control(const std::filesystem::path& path, ControlHan
     return {};
 }
 
-void Server::configure(Options options, SmtpServices smtp, pop3::Pop3Host* pop3) {
+void Server::configure(Options options, SmtpServices smtp, pop3::Pop3Host* pop3, ImapServices imap) {
     impl_->options = std::move(options);
     impl_->smtp = std::move(smtp);
     impl_->pop3_host = pop3;
+    impl_->imap = imap;
+    if (imap.store && !impl_->imap_pool)
+        impl_->imap_pool = std::make_unique<asio::thread_pool>(std::max(1u, impl_->options.imap_threads));
 }
+
+void Server::mail_changed(std::string_view account) { impl_->mail_changed(account); }
 
 void Server::stop() {
     asio::post(impl_->io, [im = impl_.get()] { im->begin_shutdown(); });

@@ -15,6 +15,7 @@
 #include "net/control.hpp"
 #include "net/tls.hpp"
 #include "queue/spool.hpp"
+#include "session/imap/session.hpp"
 #include "session/pop3/session.hpp"
 #include "session/smtp/session.hpp"
 
@@ -31,6 +32,10 @@ struct Options {
     std::string scram_secret;           // keys fake SCRAM salts for unknown users
     unsigned auth_failures_per_ip = 10; // failed logins per client IP within 10 minutes, then refused
     unsigned pop3_idle_timeout = 0;     // 0: 600 s (RFC 1939 §3 autologout: at least 10 minutes)
+    unsigned imap_idle_timeout = 0;     // 0: 1800 s (RFC 9051 §5.4: at least 30 minutes after login)
+    unsigned imap_threads = 4;          // threads running IMAP commands (they read and write the store)
+    unsigned imap_poll_seconds = 30;    // an IDLE session re-checks its mailbox this often (changes
+                                        // made by other processes; this one's wake it at once)
     unsigned io_threads = 0;            // threads running sessions; 0: one per CPU
     std::uint64_t min_data_rate = 500;  // octets/s a DATA/BDAT transfer must average after the
                                         // idle timeout's grace (see drive()); 0: no bound
@@ -49,6 +54,13 @@ struct SmtpServices {
     std::function<std::optional<sasl::ScramCredentials>(const std::string& user)> scram_credentials;
 };
 
+// What IMAP connections need: the mail store (sessions call it from the IMAP threads) and the
+// login-name mapping.
+struct ImapServices {
+    store::MailStore* store = nullptr;
+    imap::ImapHost* host = nullptr;
+};
+
 class Server {
 public:
     Server(Options options, SmtpServices smtp);
@@ -56,7 +68,10 @@ public:
 
     // Replaces options and services (after binding, before run(): ports are bound as root, the
     // rest is opened after dropping privileges).
-    void configure(Options options, SmtpServices smtp, pop3::Pop3Host* pop3 = nullptr);
+    void configure(Options options, SmtpServices smtp, pop3::Pop3Host* pop3 = nullptr, ImapServices imap = {});
+    // Thread-safe: the account's mail changed (the store's change listener calls this); IMAP
+    // sessions of that account that wait in IDLE wake and send the updates.
+    void mail_changed(std::string_view account);
     // Binds every listener; fails (naming the address) if any cannot be bound.
     Result<void> listen(const std::vector<config::Listener>& listeners);
     // Runs until SIGTERM/SIGINT (or stop()), then finishes open sessions and returns.

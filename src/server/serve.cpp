@@ -22,6 +22,7 @@
 #include "queue/spool.hpp"
 #include "relay/relay.hpp"
 #include "server/host.hpp"
+#include "server/imap_host.hpp"
 #include "server/pop3_host.hpp"
 #include "server/pickup.hpp"
 #include "server/privileges.hpp"
@@ -252,7 +253,13 @@ int serve(const config::Config& cfg) {
     };
     options.pop3_idle_timeout = static_cast<unsigned>(cfg.pop3_idle_timeout);
     StoreMaildrop maildrop(**dir, **store);
-    server.configure(options, services, &maildrop);
+    DirectoryImapHost imap_host;
+    options.imap_idle_timeout = static_cast<unsigned>(cfg.imap_idle_timeout);
+    // Every committed change to an account's mail wakes its IMAP sessions waiting in IDLE. Set
+    // before anything writes to the store (the scheduler and the pickup start below); the server
+    // outlives both.
+    (*store)->set_change_listener([&server](std::string_view account) { server.mail_changed(account); });
+    server.configure(options, services, &maildrop, net::ImapServices{store->get(), &imap_host});
     server.on_reload([&tls] {
         if (auto r = (*tls)->reload(); !r) log::error("TLS reload failed, keeping the old certificate: ", r.error().message);
         else log::info("TLS certificate reloaded from ", (*tls)->files().cert.string());
@@ -279,10 +286,8 @@ int serve(const config::Config& cfg) {
     std::cout << "ternd " << TERN_VERSION << " serving " << shown_dir
               << " as " << options.hostname << (was_root ? " (running as user " + run_as + ")" : "") << "\n";
     for (const auto& l : listeners) {
-        bool ready = l.proto != "imap" && l.proto != "imaps";
         std::cout << "  " << l.proto << std::string(12 - std::min<std::size_t>(l.proto.size(), 11), ' ')
-                  << l.address << ":" << l.port << (ready ? "" : "  (not implemented yet: connections are refused)")
-                  << "\n";
+                  << l.address << ":" << l.port << "\n";
     }
     auto fp = net::fingerprint_sha256(tls_files.cert);
     std::string cert_shown = cfg.tls_cert.empty() ? (std::filesystem::path(shown_dir) / "tls" / "cert.pem").string()
