@@ -19,8 +19,11 @@ namespace {
 using mime::MimePart;
 using mime::PartKind;
 
-// A header value for a quoted string or literal: NUL becomes 0x80 (as Dovecot's
-// message_header_strdup does; RFC 9051 §4.3 forbids NUL in a string), and CR/LF are removed
+// U+FFFD for a NUL in a header value (RFC 9051 §4.3 forbids NUL in a string; Dovecot 2.3.19
+// sends U+FFFD there too).
+constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
+
+// A header value for a quoted string or literal: NUL becomes U+FFFD, and CR/LF are removed
 // (followed by white space or at the end: the rest of a fold) or become a space (Dovecot's
 // imap_append_nstring_nolf), so a stray CR never forces a literal.
 std::string nolf(std::string_view s) {
@@ -29,7 +32,7 @@ std::string nolf(std::string_view s) {
     for (std::size_t i = 0; i < s.size(); ++i) {
         char c = s[i];
         if (c == '\0') {
-            out += '\x80';
+            out += kReplacement;
         } else if (c == '\r' || c == '\n') {
             char n = i + 1 < s.size() ? s[i + 1] : '\0';
             if (n != ' ' && n != '\t' && n != '\r' && n != '\n' && i + 1 < s.size()) out += ' ';
@@ -41,7 +44,7 @@ std::string nolf(std::string_view s) {
 }
 
 // Subject and display names as Dovecot's imap_append_string_for_humans: runs of SP, TAB, CR, LF
-// become one space, leading and trailing ones go, NUL becomes 0x80.
+// become one space, leading and trailing ones go, NUL becomes U+FFFD.
 std::string for_humans(std::string_view s) {
     std::string out;
     out.reserve(s.size());
@@ -53,7 +56,8 @@ std::string for_humans(std::string_view s) {
         }
         if (space && !out.empty()) out += ' ';
         space = false;
-        out += c == '\0' ? '\x80' : c;
+        if (c == '\0') out += kReplacement;
+        else out += c;
     }
     return out;
 }
@@ -82,8 +86,19 @@ void append_mailbox(std::string& out, const mime::Mailbox& m, bool utf8) {
 // env-from etc. = "(" 1*address ")" / nil. RFC 9051 §7.5.2: a group is a start marker with NIL
 // host and the group name as mailbox, its members, then an end marker of four NILs.
 void append_addresses(std::string& out, const mime::EnvelopeAddresses& a, bool utf8) {
-    if (!a.present || a.list.empty()) {
+    if (!a.present) {
         out += "NIL";
+        return;
+    }
+    if (a.list.empty()) {
+        // The field is there but no address in it parsed ("From: not an address"): NIL would
+        // hide it, so, as Dovecot does (message_address_parse with FILL_MISSING), one address
+        // whose name is the field's text and whose mailbox and host say what is missing.
+        out += "((";
+        std::string name = for_humans(a.raw);
+        if (name.empty()) out += "NIL";
+        else append_string(out, name, utf8);
+        out += " NIL \"MISSING_MAILBOX\" \"MISSING_DOMAIN\"))";
         return;
     }
     out += '(';
@@ -192,7 +207,11 @@ void append_part(std::string& out, const mime::PartTree& tree, std::uint32_t idx
     // own type would promise a structure the response does not carry.
     bool opaque = p.kind == PartKind::Leaf &&
                   (ct.type == "multipart" || (ct.type == "message" && (ct.subtype == "rfc822" || ct.subtype == "global")));
-    bool message = p.kind == PartKind::Message && !p.children.empty();
+    // message/global (RFC 6532 §3.7) is body-type-msg only in RFC 9051's grammar; RFC 3501's
+    // media-message is "RFC822" alone, so a rev1 client gets it as body-type-basic (as Dovecot
+    // 2.3, an IMAP4rev1 server, sends it). `utf8` stands for a session past ENABLE IMAP4rev2 or
+    // UTF8=ACCEPT, which is where message/global turns up.
+    bool message = p.kind == PartKind::Message && !p.children.empty() && (utf8 || ct.subtype == "rfc822");
     bool text = !opaque && !message && ct.type == "text";
     if (opaque) {
         out += "\"application\" \"octet-stream\"";
