@@ -1,4 +1,4 @@
-// Shared MailStore rules (see common.hpp): names, flags, UIDVALIDITY.
+// Shared MailStore rules (see common.hpp): names and hierarchy, flags and STORE modes, UIDVALIDITY.
 // Must never depend on a backend, and never accept bytes that could break IMAP framing.
 #include "base/ascii.hpp"
 #include "store/common.hpp"
@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <iterator>
 
 namespace tern::store::detail {
 
@@ -107,6 +108,42 @@ Result<std::vector<std::string>> normalize_flags(std::vector<std::string> flags)
     std::sort(flags.begin(), flags.end());
     flags.erase(std::unique(flags.begin(), flags.end()), flags.end());
     return flags;
+}
+
+std::vector<std::string> apply_flags(const std::vector<std::string>& current, FlagMode mode,
+                                     const std::vector<std::string>& flags) {
+    std::vector<std::string> out;
+    switch (mode) {
+        case FlagMode::Replace:
+            return flags;
+        case FlagMode::Add:
+            std::set_union(current.begin(), current.end(), flags.begin(), flags.end(), std::back_inserter(out));
+            return out;
+        case FlagMode::Remove:
+            std::set_difference(current.begin(), current.end(), flags.begin(), flags.end(), std::back_inserter(out));
+            return out;
+    }
+    return current;
+}
+
+std::vector<std::uint32_t> sorted_uids(std::span<const std::uint32_t> uids) {
+    std::vector<std::uint32_t> out(uids.begin(), uids.end());
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
+
+bool is_inferior(std::string_view name, std::string_view parent) {
+    return name.size() > parent.size() + 1 && name.starts_with(parent) && name[parent.size()] == kHierarchySeparator;
+}
+
+std::string inferiors_first(std::string_view parent) {
+    return std::string(parent) + kHierarchySeparator;
+}
+
+std::string inferiors_end(std::string_view parent) {
+    static_assert(kHierarchySeparator + 1 == '0');
+    return std::string(parent) + static_cast<char>(kHierarchySeparator + 1);
 }
 
 std::string join_flags(const std::vector<std::string>& flags) {

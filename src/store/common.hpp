@@ -1,6 +1,7 @@
 // Rules shared by every MailStore backend: mailbox-name and flag normalisation, account-name checks,
-// UIDVALIDITY allocation. Pure functions, no I/O. Must never accept a name or flag that could break
-// IMAP framing (CR, LF, NUL) and must stay the single place these rules live (no per-backend copies).
+// UIDVALIDITY allocation, STORE flag modes, UID sets, hierarchy ranges. Pure functions, no I/O.
+// Must never accept a name or flag that could break IMAP framing (CR, LF, NUL) and must stay the
+// single place these rules live (no per-backend copies).
 #pragma once
 #include <cstdint>
 #include <span>
@@ -34,6 +35,21 @@ Result<std::vector<std::string>> normalize_flags(std::vector<std::string> flags)
 // normalize_flags() for every message of an append batch (index i: batch[i]'s flags); fails on the
 // first invalid one, so a backend can refuse the batch before it touches anything.
 Result<std::vector<std::vector<std::string>>> normalize_batch_flags(std::span<const NewMessage> batch);
+
+// RFC 9051 §6.4.6 STORE: the flags a message has after FLAGS (Replace), +FLAGS (Add) or -FLAGS
+// (Remove) of `flags`; `current` and `flags` normalized (sorted, unique), and so is the result.
+std::vector<std::string> apply_flags(const std::vector<std::string>& current, FlagMode mode,
+                                     const std::vector<std::string>& flags);
+
+// The UIDs of a request ascending and without repeats (a client may say "3,1:4").
+std::vector<std::uint32_t> sorted_uids(std::span<const std::uint32_t> uids);
+
+// True if `name` is strictly below `parent` in the hierarchy ("a/b" below "a"; "ab" is not).
+bool is_inferior(std::string_view name, std::string_view parent);
+// The names strictly below `parent` are exactly those in [inferiors_first, inferiors_end) in
+// byte order: `parent` + "/" up to `parent` + "0" ('0' follows '/' in ASCII).
+std::string inferiors_first(std::string_view parent);
+std::string inferiors_end(std::string_view parent);
 
 // Flags as stored in one TEXT column: space-separated (flags never contain a space).
 std::string join_flags(const std::vector<std::string>& flags);

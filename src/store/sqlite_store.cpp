@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
+#include <optional>
+#include <set>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -21,7 +23,7 @@ namespace {
 using namespace detail;
 using namespace tern::sqlite;
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 // Version 2: a body is shared by every message row that names it (one delivery to a 1,000-member
 // alias stores the body once); the last message row to go deletes it (also when the rows go by
@@ -29,6 +31,11 @@ constexpr int kSchemaVersion = 2;
 // in the body row: updating a counter beside a 50 MB blob rewrites the whole record. So a copy
 // to another mailbox (IMAP COPY, MOVE) inserts its row before any row is deleted. `prefix`
 // holds the per-copy header lines (Return-Path) that are read back before the body.
+// Version 3 (IMAP): `expunged` keeps every expunged UID with the modseq of its expunge (RFC 7162
+// §3.2.5 VANISHED (EARLIER)); `subscriptions` are names, not mailbox ids (RFC 9051 §6.3.7: they
+// outlive DELETE and RENAME); `noselect` marks a deleted mailbox kept as the superior of others;
+// messages_modseq makes "changed since modseq N" a range read; mailbox ids come from the meta
+// counter last_mailbox_id, never reused, so that a stale IMAP handle cannot reach another mailbox.
 constexpr const char* kSchema = R"sql(
 CREATE TABLE meta(
     key   TEXT PRIMARY KEY,
@@ -47,6 +54,7 @@ CREATE TABLE mailboxes(
     uidnext        INTEGER NOT NULL,
     highest_modseq INTEGER NOT NULL,
     message_count  INTEGER NOT NULL,
+    noselect       INTEGER NOT NULL DEFAULT 0,
     UNIQUE(account_id, name)
 );
 CREATE TABLE bodies(
@@ -66,10 +74,22 @@ CREATE TABLE messages(
     PRIMARY KEY(mailbox_id, uid)
 ) WITHOUT ROWID;
 CREATE INDEX messages_body ON messages(body_id);
+CREATE INDEX messages_modseq ON messages(mailbox_id, modseq);
 CREATE TRIGGER messages_drop_body AFTER DELETE ON messages BEGIN
     DELETE FROM bodies WHERE id = OLD.body_id
         AND NOT EXISTS (SELECT 1 FROM messages WHERE body_id = OLD.body_id);
 END;
+CREATE TABLE expunged(
+    mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+    uid        INTEGER NOT NULL,
+    modseq     INTEGER NOT NULL,
+    PRIMARY KEY(mailbox_id, uid)
+) WITHOUT ROWID;
+CREATE TABLE subscriptions(
+    account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    name       TEXT NOT NULL,
+    PRIMARY KEY(account_id, name)
+) WITHOUT ROWID;
 CREATE TABLE delivered(
     key         TEXT PRIMARY KEY,
     at          INTEGER NOT NULL,
@@ -77,7 +97,8 @@ CREATE TABLE delivered(
     uid         INTEGER NOT NULL
 ) WITHOUT ROWID;
 INSERT INTO meta(key, value) VALUES('last_uidvalidity', 0);
-PRAGMA user_version = 2;
+INSERT INTO meta(key, value) VALUES('last_mailbox_id', 0);
+PRAGMA user_version = 3;
 )sql";
 
 // Version 1 -> 2, in place: every version-1 body has exactly one message, so the rows stay as
@@ -93,8 +114,39 @@ END;
 PRAGMA user_version = 2;
 )sql";
 
+// Version 2 -> 3, in place: new tables and column (nothing expunged or subscribed yet, every
+// mailbox selectable); the id counter starts above every id in use (an id a version-2 store
+// reused is harmless: no handle predates the upgrade).
+constexpr const char* kMigrate2To3 = R"sql(
+ALTER TABLE mailboxes ADD COLUMN noselect INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX messages_modseq ON messages(mailbox_id, modseq);
+CREATE TABLE expunged(
+    mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+    uid        INTEGER NOT NULL,
+    modseq     INTEGER NOT NULL,
+    PRIMARY KEY(mailbox_id, uid)
+) WITHOUT ROWID;
+CREATE TABLE subscriptions(
+    account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    name       TEXT NOT NULL,
+    PRIMARY KEY(account_id, name)
+) WITHOUT ROWID;
+INSERT INTO meta(key, value) SELECT 'last_mailbox_id', COALESCE(MAX(id), 0) FROM mailboxes;
+PRAGMA user_version = 3;
+)sql";
+
+// The mailbox columns every lookup reads, in box_info()'s order (`m` is the mailboxes row).
+#define TERN_BOX_COLUMNS                                                                          \
+    "m.id, m.name, m.special_use, m.uidvalidity, m.uidnext, m.highest_modseq, m.message_count, " \
+    "m.noselect, EXISTS(SELECT 1 FROM subscriptions s WHERE s.account_id = m.account_id AND s.name = m.name), " \
+    "m.account_id"
+
+// The message columns read_info() reads.
+#define TERN_MESSAGE_COLUMNS "uid, modseq, flags, internal_date, size, envelope_from"
+
 struct BoxRow {
     std::int64_t id = 0;
+    std::int64_t account_id = 0;
     MailboxInfo info;
 };
 
@@ -155,6 +207,9 @@ public:
             TRY(db_.exec(kSchema));
         } else if (version == 1) {
             TRY(db_.exec(kMigrate1To2));
+            TRY(db_.exec(kMigrate2To3));
+        } else if (version == 2) {
+            TRY(db_.exec(kMigrate2To3));
         } else if (version != kSchemaVersion) {
             return newer_schema(version);
         }
@@ -169,6 +224,13 @@ public:
 
     Result<void> create_account(std::string_view account) override {
         TRY(check_account_name(account));
+        bool created = false;
+        TRY(create_account_locked(account, created));
+        if (created) changed(account);
+        return {};
+    }
+
+    Result<void> create_account_locked(std::string_view account, bool& created) {
         std::lock_guard lock(mu_);
         // Delivery calls this before every batch: answer "exists" without taking the write lock.
         auto existing = account_id(db_, account);
@@ -184,10 +246,18 @@ public:
         if (sqlite3_changes(db_.raw()) == 0) return {};  // another process created it meanwhile
         std::int64_t account_id = sqlite3_last_insert_rowid(db_.raw());
         for (const auto& f : kDefaultFolders) TRY(insert_box(account_id, f.name, f.use));
-        return tx->commit();
+        TRY(tx->commit());
+        created = true;
+        return {};
     }
 
     Result<void> delete_account(std::string_view account) override {
+        TRY(delete_account_locked(account));
+        changed(account);
+        return {};
+    }
+
+    Result<void> delete_account_locked(std::string_view account) {
         std::lock_guard lock(mu_);
         auto tx = Tx::begin(db_, true);
         if (!tx) return std::unexpected(tx.error());
@@ -216,16 +286,14 @@ public:
         if (!id) return std::unexpected(id.error());
         std::vector<MailboxInfo> out;
         {
-            auto q = Query::make(r.db,
-                                 "SELECT name, special_use, uidvalidity, uidnext, highest_modseq, "
-                                 "message_count FROM mailboxes WHERE account_id = ?1 ORDER BY id");
+            auto q = Query::make(r.db, "SELECT " TERN_BOX_COLUMNS " FROM mailboxes m WHERE m.account_id = ?1 ORDER BY m.id");
             if (!q) return std::unexpected(q.error());
             q->bind(1, *id);
             for (;;) {
                 auto row = q->step();
                 if (!row) return std::unexpected(row.error());
                 if (!*row) break;
-                out.push_back(box_info(*q, 0));
+                out.push_back(box_info(*q));
             }
         }
         TRY(tx->commit());
@@ -242,27 +310,41 @@ public:
     Result<void> create_mailbox(std::string_view account, std::string_view name, SpecialUse use) override {
         auto norm = normalize_mailbox_name(name);
         if (!norm) return std::unexpected(norm.error());
+        TRY(create_mailbox_locked(account, *norm, use));
+        changed(account);
+        return {};
+    }
+
+    Result<void> create_mailbox_locked(std::string_view account, const std::string& norm, SpecialUse use) {
         std::lock_guard lock(mu_);
         auto tx = Tx::begin(db_, true);
         if (!tx) return std::unexpected(tx.error());
         auto id = existing_account_id(db_, account);
         if (!id) return std::unexpected(id.error());
-        auto exists = box_exists(*id, *norm);
-        if (!exists) return std::unexpected(exists.error());
-        if (*exists) return fail("mailbox already exists: " + *norm, EEXIST);
-        for (const auto& sup : superior_names(*norm)) {
-            auto e = box_exists(*id, sup);
-            if (!e) return std::unexpected(e.error());
-            if (!*e) TRY(insert_box(*id, sup, SpecialUse::None));
+        auto existing = any_box(*id, norm);
+        if (!existing) return std::unexpected(existing.error());
+        if (*existing) {
+            if (!(*existing)->info.noselect) return fail("mailbox already exists: " + norm, EEXIST);
+            TRY(drop_box((*existing)->id));  // a \Noselect name made a mailbox again: a new one
         }
-        TRY(insert_box(*id, *norm, use));
+        TRY(create_superiors(*id, norm));
+        TRY(insert_box(*id, norm, use));
         return tx->commit();
     }
 
     Result<std::vector<Appended>> append(std::span<const NewMessage> batch) override {
         auto normalized = normalize_batch_flags(batch);  // pure checks first, outside the lock
         if (!normalized) return std::unexpected(normalized.error());
-        const auto& flags = *normalized;
+        std::set<std::string_view> touched;  // accounts that got a message (views into `batch`)
+        auto out = append_locked(batch, *normalized, touched);
+        if (out)
+            for (auto account : touched) changed(account);
+        return out;
+    }
+
+    Result<std::vector<Appended>> append_locked(std::span<const NewMessage> batch,
+                                                const std::vector<std::vector<std::string>>& flags,
+                                                std::set<std::string_view>& touched) {
         std::lock_guard lock(mu_);
         auto tx = Tx::begin(db_, true);
         if (!tx) return std::unexpected(tx.error());
@@ -351,6 +433,7 @@ public:
             box->info.uidnext = uid + 1;
             box->info.highest_modseq = modseq;
             ++added[box->id];
+            touched.insert(m.account);
             if (!m.dedupe_key.empty()) {
                 auto q = Query::make(
                     db_, "INSERT INTO delivered(key, at, uidvalidity, uid) VALUES(?1, ?2, ?3, ?4)");
@@ -389,23 +472,14 @@ public:
         std::vector<MessageInfo> out;
         out.reserve(box->info.messages);
         {
-            auto q = Query::make(r.db,
-                                 "SELECT uid, modseq, flags, internal_date, size, envelope_from "
-                                 "FROM messages WHERE mailbox_id = ?1 ORDER BY uid");
+            auto q = Query::make(r.db, "SELECT " TERN_MESSAGE_COLUMNS " FROM messages WHERE mailbox_id = ?1 ORDER BY uid");
             if (!q) return std::unexpected(q.error());
             q->bind(1, box->id);
             for (;;) {
                 auto row = q->step();
                 if (!row) return std::unexpected(row.error());
                 if (!*row) break;
-                MessageInfo mi;
-                mi.uid = static_cast<std::uint32_t>(q->int64(0));
-                mi.modseq = static_cast<std::uint64_t>(q->int64(1));
-                mi.flags = split_flags(q->text(2));
-                mi.internal_date = q->int64(3);
-                mi.size = static_cast<std::uint64_t>(q->int64(4));
-                mi.envelope_from = q->text(5);
-                out.push_back(std::move(mi));
+                out.push_back(read_info(*q));
             }
         }
         TRY(tx->commit());
@@ -550,6 +624,13 @@ public:
                            std::vector<std::string> flags) override {
         auto norm = normalize_flags(std::move(flags));
         if (!norm) return std::unexpected(norm.error());
+        TRY(set_flags_locked(account, mailbox, uid, *norm));
+        changed(account);
+        return {};
+    }
+
+    Result<void> set_flags_locked(std::string_view account, std::string_view mailbox, std::uint32_t uid,
+                                  const std::vector<std::string>& norm) {
         std::lock_guard lock(mu_);
         auto tx = Tx::begin(db_, true);
         if (!tx) return std::unexpected(tx.error());
@@ -563,7 +644,7 @@ public:
             if (!q) return std::unexpected(q.error());
             TRY(q->bind(1, box->id)
                     .bind(2, std::int64_t{uid})
-                    .bind(3, join_flags(*norm))
+                    .bind(3, join_flags(norm))
                     .bind(4, modseq)
                     .run());
         }
@@ -574,28 +655,21 @@ public:
 
     Result<void> expunge(std::string_view account, std::string_view mailbox,
                          std::span<const std::uint32_t> uids) override {
-        std::lock_guard lock(mu_);
-        auto tx = Tx::begin(db_, true);
-        if (!tx) return std::unexpected(tx.error());
-        auto box = find_box(db_, account, mailbox);
-        if (!box) return std::unexpected(box.error());
-        std::int64_t removed = 0;
-        for (auto uid : uids) {
-            auto q = Query::make(db_, "DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2");
-            if (!q) return std::unexpected(q.error());
-            TRY(q->bind(1, box->id).bind(2, std::int64_t{uid}).run());
-            removed += sqlite3_changes(db_.raw());
-        }
-        if (removed > 0) {
-            // uidnext is untouched: expunged UIDs are never handed out again (RFC 9051 §2.3.1.1).
-            // RFC 7162 §3.2 (QRESYNC): an expunge is a change, so HIGHESTMODSEQ moves.
-            auto q = Query::make(db_,
-                                 "UPDATE mailboxes SET message_count = message_count - ?2, "
-                                 "highest_modseq = highest_modseq + 1 WHERE id = ?1");
-            if (!q) return std::unexpected(q.error());
-            TRY(q->bind(1, box->id).bind(2, removed).run());
-        }
-        return tx->commit();
+        const auto wanted = sorted_uids(uids);
+        auto removed = [&]() -> Result<bool> {
+            std::lock_guard lock(mu_);
+            auto tx = Tx::begin(db_, true);
+            if (!tx) return std::unexpected(tx.error());
+            auto box = find_box(db_, account, mailbox);
+            if (!box) return std::unexpected(box.error());
+            auto gone = remove_messages(box->id, wanted, box->info.highest_modseq + 1);
+            if (!gone) return std::unexpected(gone.error());
+            TRY(tx->commit());
+            return !gone->empty();
+        }();
+        if (!removed) return std::unexpected(removed.error());
+        if (*removed) changed(account);
+        return {};
     }
 
     Result<std::uint64_t> count_bodies() override {
@@ -615,6 +689,415 @@ public:
         return static_cast<std::uint64_t>(sqlite3_changes(db_.raw()));
     }
 
+    // ---- IMAP
+
+    Result<MailboxHandle> open_mailbox(std::string_view account, std::string_view name) override {
+        auto r = reader();
+        auto box = find_box(r.db, account, name);
+        if (!box) return std::unexpected(box.error());
+        return MailboxHandle{std::string(account), box->id, box->info.uidvalidity};
+    }
+
+    Result<MailboxInfo> mailbox_info(const MailboxHandle& handle) override {
+        auto r = reader();
+        auto box = handle_box(r.db, handle);
+        if (!box) return std::unexpected(box.error());
+        return box->info;
+    }
+
+    Result<std::vector<MessageInfo>> list_messages(const MailboxHandle& handle, std::uint32_t from_uid,
+                                                   std::uint64_t changed_since) override {
+        auto r = reader();
+        auto tx = Tx::begin(r.db, false);  // one snapshot for the handle check and the listing
+        if (!tx) return std::unexpected(tx.error());
+        auto box = handle_box(r.db, handle);
+        if (!box) return std::unexpected(box.error());
+        std::vector<MessageInfo> out;
+        // Two statements, so each has its own plan: all from a UID is a range of the primary
+        // key; CHANGEDSINCE (RFC 7162 §3.1.4) a range of messages_modseq, sorted afterwards.
+        auto q = changed_since == 0
+                     ? Query::make(r.db, "SELECT " TERN_MESSAGE_COLUMNS " FROM messages "
+                                         "WHERE mailbox_id = ?1 AND uid >= ?2 ORDER BY uid")
+                     : Query::make(r.db, "SELECT " TERN_MESSAGE_COLUMNS " FROM messages INDEXED BY messages_modseq "
+                                         "WHERE mailbox_id = ?1 AND modseq > ?3 AND uid >= ?2");
+        if (!q) return std::unexpected(q.error());
+        q->bind(1, box->id).bind(2, std::int64_t{from_uid});
+        if (changed_since != 0) q->bind(3, static_cast<std::int64_t>(changed_since));
+        else out.reserve(box->info.messages);
+        for (;;) {
+            auto row = q->step();
+            if (!row) return std::unexpected(row.error());
+            if (!*row) break;
+            out.push_back(read_info(*q));
+        }
+        if (changed_since != 0)
+            std::sort(out.begin(), out.end(), [](const MessageInfo& a, const MessageInfo& b) { return a.uid < b.uid; });
+        TRY(tx->commit());
+        return out;
+    }
+
+    Result<std::vector<std::uint32_t>> expunged_since(const MailboxHandle& handle, std::uint64_t since) override {
+        auto r = reader();
+        auto tx = Tx::begin(r.db, false);
+        if (!tx) return std::unexpected(tx.error());
+        auto box = handle_box(r.db, handle);
+        if (!box) return std::unexpected(box.error());
+        std::vector<std::uint32_t> out;
+        {
+            auto q = Query::make(r.db, "SELECT uid FROM expunged WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid");
+            if (!q) return std::unexpected(q.error());
+            q->bind(1, box->id).bind(2, static_cast<std::int64_t>(since));
+            for (;;) {
+                auto row = q->step();
+                if (!row) return std::unexpected(row.error());
+                if (!*row) break;
+                out.push_back(static_cast<std::uint32_t>(q->int64(0)));
+            }
+        }
+        TRY(tx->commit());
+        return out;
+    }
+
+    Result<base::ByteSourceRef> open_message(const MailboxHandle& handle, std::uint32_t uid) override {
+        auto r = reader();
+        {
+            auto q = Query::make(r.db,
+                                 "SELECT m.body_id, m.prefix, length(b.data) FROM accounts a "
+                                 "JOIN mailboxes x ON x.account_id = a.id JOIN messages m ON m.mailbox_id = x.id "
+                                 "JOIN bodies b ON b.id = m.body_id WHERE x.id = ?1 AND a.name = ?2 "
+                                 "AND x.uidvalidity = ?3 AND m.uid = ?4");
+            if (!q) return std::unexpected(q.error());
+            auto row = q->bind(1, handle.id).bind(2, handle.account).bind(3, std::int64_t{handle.uidvalidity})
+                           .bind(4, std::int64_t{uid}).step();
+            if (!row) return std::unexpected(row.error());
+            if (*row)
+                return std::make_shared<const StoredMessage>(*this, handle.id, handle.uidvalidity, uid, q->int64(0),
+                                                             q->blob(1), static_cast<std::uint64_t>(q->int64(2)));
+        }
+        auto box = handle_box(r.db, handle);  // only to name the error
+        if (!box) return std::unexpected(box.error());
+        return not_found("no such message: UID " + std::to_string(uid));
+    }
+
+    Result<StoreFlagsResult> store_flags(const MailboxHandle& handle, std::span<const std::uint32_t> uids,
+                                         FlagMode mode, std::span<const std::string> flags,
+                                         std::optional<std::uint64_t> unchanged_since) override {
+        auto norm = normalize_flags(std::vector<std::string>(flags.begin(), flags.end()));
+        if (!norm) return std::unexpected(norm.error());
+        const auto wanted = sorted_uids(uids);
+        bool touched = false;
+        auto out = [&]() -> Result<StoreFlagsResult> {
+            std::lock_guard lock(mu_);
+            auto tx = Tx::begin(db_, true);
+            if (!tx) return std::unexpected(tx.error());
+            auto box = handle_box(db_, handle);
+            if (!box) return std::unexpected(box.error());
+            auto msgs = messages_of(db_, box->id, wanted);
+            if (!msgs) return std::unexpected(msgs.error());
+            StoreFlagsResult result;
+            // RFC 7162 §3.1.3: every message changed by this command gets the same new modseq.
+            const auto modseq = static_cast<std::int64_t>(box->info.highest_modseq + 1);
+            for (auto& m : *msgs) {
+                if (unchanged_since && m.modseq > *unchanged_since) {  // RFC 7162 §3.1.3 MODIFIED
+                    result.modified.push_back(m.uid);
+                    continue;
+                }
+                if (auto next = apply_flags(m.flags, mode, *norm); next != m.flags) {
+                    auto q = Query::make(db_, "UPDATE messages SET flags = ?3, modseq = ?4 WHERE mailbox_id = ?1 AND uid = ?2");
+                    if (!q) return std::unexpected(q.error());
+                    TRY(q->bind(1, box->id).bind(2, std::int64_t{m.uid}).bind(3, join_flags(next)).bind(4, modseq).run());
+                    m.flags = std::move(next);
+                    m.modseq = static_cast<std::uint64_t>(modseq);
+                    touched = true;
+                }
+                result.updated.push_back(std::move(m));
+            }
+            if (!touched) return result;  // nothing written: the transaction rolls back, no fsync
+            TRY(set_highest_modseq(box->id, modseq));
+            TRY(tx->commit());
+            return result;
+        }();
+        if (out && touched) changed(handle.account);
+        return out;
+    }
+
+    Result<ExpungeResult> expunge(const MailboxHandle& handle, std::span<const std::uint32_t> uids) override {
+        const auto wanted = sorted_uids(uids);
+        auto out = [&]() -> Result<ExpungeResult> {
+            std::lock_guard lock(mu_);
+            auto tx = Tx::begin(db_, true);
+            if (!tx) return std::unexpected(tx.error());
+            auto box = handle_box(db_, handle);
+            if (!box) return std::unexpected(box.error());
+            ExpungeResult result;
+            const std::uint64_t modseq = box->info.highest_modseq + 1;
+            auto gone = remove_messages(box->id, wanted, modseq);
+            if (!gone) return std::unexpected(gone.error());
+            if (gone->empty()) return result;
+            TRY(tx->commit());
+            result.uids = std::move(*gone);
+            result.modseq = modseq;
+            return result;
+        }();
+        if (out && !out->uids.empty()) changed(handle.account);
+        return out;
+    }
+
+    Result<CopyResult> copy_messages(const MailboxHandle& from, std::span<const std::uint32_t> uids,
+                                     std::string_view to) override {
+        const auto wanted = sorted_uids(uids);
+        auto out = [&]() -> Result<CopyResult> {
+            std::lock_guard lock(mu_);
+            auto tx = Tx::begin(db_, true);
+            if (!tx) return std::unexpected(tx.error());
+            auto copied = copy_in_tx(from, wanted, to);
+            if (!copied) return std::unexpected(copied.error());
+            if (!copied->result.source_uids.empty()) TRY(tx->commit());
+            return std::move(copied->result);
+        }();
+        if (out && !out->source_uids.empty()) changed(from.account);
+        return out;
+    }
+
+    Result<std::pair<CopyResult, ExpungeResult>> move_messages(const MailboxHandle& from,
+                                                               std::span<const std::uint32_t> uids,
+                                                               std::string_view to) override {
+        const auto wanted = sorted_uids(uids);
+        auto out = [&]() -> Result<std::pair<CopyResult, ExpungeResult>> {
+            std::lock_guard lock(mu_);
+            auto tx = Tx::begin(db_, true);
+            if (!tx) return std::unexpected(tx.error());
+            // RFC 6851 §3.3: the copies are inserted before the originals are deleted, so the
+            // trigger keeps every body; both in this one transaction.
+            auto copied = copy_in_tx(from, wanted, to);
+            if (!copied) return std::unexpected(copied.error());
+            std::pair<CopyResult, ExpungeResult> result{std::move(copied->result), {}};
+            if (result.first.source_uids.empty()) return result;
+            // A move within one mailbox shares the copy's modseq (one bump per operation).
+            const std::uint64_t modseq = copied->dst.id == copied->src.id ? copied->dst.info.highest_modseq
+                                                                          : copied->src.info.highest_modseq + 1;
+            auto gone = remove_messages(from.id, result.first.source_uids, modseq);
+            if (!gone) return std::unexpected(gone.error());
+            TRY(tx->commit());
+            result.second.uids = std::move(*gone);
+            result.second.modseq = modseq;
+            return result;
+        }();
+        if (out && !out->first.source_uids.empty()) changed(from.account);
+        return out;
+    }
+
+    Result<void> rename_mailbox(std::string_view account, std::string_view from, std::string_view to) override {
+        auto nf = normalize_mailbox_name(from);
+        if (!nf) return std::unexpected(nf.error());
+        auto nt = normalize_mailbox_name(to);
+        if (!nt) return std::unexpected(nt.error());
+        TRY(rename_locked(account, *nf, *nt));
+        changed(account);
+        return {};
+    }
+
+    Result<void> delete_mailbox(std::string_view account, std::string_view name) override {
+        auto norm = normalize_mailbox_name(name);
+        if (!norm) return std::unexpected(norm.error());
+        if (*norm == "INBOX") return invalid("INBOX cannot be deleted");  // RFC 9051 §6.3.5
+        TRY(delete_mailbox_locked(account, *norm));
+        changed(account);
+        return {};
+    }
+
+    Result<void> set_subscribed(std::string_view account, std::string_view name, bool subscribed) override {
+        auto norm = normalize_mailbox_name(name);
+        if (!norm) return std::unexpected(norm.error());
+        auto did = [&]() -> Result<bool> {
+            std::lock_guard lock(mu_);
+            auto tx = Tx::begin(db_, true);
+            if (!tx) return std::unexpected(tx.error());
+            auto id = existing_account_id(db_, account);
+            if (!id) return std::unexpected(id.error());
+            auto q = subscribed ? Query::make(db_, "INSERT OR IGNORE INTO subscriptions(account_id, name) VALUES(?1, ?2)")
+                                : Query::make(db_, "DELETE FROM subscriptions WHERE account_id = ?1 AND name = ?2");
+            if (!q) return std::unexpected(q.error());
+            TRY(q->bind(1, *id).bind(2, *norm).run());
+            if (sqlite3_changes(db_.raw()) == 0) return false;
+            TRY(tx->commit());
+            return true;
+        }();
+        if (!did) return std::unexpected(did.error());
+        if (*did) changed(account);
+        return {};
+    }
+
+    Result<std::vector<std::string>> subscriptions(std::string_view account) override {
+        auto r = reader();
+        auto tx = Tx::begin(r.db, false);
+        if (!tx) return std::unexpected(tx.error());
+        auto id = existing_account_id(r.db, account);
+        if (!id) return std::unexpected(id.error());
+        std::vector<std::string> out;
+        {
+            auto q = Query::make(r.db, "SELECT name FROM subscriptions WHERE account_id = ?1 ORDER BY name");
+            if (!q) return std::unexpected(q.error());
+            q->bind(1, *id);
+            for (;;) {
+                auto row = q->step();
+                if (!row) return std::unexpected(row.error());
+                if (!*row) break;
+                out.push_back(q->text(0));
+            }
+        }
+        TRY(tx->commit());
+        return out;
+    }
+
+private:
+    // COPY inside the caller's write transaction: checks the handle and the destination, inserts
+    // the copies (same body_id: no body is copied) and advances the destination's counters.
+    // Returns the COPYUID data, the source and the destination as it is afterwards.
+    struct Copied {
+        CopyResult result;
+        BoxRow src, dst;
+    };
+    Result<Copied> copy_in_tx(const MailboxHandle& from, const std::vector<std::uint32_t>& uids,
+                                                     std::string_view to) {
+        auto src = handle_box(db_, from);
+        if (!src) return std::unexpected(src.error());
+        auto norm = normalize_mailbox_name(to);
+        if (!norm) return std::unexpected(norm.error());
+        auto dst = any_box(src->account_id, *norm);
+        if (!dst) return std::unexpected(dst.error());
+        // RFC 9051 §6.4.7: a missing destination is NO [TRYCREATE].
+        if (!*dst || (*dst)->info.noselect) return fail("[TRYCREATE] no such mailbox: " + *norm, ENOENT);
+        BoxRow d = **dst;
+        CopyResult out;
+        out.uidvalidity = d.info.uidvalidity;
+        auto present = messages_of(db_, src->id, uids);
+        if (!present) return std::unexpected(present.error());
+        if (present->empty()) return Copied{std::move(out), std::move(*src), std::move(d)};
+        if (std::uint64_t{d.info.uidnext} + present->size() - 1 > kMaxUid)
+            return fail("mailbox UID space exhausted: " + *norm, ENOSPC);
+        const auto modseq = static_cast<std::int64_t>(d.info.highest_modseq + 1);
+        for (const auto& m : *present) {
+            const std::uint32_t uid = d.info.uidnext++;
+            auto q = Query::make(db_,
+                                 "INSERT INTO messages(mailbox_id, uid, modseq, flags, internal_date, size, "
+                                 "envelope_from, body_id, prefix) SELECT ?1, ?2, ?3, flags, internal_date, size, "
+                                 "envelope_from, body_id, prefix FROM messages WHERE mailbox_id = ?4 AND uid = ?5");
+            if (!q) return std::unexpected(q.error());
+            TRY(q->bind(1, d.id).bind(2, std::int64_t{uid}).bind(3, modseq).bind(4, src->id).bind(5, std::int64_t{m.uid}).run());
+            out.source_uids.push_back(m.uid);
+            out.dest_uids.push_back(uid);
+        }
+        d.info.highest_modseq = static_cast<std::uint64_t>(modseq);
+        d.info.messages += static_cast<std::uint32_t>(present->size());
+        auto q = Query::make(db_, "UPDATE mailboxes SET uidnext = ?2, highest_modseq = ?3, "
+                                  "message_count = message_count + ?4 WHERE id = ?1");
+        if (!q) return std::unexpected(q.error());
+        TRY(q->bind(1, d.id)
+                .bind(2, std::int64_t{d.info.uidnext})
+                .bind(3, modseq)
+                .bind(4, static_cast<std::int64_t>(present->size()))
+                .run());
+        return Copied{std::move(out), std::move(*src), std::move(d)};
+    }
+
+    Result<void> rename_locked(std::string_view account, const std::string& from, const std::string& to) {
+        std::lock_guard lock(mu_);
+        auto tx = Tx::begin(db_, true);
+        if (!tx) return std::unexpected(tx.error());
+        auto account_id = existing_account_id(db_, account);
+        if (!account_id) return std::unexpected(account_id.error());
+        auto src = any_box(*account_id, from);
+        if (!src) return std::unexpected(src.error());
+        if (!*src) return not_found("no such mailbox: " + from);
+        auto dst = any_box(*account_id, to);
+        if (!dst) return std::unexpected(dst.error());
+        if (*dst) return fail("mailbox already exists: " + to, EEXIST);
+        if (from == "INBOX") {
+            // RFC 9051 §6.3.6: INBOX's messages move to a new mailbox `to`; INBOX stays, empty, and
+            // its inferiors are not renamed. The rows move (UPDATE, so the body trigger does not
+            // fire) with their UIDs: the new mailbox has a UIDVALIDITY of its own.
+            const BoxRow& inbox = **src;
+            TRY(create_superiors(*account_id, to));
+            auto id = insert_box(*account_id, to, SpecialUse::None);
+            if (!id) return std::unexpected(id.error());
+            const auto modseq = static_cast<std::int64_t>(inbox.info.highest_modseq + 1);
+            {
+                auto q = Query::make(db_, "INSERT INTO expunged(mailbox_id, uid, modseq) "
+                                          "SELECT mailbox_id, uid, ?2 FROM messages WHERE mailbox_id = ?1");
+                if (!q) return std::unexpected(q.error());
+                TRY(q->bind(1, inbox.id).bind(2, modseq).run());
+            }
+            {
+                auto q = Query::make(db_, "UPDATE messages SET mailbox_id = ?2 WHERE mailbox_id = ?1");
+                if (!q) return std::unexpected(q.error());
+                TRY(q->bind(1, inbox.id).bind(2, *id).run());
+            }
+            {
+                auto q = Query::make(db_, "UPDATE mailboxes SET uidnext = ?2, highest_modseq = ?3, message_count = ?4 "
+                                          "WHERE id = ?1");
+                if (!q) return std::unexpected(q.error());
+                TRY(q->bind(1, *id)
+                        .bind(2, std::int64_t{inbox.info.uidnext})
+                        .bind(3, static_cast<std::int64_t>(inbox.info.highest_modseq))
+                        .bind(4, std::int64_t{inbox.info.messages})
+                        .run());
+            }
+            if (inbox.info.messages > 0) {
+                auto q = Query::make(db_, "UPDATE mailboxes SET highest_modseq = ?2, message_count = 0 WHERE id = ?1");
+                if (!q) return std::unexpected(q.error());
+                TRY(q->bind(1, inbox.id).bind(2, modseq).run());
+            }
+            return tx->commit();
+        }
+        if (is_inferior(to, from)) return invalid("cannot rename " + from + " to its own inferior " + to);
+        auto below = inferiors(*account_id, from);
+        if (!below) return std::unexpected(below.error());
+        std::vector<std::pair<std::int64_t, std::string>> renamed{{(*src)->id, to}};
+        for (const auto& [id, name] : *below) {
+            std::string now = to + name.substr(from.size());
+            auto e = any_box(*account_id, now);
+            if (!e) return std::unexpected(e.error());
+            if (*e) return fail("mailbox already exists: " + now, EEXIST);
+            renamed.emplace_back(id, std::move(now));
+        }
+        TRY(create_superiors(*account_id, to));
+        for (const auto& [id, name] : renamed) {
+            auto q = Query::make(db_, "UPDATE mailboxes SET name = ?2 WHERE id = ?1");
+            if (!q) return std::unexpected(q.error());
+            TRY(q->bind(1, id).bind(2, name).run());
+        }
+        return tx->commit();
+    }
+
+    Result<void> delete_mailbox_locked(std::string_view account, const std::string& name) {
+        std::lock_guard lock(mu_);
+        auto tx = Tx::begin(db_, true);
+        if (!tx) return std::unexpected(tx.error());
+        auto account_id = existing_account_id(db_, account);
+        if (!account_id) return std::unexpected(account_id.error());
+        auto box = any_box(*account_id, name);
+        if (!box) return std::unexpected(box.error());
+        if (!*box) return not_found("no such mailbox: " + name);
+        auto below = inferiors(*account_id, name);
+        if (!below) return std::unexpected(below.error());
+        if (below->empty()) {
+            TRY(drop_box((*box)->id));
+            return tx->commit();
+        }
+        // RFC 9051 §6.3.5: the messages go, the name stays as its inferiors' superior.
+        if ((*box)->info.noselect)
+            return fail("[HASCHILDREN] mailbox has inferiors and is \\Noselect: " + name, EEXIST);
+        for (const char* sql : {"DELETE FROM messages WHERE mailbox_id = ?1", "DELETE FROM expunged WHERE mailbox_id = ?1",
+                                "UPDATE mailboxes SET noselect = 1, message_count = 0, "
+                                "highest_modseq = highest_modseq + 1 WHERE id = ?1"}) {
+            auto q = Query::make(db_, sql);
+            if (!q) return std::unexpected(q.error());
+            TRY(q->bind(1, (*box)->id).run());
+        }
+        return tx->commit();
+    }
+
 private:
     // 0 when the account does not exist.
     static Result<std::int64_t> account_id(Db& db, std::string_view account) {
@@ -631,67 +1114,214 @@ private:
         return id;
     }
 
-    Result<bool> box_exists(std::int64_t account_id, const std::string& name) {
-        auto q = Query::make(db_, "SELECT 1 FROM mailboxes WHERE account_id = ?1 AND name = ?2");
-        if (!q) return std::unexpected(q.error());
-        return q->bind(1, account_id).bind(2, name).step();
-    }
-
-    static MailboxInfo box_info(const Query& q, int first) {
+    // A row of TERN_BOX_COLUMNS.
+    static MailboxInfo box_info(const Query& q) {
         MailboxInfo mi;
-        mi.name = q.text(first);
-        mi.special_use = static_cast<SpecialUse>(q.int64(first + 1));
-        mi.uidvalidity = static_cast<std::uint32_t>(q.int64(first + 2));
-        mi.uidnext = static_cast<std::uint32_t>(q.int64(first + 3));
-        mi.highest_modseq = static_cast<std::uint64_t>(q.int64(first + 4));
-        mi.messages = static_cast<std::uint32_t>(q.int64(first + 5));
+        mi.id = q.int64(0);
+        mi.name = q.text(1);
+        mi.special_use = static_cast<SpecialUse>(q.int64(2));
+        mi.uidvalidity = static_cast<std::uint32_t>(q.int64(3));
+        mi.uidnext = static_cast<std::uint32_t>(q.int64(4));
+        mi.highest_modseq = static_cast<std::uint64_t>(q.int64(5));
+        mi.messages = static_cast<std::uint32_t>(q.int64(6));
+        mi.noselect = q.int64(7) != 0;
+        mi.subscribed = q.int64(8) != 0;
+        return mi;
+    }
+    static BoxRow box_row(const Query& q) { return BoxRow{q.int64(0), q.int64(9), box_info(q)}; }
+
+    // A row of TERN_MESSAGE_COLUMNS.
+    static MessageInfo read_info(const Query& q) {
+        MessageInfo mi;
+        mi.uid = static_cast<std::uint32_t>(q.int64(0));
+        mi.modseq = static_cast<std::uint64_t>(q.int64(1));
+        mi.flags = split_flags(q.text(2));
+        mi.internal_date = q.int64(3);
+        mi.size = static_cast<std::uint64_t>(q.int64(4));
+        mi.envelope_from = q.text(5);
         return mi;
     }
 
+    // A selectable mailbox by name (a \Noselect one is "no such mailbox").
     static Result<BoxRow> find_box(Db& db, std::string_view account, std::string_view name) {
         auto norm = normalize_mailbox_name(name);
         if (!norm) return std::unexpected(norm.error());
         {
-            auto q = Query::make(db,
-                                 "SELECT m.id, m.name, m.special_use, m.uidvalidity, m.uidnext, "
-                                 "m.highest_modseq, m.message_count FROM mailboxes m "
-                                 "JOIN accounts a ON a.id = m.account_id WHERE a.name = ?1 AND m.name = ?2");
+            auto q = Query::make(db, "SELECT " TERN_BOX_COLUMNS " FROM mailboxes m JOIN accounts a ON a.id = m.account_id "
+                                     "WHERE a.name = ?1 AND m.name = ?2 AND m.noselect = 0");
             if (!q) return std::unexpected(q.error());
             auto row = q->bind(1, account).bind(2, *norm).step();
             if (!row) return std::unexpected(row.error());
-            if (*row) return BoxRow{q->int64(0), box_info(*q, 1)};
+            if (*row) return box_row(*q);
         }
         auto id = existing_account_id(db, account);  // only on the error path: which error is it?
         if (!id) return std::unexpected(id.error());
         return not_found("no such mailbox: " + *norm);
     }
 
-    // Inside a write transaction.
-    Result<void> insert_box(std::int64_t account_id, const std::string& name, SpecialUse use) {
-        std::int64_t last = 0;
-        {
-            auto q = Query::make(db_, "SELECT value FROM meta WHERE key = 'last_uidvalidity'");
-            if (!q) return std::unexpected(q.error());
+    // The mailbox a handle names, if it still exists with that UIDVALIDITY and is selectable
+    // (ids are never reused; the UIDVALIDITY check is the second lock on the door).
+    static Result<BoxRow> handle_box(Db& db, const MailboxHandle& h) {
+        auto q = Query::make(db, "SELECT " TERN_BOX_COLUMNS " FROM mailboxes m JOIN accounts a ON a.id = m.account_id "
+                                 "WHERE m.id = ?1 AND a.name = ?2 AND m.uidvalidity = ?3 AND m.noselect = 0");
+        if (!q) return std::unexpected(q.error());
+        auto row = q->bind(1, h.id).bind(2, h.account).bind(3, std::int64_t{h.uidvalidity}).step();
+        if (!row) return std::unexpected(row.error());
+        if (!*row) return not_found("the mailbox was deleted or re-created");
+        return box_row(*q);
+    }
+
+    // Any mailbox of the account by its normalized name, \Noselect ones too; nullopt if none.
+    Result<std::optional<BoxRow>> any_box(std::int64_t account_id, const std::string& name) {
+        auto q = Query::make(db_, "SELECT " TERN_BOX_COLUMNS " FROM mailboxes m WHERE m.account_id = ?1 AND m.name = ?2");
+        if (!q) return std::unexpected(q.error());
+        auto row = q->bind(1, account_id).bind(2, name).step();
+        if (!row) return std::unexpected(row.error());
+        if (!*row) return std::optional<BoxRow>();
+        return std::optional<BoxRow>(box_row(*q));
+    }
+
+    // The names strictly below `parent` (RFC 9051 §6.3.5/§6.3.6 inferiors), with their ids.
+    Result<std::vector<std::pair<std::int64_t, std::string>>> inferiors(std::int64_t account_id, const std::string& parent) {
+        auto q = Query::make(db_, "SELECT id, name FROM mailboxes WHERE account_id = ?1 AND name >= ?2 AND name < ?3 "
+                                  "ORDER BY name");
+        if (!q) return std::unexpected(q.error());
+        q->bind(1, account_id).bind(2, inferiors_first(parent)).bind(3, inferiors_end(parent));
+        std::vector<std::pair<std::int64_t, std::string>> out;
+        for (;;) {
             auto row = q->step();
             if (!row) return std::unexpected(row.error());
-            if (*row) last = q->int64(0);
+            if (!*row) break;
+            out.emplace_back(q->int64(0), q->text(1));
         }
-        const std::uint32_t uidvalidity = next_uidvalidity(static_cast<std::uint32_t>(last), now_seconds());
+        return out;
+    }
+
+    // Inside a write transaction: RFC 9051 §6.3.4, the missing superiors of `name` (selectable).
+    Result<void> create_superiors(std::int64_t account_id, const std::string& name) {
+        for (const auto& sup : superior_names(name)) {
+            auto e = any_box(account_id, sup);
+            if (!e) return std::unexpected(e.error());
+            if (!*e) {
+                auto id = insert_box(account_id, sup, SpecialUse::None);
+                if (!id) return std::unexpected(id.error());
+            }
+        }
+        return {};
+    }
+
+    // Inside a write transaction: the mailbox row goes, and by cascade its messages (the trigger
+    // drops bodies no other row names) and its expunged UIDs.
+    Result<void> drop_box(std::int64_t box_id) {
+        auto q = Query::make(db_, "DELETE FROM mailboxes WHERE id = ?1");
+        if (!q) return std::unexpected(q.error());
+        return q->bind(1, box_id).run();
+    }
+
+    Result<std::int64_t> meta_value(const char* sql) {
+        auto q = Query::make(db_, sql);
+        if (!q) return std::unexpected(q.error());
+        auto row = q->step();
+        if (!row) return std::unexpected(row.error());
+        return *row ? q->int64(0) : 0;
+    }
+
+    // Inside a write transaction. Returns the new mailbox's id: one above every id ever handed
+    // out (meta last_mailbox_id), so a deleted mailbox's id never names another one.
+    Result<std::int64_t> insert_box(std::int64_t account_id, const std::string& name, SpecialUse use) {
+        auto last = meta_value("SELECT value FROM meta WHERE key = 'last_uidvalidity'");
+        if (!last) return std::unexpected(last.error());
+        auto last_id = meta_value("SELECT value FROM meta WHERE key = 'last_mailbox_id'");
+        if (!last_id) return std::unexpected(last_id.error());
+        const std::uint32_t uidvalidity = next_uidvalidity(static_cast<std::uint32_t>(*last), now_seconds());
+        const std::int64_t id = *last_id + 1;
         {
             auto q = Query::make(db_, "UPDATE meta SET value = ?1 WHERE key = 'last_uidvalidity'");
             if (!q) return std::unexpected(q.error());
             TRY(q->bind(1, std::int64_t{uidvalidity}).run());
         }
+        {
+            auto q = Query::make(db_, "UPDATE meta SET value = ?1 WHERE key = 'last_mailbox_id'");
+            if (!q) return std::unexpected(q.error());
+            TRY(q->bind(1, id).run());
+        }
         auto q = Query::make(db_,
-                             "INSERT INTO mailboxes(account_id, name, special_use, uidvalidity, uidnext, "
-                             "highest_modseq, message_count) VALUES(?1, ?2, ?3, ?4, 1, ?5, 0)");
+                             "INSERT INTO mailboxes(id, account_id, name, special_use, uidvalidity, uidnext, "
+                             "highest_modseq, message_count) VALUES(?6, ?1, ?2, ?3, ?4, 1, ?5, 0)");
         if (!q) return std::unexpected(q.error());
-        return q->bind(1, account_id)
-            .bind(2, name)
-            .bind(3, static_cast<std::int64_t>(use))
-            .bind(4, std::int64_t{uidvalidity})
-            .bind(5, static_cast<std::int64_t>(kInitialModseq))
-            .run();
+        TRY(q->bind(1, account_id)
+                .bind(2, name)
+                .bind(3, static_cast<std::int64_t>(use))
+                .bind(4, std::int64_t{uidvalidity})
+                .bind(5, static_cast<std::int64_t>(kInitialModseq))
+                .bind(6, id)
+                .run());
+        return id;
+    }
+
+    // The messages among `uids` (ascending, unique) that exist, in UID order. A dense set (1:*,
+    // a range) is read as one range of the primary key; a sparse one UID by UID, so that
+    // "1,900000" does not read the 899,998 rows between.
+    static Result<std::vector<MessageInfo>> messages_of(Db& db, std::int64_t box_id, const std::vector<std::uint32_t>& uids) {
+        std::vector<MessageInfo> out;
+        if (uids.empty()) return out;
+        const std::uint64_t width = std::uint64_t{uids.back()} - uids.front() + 1;
+        if (width <= 4 * std::uint64_t{uids.size()}) {
+            auto q = Query::make(db, "SELECT " TERN_MESSAGE_COLUMNS " FROM messages "
+                                     "WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid");
+            if (!q) return std::unexpected(q.error());
+            q->bind(1, box_id).bind(2, std::int64_t{uids.front()}).bind(3, std::int64_t{uids.back()});
+            auto want = uids.begin();
+            for (;;) {
+                auto row = q->step();
+                if (!row) return std::unexpected(row.error());
+                if (!*row) break;
+                const auto uid = static_cast<std::uint32_t>(q->int64(0));
+                want = std::lower_bound(want, uids.end(), uid);
+                if (want != uids.end() && *want == uid) out.push_back(read_info(*q));
+            }
+            return out;
+        }
+        for (auto uid : uids) {
+            auto q = Query::make(db, "SELECT " TERN_MESSAGE_COLUMNS " FROM messages WHERE mailbox_id = ?1 AND uid = ?2");
+            if (!q) return std::unexpected(q.error());
+            auto row = q->bind(1, box_id).bind(2, std::int64_t{uid}).step();
+            if (!row) return std::unexpected(row.error());
+            if (*row) out.push_back(read_info(*q));
+        }
+        return out;
+    }
+
+    // Inside a write transaction: removes the present UIDs of `uids` (ascending), records them as
+    // expunged at `modseq` and makes that the mailbox's highest modseq if anything went (RFC
+    // 7162 §3.2: an expunge is a change). uidnext is untouched: expunged UIDs are never handed
+    // out again (RFC 9051 §2.3.1.1). Returns the UIDs removed.
+    Result<std::vector<std::uint32_t>> remove_messages(std::int64_t box_id, const std::vector<std::uint32_t>& uids,
+                                                       std::uint64_t modseq) {
+        std::vector<std::uint32_t> removed;
+        for (auto uid : uids) {
+            {
+                auto q = Query::make(db_, "DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2");
+                if (!q) return std::unexpected(q.error());
+                TRY(q->bind(1, box_id).bind(2, std::int64_t{uid}).run());
+            }
+            if (sqlite3_changes(db_.raw()) == 0) continue;
+            auto q = Query::make(db_, "INSERT INTO expunged(mailbox_id, uid, modseq) VALUES(?1, ?2, ?3)");
+            if (!q) return std::unexpected(q.error());
+            TRY(q->bind(1, box_id).bind(2, std::int64_t{uid}).bind(3, static_cast<std::int64_t>(modseq)).run());
+            removed.push_back(uid);
+        }
+        if (!removed.empty()) {
+            auto q = Query::make(db_,
+                                 "UPDATE mailboxes SET message_count = message_count - ?2, "
+                                 "highest_modseq = ?3 WHERE id = ?1");
+            if (!q) return std::unexpected(q.error());
+            TRY(q->bind(1, box_id)
+                    .bind(2, static_cast<std::int64_t>(removed.size()))
+                    .bind(3, static_cast<std::int64_t>(modseq))
+                    .run());
+        }
+        return removed;
     }
 
     Result<void> set_highest_modseq(std::int64_t box_id, std::int64_t modseq) {

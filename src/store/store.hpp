@@ -91,8 +91,8 @@ struct MailboxHandle {
 enum class FlagMode { Replace, Add, Remove };  // RFC 9051 §6.4.6 FLAGS / +FLAGS / -FLAGS
 
 struct StoreFlagsResult {
-    // Every message whose flags were changed, or (RFC 7162 §3.1.3) that was asked for and still
-    // exists, with its flags and modseq after the operation: what the FETCH replies show.
+    // Every message asked for that exists and is not in `modified`, changed or not, ascending,
+    // with its flags and modseq after the operation: what the FETCH replies show (unless .SILENT).
     std::vector<MessageInfo> updated;
     // UNCHANGEDSINCE given and the message's modseq was higher: left alone (RFC 7162 §3.1.3 MODIFIED).
     std::vector<std::uint32_t> modified;
@@ -130,7 +130,8 @@ public:
 
     virtual Result<std::vector<MailboxInfo>> list_mailboxes(std::string_view account) = 0;
     virtual Result<MailboxInfo> mailbox(std::string_view account, std::string_view name) = 0;
-    // Fails with EEXIST if it exists; creates missing superior levels ("a" for "a/b", RFC 9051 §6.3.4).
+    // Fails with EEXIST if it exists (a \Noselect one is made selectable again: a new mailbox,
+    // new id and UIDVALIDITY); creates missing superior levels ("a" for "a/b", RFC 9051 §6.3.4).
     virtual Result<void> create_mailbox(std::string_view account, std::string_view name, SpecialUse use) = 0;
 
     // Appends every message in one durable transaction (one fsync for the batch). A message for
@@ -163,58 +164,69 @@ public:
     // checks and statistics, not a hot path (the memory backend counts them one by one).
     virtual Result<std::uint64_t> count_bodies() = 0;
 
-    // ---- IMAP (issue 9). Every change below is one durable transaction and bumps the mailbox's
-    // highest modseq once; every committed change (these, append, expunge, set_flags) calls the
-    // change listener (set_change_listener) after COMMIT.
+    // ---- IMAP (issue 9). Every change below is one durable transaction (one fsync) and bumps the
+    // highest modseq of each mailbox whose messages or flags it changes once (RFC 7162 §3.1.2);
+    // every committed change (these, create_account, delete_account, create_mailbox, append,
+    // set_flags, expunge) calls the change listener (set_change_listener) after COMMIT, once per
+    // account it touched; an operation that fails or changes nothing does not call it.
+    // A mailbox that is \Noselect (see delete_mailbox) is listed by list_mailboxes but is "no
+    // such mailbox" (ENOENT) for mailbox(), open_mailbox(), append and every message call.
 
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-parameter"  // TEMPORARY (see unimplemented())
-    virtual Result<MailboxHandle> open_mailbox(std::string_view account, std::string_view name) { return unimplemented(); }
+    virtual Result<MailboxHandle> open_mailbox(std::string_view account, std::string_view name) = 0;
     // Fresh counters (messages, uidnext, highest modseq, name after a rename).
-    virtual Result<MailboxInfo> mailbox_info(const MailboxHandle& box) { return unimplemented(); }
+    virtual Result<MailboxInfo> mailbox_info(const MailboxHandle& box) = 0;
     // Messages in UID order with uid >= from_uid and modseq > changed_since (0: all).
     virtual Result<std::vector<MessageInfo>> list_messages(const MailboxHandle& box, std::uint32_t from_uid = 1,
-                                                           std::uint64_t changed_since = 0) { return unimplemented(); }
+                                                           std::uint64_t changed_since = 0) = 0;
     // UIDs expunged with a modseq > `since`, ascending (RFC 7162 §3.2.5 VANISHED (EARLIER)).
-    // Kept for every expunge of the mailbox's life (a UID is 4 bytes; a later session may prune).
-    virtual Result<std::vector<std::uint32_t>> expunged_since(const MailboxHandle& box, std::uint64_t since) { return unimplemented(); }
-    virtual Result<base::ByteSourceRef> open_message(const MailboxHandle& box, std::uint32_t uid) { return unimplemented(); }
-    // Batched STORE: one transaction for all `uids` (absent ones ignored); each changed message
-    // gets one new modseq (RFC 7162 §3.1.3: all changed by one command may share it).
+    // Kept for every expunge of the mailbox's life (a UID is 4 bytes; a later session may prune);
+    // MOVE records its source UIDs here too, and renaming INBOX all of INBOX's.
+    virtual Result<std::vector<std::uint32_t>> expunged_since(const MailboxHandle& box, std::uint64_t since) = 0;
+    virtual Result<base::ByteSourceRef> open_message(const MailboxHandle& box, std::uint32_t uid) = 0;
+    // Batched STORE: one transaction for all `uids` (absent ones ignored); flags validated as
+    // set_flags does (EINVAL for a bad flag or \Recent, nothing changed). Only messages whose
+    // flag set really changes get a new modseq, all the same one (RFC 7162 §3.1.3: all changed
+    // by one command may share it); the mailbox's highest modseq moves only if one changed.
     virtual Result<StoreFlagsResult> store_flags(const MailboxHandle& box, std::span<const std::uint32_t> uids,
                                                  FlagMode mode, std::span<const std::string> flags,
-                                                 std::optional<std::uint64_t> unchanged_since = std::nullopt) { return unimplemented(); }
+                                                 std::optional<std::uint64_t> unchanged_since = std::nullopt) = 0;
     // Absent UIDs ignored; the result lists what was removed (and records it for expunged_since).
-    virtual Result<ExpungeResult> expunge(const MailboxHandle& box, std::span<const std::uint32_t> uids) { return unimplemented(); }
+    virtual Result<ExpungeResult> expunge(const MailboxHandle& box, std::span<const std::uint32_t> uids) = 0;
     // COPY without copying bodies (the new rows reference the same body); flags kept, internal
-    // date kept; new UIDs in source order. ENOENT with the text "TRYCREATE" when `to` is missing.
+    // date kept; new UIDs in source order, all with one new modseq in the destination. Absent
+    // UIDs ignored (none present: an empty result, nothing changed). ENOENT with the text
+    // "TRYCREATE" when `to` is missing or \Noselect; ENOSPC if `to` has too few UIDs left.
     virtual Result<CopyResult> copy_messages(const MailboxHandle& from, std::span<const std::uint32_t> uids,
-                                             std::string_view to) { return unimplemented(); }
+                                             std::string_view to) = 0;
     // MOVE (RFC 6851): copy + expunge of the source in ONE transaction: a crash leaves either
-    // the source or the copy, never both, never neither.
+    // the source or the copy, never both, never neither. The ExpungeResult is the source's.
     virtual Result<std::pair<CopyResult, ExpungeResult>> move_messages(const MailboxHandle& from,
                                                                        std::span<const std::uint32_t> uids,
-                                                                       std::string_view to) { return unimplemented(); }
-    // RFC 9051 §6.3.6: inferiors are renamed too; renaming INBOX moves its messages to a new
-    // mailbox `to` and leaves INBOX empty. EEXIST if `to` exists, ENOENT if `from` does not.
-    virtual Result<void> rename_mailbox(std::string_view account, std::string_view from, std::string_view to) { return unimplemented(); }
+                                                                       std::string_view to) = 0;
+    // RFC 9051 §6.3.6: inferiors are renamed too, missing superiors of `to` are created; the
+    // mailbox keeps its id, UIDVALIDITY and UIDs (handles stay valid). Renaming INBOX moves its
+    // messages (UIDs kept) to a new mailbox `to` (new UIDVALIDITY) and leaves INBOX empty (its
+    // UIDs recorded as expunged), its inferiors untouched. EEXIST if `to` (or a renamed
+    // inferior's new name) exists, ENOENT if `from` does not, EINVAL if `to` is below `from`.
+    // A \Noselect `from` may be renamed. Subscriptions are not changed (RFC 9051 §6.3.7).
+    virtual Result<void> rename_mailbox(std::string_view account, std::string_view from, std::string_view to) = 0;
     // RFC 9051 §6.3.5: INBOX cannot be deleted (EINVAL); a mailbox with inferiors loses its
     // messages and becomes \Noselect; a \Noselect one with inferiors is an error (EEXIST,
-    // "HASCHILDREN"); otherwise it goes (and its UIDVALIDITY is never reused).
-    virtual Result<void> delete_mailbox(std::string_view account, std::string_view name) { return unimplemented(); }
+    // "HASCHILDREN"); otherwise it goes (and its UIDVALIDITY and id are never reused).
+    // Subscriptions are not changed. create_mailbox on a \Noselect name makes it a new,
+    // selectable mailbox (new id and UIDVALIDITY).
+    virtual Result<void> delete_mailbox(std::string_view account, std::string_view name) = 0;
     // RFC 9051 §6.3.7/§6.3.8; a name may be subscribed without existing (kept as a name).
-    virtual Result<void> set_subscribed(std::string_view account, std::string_view name, bool subscribed) { return unimplemented(); }
-    virtual Result<std::vector<std::string>> subscriptions(std::string_view account) { return unimplemented(); }
-
-#pragma GCC diagnostic pop
+    // Subscribing twice or unsubscribing a name that is not subscribed succeeds (no change).
+    virtual Result<void> set_subscribed(std::string_view account, std::string_view name, bool subscribed) = 0;
+    // The account's subscribed names, sorted (byte order).
+    virtual Result<std::vector<std::string>> subscriptions(std::string_view account) = 0;
 
     // Called after every committed change with the account it touched, on the writing thread.
     // Must be cheap and must not call back into the store. Set once, before the store is shared.
     void set_change_listener(std::function<void(std::string_view account)> fn) { listener_ = std::move(fn); }
 
 protected:
-    // TEMPORARY while the backends gain the IMAP calls (issue 9); removed when they have them.
-    static std::unexpected<Error> unimplemented() { return std::unexpected(Error{"store: not implemented yet", ENOSYS}); }
     void changed(std::string_view account) const {
         if (listener_) listener_(account);
     }
