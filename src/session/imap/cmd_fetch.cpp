@@ -191,7 +191,7 @@ void Session::pump_fetch(std::string& out) {
                 tree = std::move(*t);
             }
         }
-        std::string text = std::to_string(seq) + " FETCH (";
+        std::string text = "* " + std::to_string(seq) + " FETCH (";
         bool first = true;
         auto sep = [&] {
             if (!first) text += ' ';
