@@ -266,14 +266,16 @@ Result<std::string> read_range(const base::ByteSource& src, std::uint64_t begin,
 // The fields of a header section that are (or, for .NOT, are not) named in `names`, each with its
 // folds as in the message and CRLF line ends, then the empty line (RFC 3501 §6.4.5: "the blank
 // line is included in all header fetches"; Dovecot adds it, and a CRLF to a last field without
-// one, also for a message that has no empty line).
+// one).
 std::string filter_header(std::string_view header, const std::vector<std::string>& names, bool nott) {
     mime::HeaderLimits hl;
     hl.max_fields = header.size() / 2 + 1;  // a field takes at least "a:" and a line end
     hl.max_field_bytes = header.size() + 1;
     auto h = mime::parse_header_section(header, hl);
     std::string out;
+    bool separator = true;
     if (h) {
+        separator = h->has_separator;
         for (const mime::HeaderField& f : h->fields) {
             bool named = std::any_of(names.begin(), names.end(),
                                      [&](const std::string& n) { return ascii::iequals(f.name, n); });
@@ -286,6 +288,9 @@ std::string filter_header(std::string_view header, const std::vector<std::string
             if (bytes.empty() || bytes.back() != '\n') out += "\r\n";
         }
     }
+    // RFC 3501 §6.4.5: no empty line "in the case of a message which has no body and no blank
+    // line"; Dovecot 2.3.19 still adds one after fields it sends, and sends "" when none match.
+    if (!separator && out.empty()) return out;
     out += "\r\n";
     return out;
 }

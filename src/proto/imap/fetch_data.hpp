@@ -21,7 +21,8 @@ namespace tern::imap {
 
 // Error codes (Error::code) of the functions below; negative so they never collide with errno
 // values from the ByteSource.
-inline constexpr int kFetchNoSuchPart = -9001;  // BINARY of a section that does not exist
+inline constexpr int kFetchNoSuchPart = -9001;  // BINARY of a section that does not exist: Dovecot
+                                                // 2.3.19 answers an empty string (BINARY[9] {0})
 inline constexpr int kFetchUnknownCte = -9002;  // BINARY: the session answers NO [UNKNOWN-CTE] (RFC 3516 §4.3)
 inline constexpr int kFetchTooBig = -9003;      // BINARY: decoded data over max_bytes
 

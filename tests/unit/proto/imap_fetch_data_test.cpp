@@ -238,6 +238,7 @@ TEST(ImapSection, HeaderFields) {
     Msg n("From: a@b\nSubject: nobody");
     EXPECT_EQ(n.section(sec({}, T::HeaderFields, {"SUBJECT"})), "Subject: nobody\r\n\r\n");
     EXPECT_EQ(n.section(sec({}, T::Header)), "From: a@b\r\nSubject: nobody");
+    EXPECT_EQ(n.section(sec({}, T::HeaderFieldsNot, {"FROM", "SUBJECT"})), "");  // Dovecot: "" too
     // A bare-LF message gets CRLF in the synthesized subset; NUL becomes 0x80 (as Dovecot).
     auto src = base::bytes_from_string(std::string("Subject: a\0b\nX: y\n\nz", 21));
     auto tree = mime::parse_message(*src);
