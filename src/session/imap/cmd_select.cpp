@@ -138,7 +138,7 @@ void Session::cmd_status(const ParsedCommand& c, std::string& out) {
         }
     }
     std::string line = "STATUS ";
-    append_astring(line, wire_name(info->name), utf8());
+    append_string(line, wire_name(info->name), utf8());  // quoted, as LIST sends it
     line += " (" + items + ")";
     say(out, untagged(line));
     sync(out, true);

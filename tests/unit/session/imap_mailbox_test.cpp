@@ -82,8 +82,8 @@ TEST(ImapMailbox, RenameWithChildrenAndInbox) {
     // RFC 9051 §6.3.6: renaming INBOX moves its messages; INBOX stays, empty.
     EXPECT_EQ(t.send("f RENAME INBOX Old\r\n"), "f OK RENAME completed\r\n");
     auto out = t.send("g STATUS INBOX (MESSAGES)\r\nh STATUS Old (MESSAGES)\r\n");
-    EXPECT_TRUE(has_line(out, "* STATUS INBOX (MESSAGES 0)")) << out;
-    EXPECT_TRUE(has_line(out, "* STATUS Old (MESSAGES 3)")) << out;
+    EXPECT_TRUE(has_line(out, "* STATUS \"INBOX\" (MESSAGES 0)")) << out;
+    EXPECT_TRUE(has_line(out, "* STATUS \"Old\" (MESSAGES 3)")) << out;
 }
 
 TEST(ImapMailbox, SubscribeLsubAndListSubscribed) {

@@ -58,8 +58,8 @@ TEST(ImapCopy, CopyAndMoveWithUidplus) {
     EXPECT_EQ(normalize(t.send("c UID MOVE 2:3 Trash\r\n")),
               "* OK [COPYUID V 2:3 1:2] Moved\r\n* 3 EXPUNGE\r\n* 2 EXPUNGE\r\nc OK UID MOVE completed\r\n");
     auto out = t.send("d STATUS Trash (MESSAGES)\r\ne STATUS Archive (MESSAGES)\r\n");
-    EXPECT_TRUE(has_line(out, "* STATUS Trash (MESSAGES 2)")) << out;
-    EXPECT_TRUE(has_line(out, "* STATUS Archive (MESSAGES 2)")) << out;
+    EXPECT_TRUE(has_line(out, "* STATUS \"Trash\" (MESSAGES 2)")) << out;
+    EXPECT_TRUE(has_line(out, "* STATUS \"Archive\" (MESSAGES 2)")) << out;
     auto bodies = t.store().count_bodies();
     ASSERT_TRUE(bodies);
     EXPECT_EQ(*bodies, 3u) << "COPY and MOVE share bodies";
