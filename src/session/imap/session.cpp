@@ -329,6 +329,18 @@ void Session::announce_expunges(std::string& out) {
     auto& v = *view_;
     if (v.pending_expunge.empty()) return;
     std::sort(v.pending_expunge.begin(), v.pending_expunge.end());
+    if (qresync_) {
+        // RFC 7162 §3.2.10: with QRESYNC, one VANISHED response (UIDs) replaces the EXPUNGEs.
+        std::vector<std::uint32_t> gone;
+        for (auto u : v.pending_expunge)
+            if (auto seq = v.seq_of(u)) {
+                gone.push_back(u);
+                v.msgs.erase(v.msgs.begin() + (seq - 1));
+            }
+        if (!gone.empty()) say(out, untagged("VANISHED " + uid_set(gone)));
+        v.pending_expunge.clear();
+        return;
+    }
     // RFC 9051 §7.5.1: each EXPUNGE renumbers the messages after it, so announce from the highest
     // sequence number down: each number sent is then valid when the client reads it.
     for (auto it = v.pending_expunge.rbegin(); it != v.pending_expunge.rend(); ++it) {
