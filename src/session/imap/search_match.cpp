@@ -252,10 +252,6 @@ constexpr int kMaxDepth = 64;
 // The top header section is searched up to this many octets, as mime::ParseLimits bounds every
 // header section of the part tree.
 constexpr std::size_t kMaxHeaderBytes = 64 * 1024;
-// Decoded text is kept in the cache for the next key only when the raw octets it comes from are
-// at most this many (decoding can triple them: windows-1252 to UTF-8); larger bodies are streamed
-// again for every key that needs them.
-constexpr std::uint64_t kCacheRawBytes = 512 * 1024;
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
@@ -512,6 +508,7 @@ bool searchable_body(const mime::MimePart& p) {
 }  // namespace
 
 struct MatchCache::State {
+    std::uint64_t keep_text_bytes = MatchCache::kDefaultKeepTextBytes;
     bool bound = false;
     std::uint32_t uid = 0;
     const base::ByteSource* source = nullptr;
@@ -524,18 +521,19 @@ struct MatchCache::State {
 
 struct MatchCacheAccess {
     static MatchCache::State& state(MatchCache& c) {
-        if (!c.state_) c.state_ = std::make_unique<MatchCache::State>();  // a moved-from cache
+        if (!c.state_) c.clear();  // a moved-from cache
         return *c.state_;
     }
 };
 
-MatchCache::MatchCache() : state_(std::make_unique<State>()) {}
+MatchCache::MatchCache(std::uint64_t keep_text_bytes) : keep_text_bytes_(keep_text_bytes) { clear(); }
 MatchCache::~MatchCache() = default;
 MatchCache::MatchCache(MatchCache&&) noexcept = default;
 MatchCache& MatchCache::operator=(MatchCache&&) noexcept = default;
 void MatchCache::clear() {
     if (!state_) state_ = std::make_unique<State>();
     else *state_ = State();
+    state_->keep_text_bytes = keep_text_bytes_;
 }
 
 // ---------------------------------------------------------------- evaluation
@@ -736,7 +734,7 @@ private:
         if (!st_.part_headers) {
             std::uint64_t total = 0;
             for (std::size_t i = 1; i < (*t)->parts.size(); ++i) total += (*t)->parts[i].header_size();
-            bool keep = total <= kCacheRawBytes;
+            bool keep = total <= st_.keep_text_bytes;
             std::vector<std::string> lines;
             for (std::size_t i = 1; i < (*t)->parts.size(); ++i) {
                 const auto& p = (*t)->parts[i];
@@ -771,7 +769,7 @@ private:
             std::uint64_t total = 0;
             for (const auto& p : (*t)->parts)
                 if (searchable_body(p)) total += p.body_size();
-            if (total > kCacheRawBytes) return stream_bodies(**t, needle);
+            if (total > st_.keep_text_bytes) return stream_bodies(**t, needle);
             std::vector<std::string> texts;
             for (const auto& p : (*t)->parts) {
                 if (!searchable_body(p)) continue;

@@ -45,7 +45,11 @@ struct SearchContext {
 // the source changes. Flags, sizes, UIDs and dates of the store never fill it.
 class MatchCache {
 public:
-    MatchCache();
+    // Decoded text is kept for the next key only when the raw octets it comes from are at most
+    // `keep_text_bytes` (decoding can triple them: windows-1252 to UTF-8); larger bodies are
+    // streamed again, chunk by chunk, for every key that needs them.
+    static constexpr std::uint64_t kDefaultKeepTextBytes = 512 * 1024;
+    explicit MatchCache(std::uint64_t keep_text_bytes = kDefaultKeepTextBytes);
     ~MatchCache();
     MatchCache(MatchCache&&) noexcept;
     MatchCache& operator=(MatchCache&&) noexcept;
@@ -55,6 +59,7 @@ public:
 private:
     friend struct MatchCacheAccess;
     std::unique_ptr<State> state_;
+    std::uint64_t keep_text_bytes_;
 };
 
 // True when the key (or any key nested in it) needs the message content: a text, HEADER or SENT*
