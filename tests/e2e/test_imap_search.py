@@ -602,6 +602,60 @@ def parse_internaldate(s):
     return int(datetime.strptime(s, "%d-%b-%Y %H:%M:%S %z").timestamp())
 
 
+def fill_and_fetch(port, user, password, rng, to_append, total):
+    """APPENDs `to_append` (internal dates spread over months, in several zones, some flags),
+    STOREs random flag changes, and returns every message of INBOX as FETCHed (the oracle's
+    input: the octets, UID, flags, INTERNALDATE and RFC822.SIZE the server reports)."""
+    M = imaplib.IMAP4("127.0.0.1", port, timeout=30)
+    M.login(user, password)
+    for raw in to_append:
+        day = rng.choice(SENT_DAYS)
+        zone = timezone(timedelta(minutes=rng.choice([-600, -300, 0, 120, 540])))
+        when = day.replace(hour=rng.randrange(24), minute=rng.randrange(60), tzinfo=zone)
+        flags = " ".join(f for f in SYSTEM_FLAGS + KEYWORDS[:2] if rng.random() < 0.3)
+        typ, data = M.append("INBOX", f"({flags})", imaplib.Time2Internaldate(when), raw)
+        assert typ == "OK", data
+    typ, data = M.select("INBOX")
+    assert typ == "OK", data
+    assert int(data[0]) == total, (data, total)
+    for _ in range(60):  # flags changed after delivery
+        uidset = random_set(rng, total)
+        flag = rng.choice(SYSTEM_FLAGS + KEYWORDS)
+        typ, data = M.uid("STORE", uidset, rng.choice(["+FLAGS.SILENT", "-FLAGS.SILENT"]), f"({flag})")
+        assert typ == "OK", (uidset, data)
+    typ, data = M.fetch("1:*", "(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])")
+    assert typ == "OK", data
+    msgs = []
+    i = 0
+    while i < len(data):
+        item = data[i]
+        i += 1
+        if not isinstance(item, tuple):
+            continue
+        meta = item[0].decode()
+        if i < len(data) and isinstance(data[i], bytes):  # attributes after the literal
+            meta += data[i].decode()
+        seq = int(meta.split()[0])
+        uid = int(re.search(r"UID (\d+)", meta).group(1))
+        flags = re.search(r"FLAGS \(([^)]*)\)", meta).group(1).split()
+        internal = parse_internaldate(re.search(r'INTERNALDATE "([^"]+)"', meta).group(1))
+        size = int(re.search(r"RFC822\.SIZE (\d+)", meta).group(1))
+        assert size == len(item[1]), (uid, size, len(item[1]))
+        msgs.append(OracleMessage(item[1], uid=uid, seq=seq, internal=internal, flags=flags))
+    M.logout()
+    assert len(msgs) == total, len(msgs)
+    return msgs
+
+
+def search_client(port, user, password):
+    imap = RawImap(port)
+    status, _ = imap.command([f'LOGIN "{user}" "{password}"'])
+    assert status.startswith(b"OK"), status
+    status, _ = imap.command(["SELECT INBOX"])
+    assert status.startswith(b"OK"), status
+    return imap
+
+
 class ImapSearch(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -625,53 +679,11 @@ class ImapSearch(unittest.TestCase):
                 s.sendmail("sender@remote.example", [cls.user], raw, mail_options=opts)
         cls.srv.wait_count(cls.user, N_SMTP, timeout=60)
 
-        M = imaplib.IMAP4("127.0.0.1", cls.srv.port("imap"), timeout=30)
-        M.login(cls.user, PASSWORD)
-        for raw in generated[N_SMTP:]:  # internal dates spread over months, in several zones
-            day = rng.choice(SENT_DAYS)
-            zone = timezone(timedelta(minutes=rng.choice([-600, -300, 0, 120, 540])))
-            when = day.replace(hour=rng.randrange(24), minute=rng.randrange(60), tzinfo=zone)
-            flags = " ".join(f for f in SYSTEM_FLAGS + KEYWORDS[:2] if rng.random() < 0.3)
-            typ, data = M.append("INBOX", f"({flags})", imaplib.Time2Internaldate(when), raw)
-            assert typ == "OK", data
-        typ, data = M.select("INBOX")
-        assert typ == "OK", data
-        total = int(data[0])
-        assert total == N_SMTP + N_APPEND, total
-        for _ in range(60):  # flags changed after delivery
-            uidset = random_set(rng, total)
-            flag = rng.choice(SYSTEM_FLAGS + KEYWORDS)
-            typ, data = M.uid("STORE", uidset, rng.choice(["+FLAGS.SILENT", "-FLAGS.SILENT"]), f"({flag})")
-            assert typ == "OK", (uidset, data)
-        typ, data = M.fetch("1:*", "(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])")
-        assert typ == "OK", data
-        cls.msgs = []
-        i = 0
-        while i < len(data):
-            item = data[i]
-            i += 1
-            if not isinstance(item, tuple):
-                continue
-            meta = item[0].decode()
-            if i < len(data) and isinstance(data[i], bytes):  # attributes after the literal
-                meta += data[i].decode()
-            seq = int(meta.split()[0])
-            uid = int(re.search(r"UID (\d+)", meta).group(1))
-            flags = re.search(r"FLAGS \(([^)]*)\)", meta).group(1).split()
-            internal = parse_internaldate(re.search(r'INTERNALDATE "([^"]+)"', meta).group(1))
-            size = int(re.search(r"RFC822\.SIZE (\d+)", meta).group(1))
-            assert size == len(item[1]), (uid, size, len(item[1]))
-            cls.msgs.append(OracleMessage(item[1], uid=uid, seq=seq, internal=internal, flags=flags))
-        M.logout()
-        assert len(cls.msgs) == total, len(cls.msgs)
-        cls.ctx = {"max_uid": max(m.uid for m in cls.msgs), "max_seq": total}
         cls.rng = rng
-
-        cls.imap = RawImap(cls.srv.port("imap"))
-        status, _ = cls.imap.command([f'LOGIN "{cls.user}" "{PASSWORD}"'])
-        assert status.startswith(b"OK"), status
-        status, _ = cls.imap.command(["SELECT INBOX"])
-        assert status.startswith(b"OK"), status
+        cls.msgs = fill_and_fetch(cls.srv.port("imap"), cls.user, PASSWORD, rng, generated[N_SMTP:],
+                                  N_SMTP + N_APPEND)
+        cls.ctx = {"max_uid": max(m.uid for m in cls.msgs), "max_seq": len(cls.msgs)}
+        cls.imap = search_client(cls.srv.port("imap"), cls.user, PASSWORD)
 
     @classmethod
     def tearDownClass(cls):

@@ -87,6 +87,7 @@ struct Msg {
     std::uint64_t modseq = 7;
     std::int64_t internal = kFeb1_2024_noon;
     std::size_t chunk = 1 << 20;
+    std::uint64_t keep = MatchCache::kDefaultKeepTextBytes;  // 0: every body streamed
 };
 
 class Search : public ::testing::Test {
@@ -104,7 +105,7 @@ protected:
         sm.internal_date = m.internal;
         sm.flags = m.flags;
         sm.source = src_.get();
-        MatchCache cache;
+        MatchCache cache(m.keep);
         return matches(k, ctx, sm, cache);
     }
     bool yes(const SearchKey& k, const Msg& m) {
@@ -490,18 +491,26 @@ TEST_F(Search, NoHitsOnEncodedOctetsOrNonTextParts) {
 }
 
 TEST_F(Search, MatchAcrossChunkBoundariesWhenStreamed) {
-    // A body over the cache limit is streamed in chunks; every split of the needle must be found.
-    std::string filler(600 * 1024, 'a');
+    // Streamed bodies arrive in pieces of the source's read size; every split of the needle must
+    // be found, also when a multi-byte character (É) is split.
+    std::string filler(3000, 'a');
     for (std::size_t i = 0; i < filler.size(); i += 70) filler[i] = '\n';
-    std::string needle = "Needle\xC3\x89Word";  // NeedleÉWord: the É itself may be split
-    for (std::size_t chunk : {7u, 4096u, 65536u}) {
+    const std::string head = "Subject: big\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n";
+    std::string needle = "Needle\xC3\x89Word";  // NeedleÉWord
+    for (std::size_t chunk : {1u, 3u, 7u, 64u}) {
         for (std::size_t shift = 0; shift < 12; ++shift) {
-            std::string body = filler.substr(0, 300 * 1024 + shift) + needle + filler.substr(300 * 1024);
-            Msg m{.text = "Subject: big\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body, .chunk = chunk};
+            std::string body = filler.substr(0, 1500 + shift) + needle + filler.substr(1500);
+            Msg m{.text = head + body, .chunk = chunk, .keep = 0};
             EXPECT_TRUE(yes(key(K::Body, "needleéword"), m)) << "chunk " << chunk << " shift " << shift;
             EXPECT_FALSE(yes(key(K::Body, "needleéwordx"), m));
         }
     }
+    // Over the default cache limit a body is streamed without being asked to.
+    std::string big(600 * 1024, 'b');
+    for (std::size_t i = 0; i < big.size(); i += 70) big[i] = '\n';
+    big.insert(65536 - 3, needle);  // across the first 64 KB read of the body
+    Msg m{.text = head + big};
+    EXPECT_TRUE(yes(key(K::Body, "NEEDLEÉWORD"), m));
 }
 
 TEST(SubstringMatcher, EverySplit) {
