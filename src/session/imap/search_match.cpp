@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <cerrno>
 
 #include "base/ascii.hpp"
@@ -254,6 +253,7 @@ constexpr int kMaxDepth = 64;
 constexpr std::size_t kMaxHeaderBytes = 64 * 1024;
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }  // ASCII, no locale
 
 bool has_flag(std::span<const std::string> flags, std::string_view flag) {
     // Flags and keywords compare case-insensitively (RFC 9051 §9: atoms are case-insensitive;
@@ -353,7 +353,7 @@ int month_number(std::string_view name) {
                                                                  "jul", "aug", "sep", "oct", "nov", "dec"};
     if (name.size() < 3) return 0;
     for (char c : name)
-        if (!std::isalpha(static_cast<unsigned char>(c))) return 0;
+        if (!is_alpha(c)) return 0;
     for (std::size_t m = 0; m < kMonths.size(); ++m)
         if (ascii::iequals(name.substr(0, 3), kMonths[m])) return static_cast<int>(m) + 1;
     return 0;
@@ -420,7 +420,7 @@ std::optional<SentDate> parse_sent_date(std::string_view value) {
     }
     std::size_t i = 0;
     // [day-of-week ","]: any name of letters before the day.
-    if (i < tok.size() && !tok[i].empty() && std::isalpha(static_cast<unsigned char>(tok[i][0]))) ++i;
+    if (i < tok.size() && !tok[i].empty() && is_alpha(tok[i][0])) ++i;
     if (i + 3 > tok.size()) return std::nullopt;
     std::string_view day = tok[i], month = tok[i + 1], year = tok[i + 2];
     i += 3;
