@@ -256,8 +256,9 @@ bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; 
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }  // ASCII, no locale
 
 bool has_flag(std::span<const std::string> flags, std::string_view flag) {
-    // Flags and keywords compare case-insensitively (RFC 9051 §9: atoms are case-insensitive;
-    // RFC 8621 §4.1.1 says the same of IMAP keywords).
+    // ASCII case-insensitive: the system flags are grammar strings (RFC 9051 §9 note 2: case
+    // does not matter), and keywords are taken the same way, as Courier does ("IMAP keywords
+    // are normally case insensitive", maildirkw(1)); the store keeps the spelling it was given.
     return std::any_of(flags.begin(), flags.end(), [&](const std::string& f) { return ascii::iequals(f, flag); });
 }
 
