@@ -42,7 +42,9 @@ struct SearchContext {
 // What was read and decoded for one message, so that several keys read it once: the top header
 // fields (decoded), the Date:, the MIME part tree and, for messages whose searchable text is
 // small, the decoded text. Bound to one message at a time: matches() clears it when the UID or
-// the source changes. Flags, sizes, UIDs and dates of the store never fill it.
+// the source changes. Flags, sizes, UIDs and dates of the store never fill it. Keep one for one
+// SEARCH command (or clear() it between commands): a source freed and another one allocated at
+// the same address for a message with the same UID in another mailbox would look the same.
 class MatchCache {
 public:
     // Decoded text is kept for the next key only when the raw octets it comes from are at most
