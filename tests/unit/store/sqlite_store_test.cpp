@@ -85,7 +85,7 @@ TEST(SqliteStore, UsesWalSchemaVersionAndDropsBodiesWithMessages) {
     ASSERT_TRUE((*s)->create_account(kUser));
     ASSERT_TRUE((*s)->append(std::vector{msg("a"), msg("b"), msg("c")}));
     EXPECT_EQ(query(dir.path(), "PRAGMA journal_mode"), "wal");
-    EXPECT_EQ(query(dir.path(), "PRAGMA user_version"), "2");
+    EXPECT_EQ(query(dir.path(), "PRAGMA user_version"), "3");
     EXPECT_EQ(query(dir.path(), "SELECT COUNT(*) FROM bodies"), "3");
     EXPECT_EQ(query(dir.path(), "SELECT flags FROM messages WHERE uid = 1"), "");
     const std::uint32_t one[] = {1};
@@ -140,7 +140,7 @@ TEST(SqliteStore, AliasFanOutStoresOneBodyRow) {
     EXPECT_EQ(query(dir.path(), "SELECT COUNT(*) FROM bodies"), "0");
 }
 
-// A store.db written by schema version 1 (one body per message, no prefix) is migrated in place.
+// A store.db written by schema version 1 (one body per message, no prefix) is migrated in place (1 -> 2 -> 3).
 TEST(SqliteStore, MigratesVersion1InPlace) {
     tern::testing::TempDir dir;
     ASSERT_TRUE(exec(dir.path(), R"sql(
@@ -174,7 +174,7 @@ PRAGMA user_version = 1;
 )sql"));
     auto s = open_sqlite_store(dir.path());
     ASSERT_TRUE(s) << s.error().message;
-    EXPECT_EQ(query(dir.path(), "PRAGMA user_version"), "2");
+    EXPECT_EQ(query(dir.path(), "PRAGMA user_version"), "3");
     EXPECT_EQ(*(*s)->read_message(kUser, "INBOX", 1), "Return-Path: <x@y>\r\nold one");
     EXPECT_EQ(*(*s)->read_message(kUser, "INBOX", 2), "old two");
     auto list = (*s)->list_messages(kUser, "INBOX");
@@ -200,7 +200,7 @@ PRAGMA user_version = 1;
     EXPECT_EQ(*(*s)->read_message(kUser, "INBOX", 3), "shared");
     s->reset();
     auto reopened = open_sqlite_store(dir.path());
-    ASSERT_TRUE(reopened) << "a migrated store opens again as version 2";
+    ASSERT_TRUE(reopened) << "a migrated store opens again as version 3";
     EXPECT_EQ(*(*reopened)->read_message(kUser, "Sent", 1), "shared");
 }
 
