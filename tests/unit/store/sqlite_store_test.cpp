@@ -316,6 +316,72 @@ PRAGMA user_version = 2;
     EXPECT_EQ((*reopened)->mailbox(kUser, "Work")->messages, 2u);
 }
 
+// MOVE is one transaction: a failure after the copies were inserted (here a DELETE refused by an
+// injected trigger) leaves the source and the destination as they were. COPY into a mailbox with
+// too few UIDs left is refused before anything is written.
+TEST(SqliteStore, MoveRollsBackWholeAndCopyChecksUidSpace) {
+    tern::testing::TempDir dir;
+    auto s = open_sqlite_store(dir.path());
+    ASSERT_TRUE(s) << s.error().message;
+    ASSERT_TRUE((*s)->create_account(kUser));
+    ASSERT_TRUE((*s)->append(std::vector{msg("one"), msg("two"), msg("three")}));
+    int notices = 0;
+    (*s)->set_change_listener([&](std::string_view) { ++notices; });
+    auto inbox = (*s)->open_mailbox(kUser, "INBOX");
+    ASSERT_TRUE(inbox);
+    const auto before = *(*s)->mailbox_info(*inbox);
+    ASSERT_TRUE(exec(dir.path(), "CREATE TRIGGER fail_delete BEFORE DELETE ON messages WHEN OLD.uid = 2 "
+                                 "BEGIN SELECT RAISE(ABORT, 'injected'); END;"));
+    const std::uint32_t all[] = {1, 2, 3};
+    auto moved = (*s)->move_messages(*inbox, all, "Archive");
+    ASSERT_FALSE(moved);
+    EXPECT_THAT(moved.error().message, ::testing::HasSubstr("injected"));
+    EXPECT_EQ((*s)->mailbox(kUser, "Archive")->messages, 0u);
+    EXPECT_EQ(query(dir.path(), "SELECT COUNT(*) FROM messages"), "3") << "the copies were rolled back";
+    auto after = *(*s)->mailbox_info(*inbox);
+    EXPECT_EQ(after.messages, 3u);
+    EXPECT_EQ(after.highest_modseq, before.highest_modseq);
+    EXPECT_TRUE((*s)->expunged_since(*inbox, 0)->empty());
+    EXPECT_EQ(notices, 0);
+    ASSERT_TRUE(exec(dir.path(), "DROP TRIGGER fail_delete"));
+    ASSERT_TRUE((*s)->move_messages(*inbox, all, "Archive"));
+    EXPECT_EQ(notices, 1);
+    EXPECT_EQ((*s)->mailbox(kUser, "Archive")->messages, 3u);
+
+    ASSERT_TRUE(exec(dir.path(), "UPDATE mailboxes SET uidnext = 4294967294 WHERE name = 'Trash'"));
+    auto archive = (*s)->open_mailbox(kUser, "Archive");
+    ASSERT_TRUE(archive);
+    auto copied = (*s)->copy_messages(*archive, all, "Trash");
+    ASSERT_FALSE(copied);
+    EXPECT_EQ(copied.error().code, ENOSPC);
+    EXPECT_EQ((*s)->mailbox(kUser, "Trash")->messages, 0u);
+    const std::uint32_t one[] = {1};
+    copied = (*s)->copy_messages(*archive, one, "Trash");
+    ASSERT_TRUE(copied) << "the last UID can still be used";
+    EXPECT_THAT(copied->dest_uids, ::testing::ElementsAre(4294967294u));
+}
+
+// The listener runs after COMMIT: another connection already sees the change.
+TEST(SqliteStore, ChangeListenerRunsAfterCommit) {
+    tern::testing::TempDir dir;
+    auto s = open_sqlite_store(dir.path());
+    auto other = open_sqlite_store(dir.path());
+    ASSERT_TRUE(s);
+    ASSERT_TRUE(other);
+    ASSERT_TRUE((*s)->create_account(kUser));
+    std::vector<std::uint32_t> seen;
+    (*s)->set_change_listener([&](std::string_view account) {
+        auto box = (*other)->mailbox(account, "INBOX");
+        seen.push_back(box ? box->messages : 999);
+    });
+    ASSERT_TRUE((*s)->append(std::vector{msg("a"), msg("b")}));
+    auto inbox = (*s)->open_mailbox(kUser, "INBOX");
+    ASSERT_TRUE(inbox);
+    const std::uint32_t one[] = {1};
+    ASSERT_TRUE((*s)->expunge(*inbox, one));
+    EXPECT_THAT(seen, ::testing::ElementsAre(2u, 1u));
+}
+
 // Another process's write transaction (the server delivering a large batch), held open.
 class HeldWriteLock {
 public:
