@@ -617,18 +617,6 @@ class RawImap:
         return found
 
 
-def imap_refused(port):
-    """True while the server refuses IMAP: the port is closed, or the greeting is the refusal
-    ternd sends until issue 9 lands (net/server.cpp: "* BYE IMAP is not implemented yet")."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-            s.settimeout(5)
-            greeting = s.recv(512)
-    except OSError:
-        return True
-    return greeting.startswith(b"* BYE") and b"not implemented" in greeting
-
-
 def parse_internaldate(s):
     return int(datetime.strptime(s, "%d-%b-%Y %H:%M:%S %z").timestamp())
 
@@ -695,12 +683,6 @@ class ImapSearch(unittest.TestCase):
         cls.user = f"searcher@{DOMAIN}"
         cls.srv.add_user(cls.user, PASSWORD)
         cls.srv.start()
-        # TODO(issue 9): remove this skip once ternd serves IMAP; from then on a refused
-        # connection is a failure.
-        if imap_refused(cls.srv.port("imap")):
-            cls.srv.stop()
-            raise unittest.SkipTest("ternd refuses IMAP connections (not implemented yet)")
-
         rng = random.Random(SEED)
         generated = [gen_message(rng, i) for i in range(N_SMTP + N_APPEND)]
         with smtplib.SMTP("127.0.0.1", cls.srv.port("smtp"), timeout=30) as s:
