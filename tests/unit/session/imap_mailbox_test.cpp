@@ -112,6 +112,22 @@ TEST(ImapMailbox, ListReturnStatusAndSpecialUseSelection) {
               "a OK LIST completed\r\n");
 }
 
+TEST(ImapMailbox, RecursiveMatchChildInfo) {
+    Transcript t;
+    t.login();
+    t.send("a CREATE Foo/Bar\r\nb SUBSCRIBE Foo/Bar\r\nc SUBSCRIBE Gone/Child\r\n");
+    // RFC 5258 §5 example 7: the unsubscribed parent is listed for its subscribed child.
+    EXPECT_EQ(t.send("d LIST (SUBSCRIBED RECURSIVEMATCH) \"\" %\r\n"),
+              "* LIST (\\HasChildren) \"/\" \"Foo\" (\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n"
+              "* LIST (\\NonExistent) \"/\" \"Gone\" (\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n"
+              "d OK LIST completed\r\n");
+    EXPECT_EQ(t.send("e LIST (SUBSCRIBED RECURSIVEMATCH) \"\" *\r\n"),
+              "* LIST (\\HasNoChildren \\Subscribed) \"/\" \"Foo/Bar\"\r\n"
+              "* LIST (\\NonExistent \\Subscribed) \"/\" \"Gone/Child\"\r\n"
+              "e OK LIST completed\r\n");
+    EXPECT_EQ(t.send("f LIST (RECURSIVEMATCH) \"\" *\r\n"), "f BAD RECURSIVEMATCH needs another selection option\r\n");
+}
+
 TEST(ImapMailbox, Namespace) {
     Transcript t;
     t.login();
