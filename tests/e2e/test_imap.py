@@ -307,6 +307,80 @@ class ImapCrash(unittest.TestCase):
         self.assertGreater(later[b"HIGHESTMODSEQ"], before[b"HIGHESTMODSEQ"])
         m.logout()
 
+    def test_kill9_during_moves_and_appends_loses_nothing_duplicates_nothing(self):
+        # RFC 6851 MOVE is one store transaction: a crash leaves each message in exactly one
+        # mailbox. An APPEND answered OK is durable; one cut off by the crash is there at most once.
+        srv = ternlib.Server(protos=("smtp", "imaps"))
+        self.addCleanup(srv.cleanup)
+        srv.add_domain(DOMAIN)
+        srv.add_user(ALICE, PASSWORD)
+        srv.start()
+
+        def login():
+            m = imaplib.IMAP4_SSL("127.0.0.1", srv.port("imaps"), ssl_context=tls_context(), timeout=20)
+            m.login(ALICE, PASSWORD)
+            return m
+
+        m = login()
+        m.create("Other")
+        n = 40
+        for i in range(n):
+            m.append("INBOX", None, None, msg(f"mover {i}").encode())
+        acked = []
+        moves = []
+        import threading
+        stop = threading.Event()
+
+        def mover():
+            try:
+                a = login()
+                src, dst = "INBOX", "Other"
+                while not stop.is_set():
+                    a.select(src)
+                    if a.uid("MOVE", "1:*", dst)[0] == "OK":
+                        moves.append(dst)
+                    src, dst = dst, src
+            except Exception:
+                pass
+
+        def appender():
+            try:
+                a = login()
+                i = 0
+                while not stop.is_set():
+                    typ, _ = a.append("Archive", None, None, msg(f"appended {i}").encode())
+                    if typ == "OK":
+                        acked.append(i)
+                    i += 1
+            except Exception:
+                pass
+
+        threads = [threading.Thread(target=mover), threading.Thread(target=appender)]
+        for t in threads:
+            t.start()
+        time.sleep(1.5)
+        srv.kill9()
+        stop.set()
+        for t in threads:
+            t.join(timeout=30)
+        srv.start()
+        m = login()
+        seen = []
+        for box in ("INBOX", "Other", "Archive"):
+            m.select(box)
+            typ, data = m.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+            if data and data[0] is not None:
+                seen += [x[1].decode().strip() for x in data if isinstance(x, tuple)]
+        movers = [s for s in seen if s.startswith("Subject: mover")]
+        self.assertEqual(sorted(movers), sorted(f"Subject: mover {i}" for i in range(n)))
+        appended = [s for s in seen if s.startswith("Subject: appended")]
+        self.assertEqual(len(appended), len(set(appended)), "no APPEND stored twice")
+        for i in acked:
+            self.assertIn(f"Subject: appended {i}", appended)
+        self.assertGreater(len(acked), 0)
+        self.assertGreater(len(moves), 0, "the crash came while messages were being moved")
+        m.logout()
+
 
 if __name__ == "__main__":
     ternlib.main()
