@@ -242,6 +242,7 @@ class Imap(unittest.TestCase):
         line = m.readline()
         heard = time.monotonic() - t0
         self.assertEqual(line, b"* %d EXISTS\r\n" % (before + 1))
+        print(f"IDLE heard the SMTP delivery after {heard * 1000:.0f} ms", file=sys.stderr)
         self.assertLess(heard, 3.0, "IDLE must hear of a delivery promptly (SMTP included)")
         m.send(b"DONE\r\n")
         rest = b""
