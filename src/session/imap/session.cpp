@@ -96,6 +96,7 @@ Session::Action Session::advance() {
                 sync(a.output, true);
                 if (state_ == State::Logout) continue;
                 if (!step(a.output)) {
+                    if (state_ == State::Logout) continue;
                     a.next = pending_ && std::holds_alternative<Idling>(pending_->what) ? Next::Idle : Next::Read;
                     return a;
                 }
@@ -107,6 +108,7 @@ Session::Action Session::advance() {
             return a;
         }
         if (!step(a.output)) {
+            if (state_ == State::Logout) continue;  // LOGOUT, BYE: close (RFC 9051 §6.1.3)
             a.next = pending_ && std::holds_alternative<Idling>(pending_->what) ? Next::Idle : Next::Read;
             return a;
         }
