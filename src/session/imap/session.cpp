@@ -368,6 +368,7 @@ void Session::sync(std::string& out, bool allow_expunge) {
         const std::size_t before = v.msgs.size();
         const std::uint32_t last_uid = v.msgs.empty() ? 0 : v.msgs.back().uid;
         std::vector<std::size_t> flag_changes;
+        const std::size_t keywords_before = v.keywords.size();
         for (auto& m : *changed) {
             for (auto& f : m.flags)
                 if (!f.starts_with("\\")) v.keywords.insert(f);
@@ -388,6 +389,8 @@ void Session::sync(std::string& out, bool allow_expunge) {
         // again next time rather than missed (an expunge listed by neither would be lost).
         v.known_modseq = std::max(v.known_modseq, info->highest_modseq);
         v.uidnext = std::max(v.uidnext, info->uidnext);
+        // RFC 9051 §7.3.5: keywords new to the mailbox first change its FLAGS.
+        if (v.keywords.size() != keywords_before) say_flags(out, v);
         // RFC 9051 §7.5.2: unsolicited FETCH with the new FLAGS (and MODSEQ with CONDSTORE).
         for (auto i : flag_changes) {
             std::string line = std::to_string(i + 1) + " FETCH (UID " + std::to_string(v.msgs[i].uid) + " FLAGS ";

@@ -128,6 +128,7 @@ private:
     void dispatch(ParsedCommand cmd, std::string& out);
     void bad(std::string& out, std::string_view tag, std::string_view text);
     void sync(std::string& out, bool allow_expunge);  // untagged EXISTS/EXPUNGE/FETCH FLAGS
+    void say_flags(std::string& out, const View& v);  // FLAGS and PERMANENTFLAGS (RFC 9051 §7.3.5)
     void announce_expunges(std::string& out);
     void say(std::string& out, std::string line) const;  // append one response, tracing it
     bool utf8() const { return rev2_ || utf8_accept_; }
