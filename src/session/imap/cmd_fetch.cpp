@@ -304,8 +304,9 @@ void Session::pump_fetch(std::string& out) {
     if (state_ == State::Logout) return;
     if (!done.error_code.empty())
         return say(out, tagged(done.tag, "NO", done.error_code, done.command + " could not decode some parts"));
+    // RFC 9051 §7.1 EXPUNGEISSUED; the text is Dovecot's, which clients and imaptest recognise.
     if (done.missing)
-        return say(out, tagged(done.tag, "NO", "EXPUNGEISSUED", "Some messages were expunged meanwhile"));
+        return say(out, tagged(done.tag, "NO", "EXPUNGEISSUED", "Some of the requested messages no longer exist"));
     say(out, tagged(done.tag, "OK", "", done.command + " completed"));
 }
 
