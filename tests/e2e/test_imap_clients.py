@@ -6,6 +6,7 @@
 # server running: every client runs with a timeout, and ternlib kills ternd at exit.
 import email
 import email.parser
+import hashlib
 import imaplib
 import os
 import pty
@@ -13,7 +14,9 @@ import re
 import select
 import shutil
 import signal
+import smtplib
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -274,6 +277,71 @@ SyncState *
         self.run_client(sync)
         self.assert_same(local.messages(), self.server_messages(user))
         self.assertEqual(self.srv.count(f"{user}@{DOMAIN}"), 991)
+
+    # -- offlineimap3
+
+    def test_offlineimap_flag_and_new_local_message(self):
+        need("offlineimap")
+        user = "oimap"
+        address = f"{user}@{DOMAIN}"
+        with smtplib.SMTP("127.0.0.1", self.srv.port("smtp"), timeout=10) as s:
+            for i in range(3):
+                s.sendmail("sender@remote.example", [address],
+                           f"Subject: oimap {i}\r\nMessage-ID: <oimap-{i}@example.test>\r\n\r\nbody {i}\r\n")
+        self.srv.wait_count(address, 3)
+        box = os.path.join(self.work, "offlineimap")
+        os.makedirs(os.path.join(box, "mail"))
+        with open(self.cert) as f:
+            der = ssl.PEM_cert_to_DER_cert(f.read())
+        rc = os.path.join(box, "offlineimaprc")
+        with open(rc, "w") as f:
+            # The server's certificate is pinned by its fingerprint (its name is not 127.0.0.1).
+            f.write(f"""[general]
+accounts = tern
+metadata = {box}/meta
+
+[Account tern]
+localrepository = local
+remoterepository = remote
+
+[Repository local]
+type = Maildir
+localfolders = {box}/mail
+
+[Repository remote]
+type = IMAP
+remotehost = 127.0.0.1
+remoteport = {self.srv.port("imaps")}
+remoteuser = {address}
+remotepass = {PASSWORD}
+ssl = yes
+cert_fingerprint = {hashlib.sha256(der).hexdigest()}
+folderfilter = lambda f: f == 'INBOX'
+""")
+        sync = ["offlineimap", "-c", rc, "-o", "-u", "basic"]
+
+        def run():
+            p = self.run_client(sync)
+            out = (p.stdout + p.stderr).decode(errors="replace")
+            self.assertNotIn("ERROR", out, out[-3000:])
+        run()
+        local = Maildir(os.path.join(box, "mail", "INBOX"))
+        self.assert_same(local.messages(), self.server_messages(user))
+        self.assertEqual(len(local.messages()), 3)
+
+        msgs = local.messages()
+        local.set_flags(msgs["<oimap-1@example.test>"][0], "FS")
+        local.add(f"From: Local <local@{DOMAIN}>\r\nTo: {address}\r\nSubject: from offlineimap\r\n"
+                  f"Message-ID: <oimap-local@example.test>\r\n\r\nWritten offline.\r\n".encode(),
+                  "1700000001.tern-test.oimap")
+        run()
+        server = self.server_messages(user)
+        self.assertEqual(server["<oimap-1@example.test>"], {"\\Flagged", "\\Seen"})
+        self.assertIn("<oimap-local@example.test>", server, "the new local message was appended")
+        self.assertEqual(self.srv.count(address), 4)
+        self.assert_same(local.messages(), server)
+        appended = self.srv.wait_message_with(address, "Written offline.")
+        self.assertIn(b"Subject: from offlineimap", appended)
 
 
 if __name__ == "__main__":
