@@ -343,6 +343,91 @@ folderfilter = lambda f: f == 'INBOX'
         appended = self.srv.wait_message_with(address, "Written offline.")
         self.assertIn(b"Subject: from offlineimap", appended)
 
+    # -- mutt
+
+    def run_in_pty(self, argv, cwd, timeout=60):
+        """Runs a full-screen program on a pseudo-terminal (mutt needs one even when driven by
+        `push`); returns (exit code, everything it drew)."""
+        master, slave = pty.openpty()
+        env = dict(os.environ, TERM="xterm", LINES="24", COLUMNS="100", HOME=cwd)
+        proc = subprocess.Popen(argv, cwd=cwd, stdin=slave, stdout=slave, stderr=slave, env=env,
+                                start_new_session=True)
+        os.close(slave)
+        screen = b""
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                r, _, _ = select.select([master], [], [], 0.2)
+                if r:
+                    try:
+                        chunk = os.read(master, 65536)
+                    except OSError:   # EIO: the program closed the terminal
+                        chunk = b""
+                    if not chunk:
+                        break
+                    screen += chunk
+                elif proc.poll() is not None:
+                    break
+            else:
+                self.fail(f"{argv[0]} did not finish within {timeout}s; screen: {screen[-2000:]!r}")
+            return proc.wait(timeout=10), screen.decode(errors="replace")
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            os.close(master)
+
+    def test_mutt_lists_and_reads_over_imaps(self):
+        need("mutt")
+        user = "mutt"
+        address = f"{user}@{DOMAIN}"
+        with smtplib.SMTP("127.0.0.1", self.srv.port("smtp"), timeout=10) as s:
+            for i in range(3):
+                s.sendmail("sender@remote.example", [address],
+                           f"Subject: mutt subject {i}\r\nMessage-ID: <mutt-{i}@example.test>\r\n"
+                           f"Date: Mon, 07 Dec 2026 08:0{i}:00 +0000\r\n\r\nmutt body {i} marker\r\n")
+        self.srv.wait_count(address, 3)
+        box = os.path.join(self.work, "mutt")
+        os.makedirs(box)
+        # mutt trusts the certificates in certificate_file: the server's own; its name is not
+        # 127.0.0.1, hence ssl_verify_host = no.
+        shutil.copy(self.cert, os.path.join(box, "certs.pem"))
+        with open(os.path.join(box, "muttrc"), "w") as f:
+            f.write(f"""set folder = "imaps://127.0.0.1:{self.srv.port("imaps")}/"
+set spoolfile = "+INBOX"
+set imap_user = "{address}"
+set imap_pass = "{PASSWORD}"
+set certificate_file = "{box}/certs.pem"
+set ssl_verify_host = no
+set ssl_force_tls = yes
+set wait_key = no
+set quit = yes
+set pipe_split = yes
+set header_cache = ""
+set message_cachedir = ""
+set timeout = 10
+set sort = date-sent
+set tmpdir = "{box}"
+""")
+        # Read the first message (piped to one.txt), then every message of the index (all.txt).
+        keys = ("<pipe-message>cat > one.txt<enter>"
+                "<tag-pattern>~A<enter><tag-prefix><pipe-message>cat >> all.txt<enter><quit>")
+        rc, screen = self.run_in_pty(["mutt", "-n", "-F", "muttrc", "-e", f'push "{keys}"'], cwd=box)
+        self.assertEqual(rc, 0, screen[-2000:])
+        self.assertIn("Msgs:3", screen, "the index lists the three messages")
+        for i in range(3):
+            self.assertIn(f"mutt subject {i}", screen)
+        with open(os.path.join(box, "one.txt"), "rb") as f:
+            one = f.read()
+        self.assertIn(b"Subject: mutt subject 0", one)
+        self.assertIn(b"mutt body 0 marker", one)
+        self.assertNotIn(b"mutt body 1", one)
+        with open(os.path.join(box, "all.txt"), "rb") as f:
+            everything = f.read()
+        for i in range(3):
+            self.assertIn(f"mutt body {i} marker".encode(), everything)
+        self.assertEqual(everything.count(b"Message-ID: <mutt-"), 3)
+
 
 if __name__ == "__main__":
     ternlib.main()
