@@ -178,6 +178,56 @@ class ImapClients(unittest.TestCase):
                 self.fail(f"the server did not close the connection after LOGOUT: {e}")
             self.assertEqual(rest, b"")
 
+    def deliver(self, address, *subjects):
+        with smtplib.SMTP("127.0.0.1", self.srv.port("smtp"), timeout=10) as s:
+            for subject in subjects:
+                s.sendmail("sender@remote.example", [address], f"Subject: {subject}\r\n\r\nbody\r\n")
+        self.srv.wait_count(address, len(subjects))
+
+    def test_new_keyword_updates_flags(self):
+        # RFC 9051 §7.3.5: FLAGS lists the keywords in use; a STORE (this session's or another's)
+        # that brings a new one sends FLAGS again before the FETCH that shows it (imaptest:
+        # "Keyword used without being in FLAGS").
+        address = f"kw@{DOMAIN}"
+        self.srv.add_user(address, PASSWORD)
+        self.deliver(address, "kw 1", "kw 2")
+        a, b = self.imap("kw"), self.imap("kw")
+        try:
+            self.assertEqual(a.select("INBOX")[0], "OK")
+            self.assertEqual(b.select("INBOX")[0], "OK")
+            self.assertNotIn(b"$Custom1", b" ".join(a.untagged_responses.get("FLAGS", [])))
+            a.untagged_responses.clear()
+            typ, data = a.store("1", "+FLAGS", "($Custom1)")
+            self.assertEqual(typ, "OK", data)
+            flags = a.untagged_responses.get("FLAGS", [])
+            self.assertTrue(any(b"$Custom1" in f for f in flags), f"FLAGS after STORE: {flags!r}")
+            b.untagged_responses.clear()
+            self.assertEqual(b.noop()[0], "OK")
+            flags = b.untagged_responses.get("FLAGS", [])
+            self.assertTrue(any(b"$Custom1" in f for f in flags), f"FLAGS in the other session: {flags!r}")
+        finally:
+            a.logout()
+            b.logout()
+
+    def test_fetch_of_message_expunged_elsewhere(self):
+        # Another session expunged message 1; a (non-UID) FETCH may not send EXPUNGE, so it fails
+        # with NO [EXPUNGEISSUED] (RFC 9051 §7.1) in the words Dovecot uses, which imaptest knows.
+        address = f"gone@{DOMAIN}"
+        self.srv.add_user(address, PASSWORD)
+        self.deliver(address, "gone 1", "gone 2")
+        a, b = self.imap("gone"), self.imap("gone")
+        try:
+            self.assertEqual(a.select("INBOX")[0], "OK")
+            self.assertEqual(b.select("INBOX")[0], "OK")
+            self.assertEqual(b.store("1", "+FLAGS", "(\\Deleted)")[0], "OK")
+            self.assertEqual(b.expunge()[0], "OK")
+            typ, data = a.fetch("1", "(BODY[])")
+            self.assertEqual(typ, "NO")
+            self.assertIn(b"[EXPUNGEISSUED] Some of the requested messages no longer exist", data[-1])
+        finally:
+            a.logout()
+            b.logout()
+
     # -- isync / mbsync
 
     def test_mbsync_1000_messages_both_ways(self):
