@@ -178,6 +178,20 @@ class ImapClients(unittest.TestCase):
                 self.fail(f"the server did not close the connection after LOGOUT: {e}")
             self.assertEqual(rest, b"")
 
+    def test_largest_valid_id_before_login(self):
+        # RFC 2971 §3.3: up to 30 field-value pairs, fields of 30 and values of 1024 octets: about
+        # 31,800 octets, allowed before login (it used to end the session with [TOOBIG]).
+        pairs = " ".join(f'"{i:02d}{"f" * 28}" "{"v" * 1024}"' for i in range(30))
+        raw = socket.create_connection(("127.0.0.1", self.srv.port("imaps")), timeout=10)
+        with tls_context().wrap_socket(raw) as sock:
+            f = sock.makefile("rb")
+            self.assertTrue(f.readline().startswith(b"* OK"))
+            sock.sendall(f"a ID ({pairs})\r\n".encode())
+            self.assertTrue(f.readline().startswith(b"* ID "))
+            self.assertEqual(f.readline(), b"a OK ID completed\r\n")
+            sock.sendall(b"b LOGOUT\r\n")
+            self.assertTrue(f.readline().startswith(b"* BYE"))
+
     def deliver(self, address, *subjects):
         with smtplib.SMTP("127.0.0.1", self.srv.port("smtp"), timeout=10) as s:
             for subject in subjects:
