@@ -192,6 +192,27 @@ class ImapClients(unittest.TestCase):
             sock.sendall(b"b LOGOUT\r\n")
             self.assertTrue(f.readline().startswith(b"* BYE"))
 
+    def test_lsub_percent_returns_unsubscribed_parent_as_noselect(self):
+        # RFC 3501 §6.3.9: "foo/bar" subscribed, "foo" not: LSUB "" "foo/%"-like patterns return
+        # "foo" flagged \Noselect (mutt and other rev1 clients browse folders this way).
+        address = f"lsub@{DOMAIN}"
+        self.srv.add_user(address, PASSWORD)
+        m = self.imap("lsub")
+        try:
+            for box in ("top", "top/a", "top/b", "top/b/c"):
+                self.assertEqual(m.create(box)[0], "OK")
+            self.assertEqual(m.subscribe("top/a")[0], "OK")
+            self.assertEqual(m.subscribe("top/b/c")[0], "OK")
+            typ, data = m.lsub('""', "top/%")
+            self.assertEqual(typ, "OK")
+            self.assertEqual(sorted(d for d in data if d), sorted([b'(\\HasNoChildren) "/" "top/a"',
+                                                                  b'(\\Noselect) "/" "top/b"']))
+            typ, data = m.lsub('""', "top/*")
+            self.assertEqual(sorted(d for d in data if d), sorted([b'(\\HasNoChildren) "/" "top/a"',
+                                                                  b'(\\HasNoChildren) "/" "top/b/c"']))
+        finally:
+            m.logout()
+
     def deliver(self, address, *subjects):
         with smtplib.SMTP("127.0.0.1", self.srv.port("smtp"), timeout=10) as s:
             for subject in subjects:

@@ -109,6 +109,24 @@ void Session::cmd_list(const ParsedCommand& c, std::string& out) {
         e.info = &b;
     }
     for (const auto& s : subscribed) entries[s].subscribed = true;
+    // RFC 3501 §6.3.9: when "foo/bar" is subscribed but "foo" is not, LSUB "foo/%"-style
+    // patterns (the "%" stops at the delimiter) must return "foo" flagged \Noselect.
+    std::set<std::string> lsub_parents;
+    if (lsub) {
+        for (const auto& s : subscribed) {
+            bool direct = false;
+            for (const auto& p : patterns)
+                if (wildcard_match(p, s)) direct = true;
+            if (direct) continue;
+            for (auto slash = s.find(kHierarchyDelimiter); slash != std::string::npos;
+                 slash = s.find(kHierarchyDelimiter, slash + 1)) {
+                std::string parent = s.substr(0, slash);
+                if (subscribed.contains(parent)) continue;
+                for (const auto& p : patterns)
+                    if (p.find('%') != std::string::npos && wildcard_match(p, parent)) lsub_parents.insert(parent);
+            }
+        }
+    }
     for (auto& [name, e] : entries) {
         if (!e.exists) continue;
         auto slash = name.rfind(kHierarchyDelimiter);
@@ -117,6 +135,11 @@ void Session::cmd_list(const ParsedCommand& c, std::string& out) {
     }
     const bool only_subscribed = lsub || a.sel_subscribed;
     const bool show_subscribed = !lsub && (a.sel_subscribed || a.ret_subscribed);
+    for (const auto& parent : lsub_parents) {
+        std::string line = "LSUB (\\Noselect) \"/\" ";
+        append_string(line, wire_name(parent), utf8());
+        say(out, untagged(line));
+    }
     for (const auto& [name, e] : entries) {
         if (only_subscribed ? !e.subscribed : !e.exists) continue;
         if (a.sel_special_use && e.use == store::SpecialUse::None) continue;
