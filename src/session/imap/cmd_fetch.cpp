@@ -205,7 +205,12 @@ void Session::pump_fetch(std::string& out) {
         };
         auto section_out = [&](const Section& sec, std::optional<Partial> partial) -> bool {
             auto d = section_data(*tree, *source, sec, partial);
-            if (!d) return false;
+            if (!d) {
+                // Unreadable (expunged meanwhile): NIL keeps the response well-formed (nstring,
+                // RFC 9051 §9); the command ends with NO [EXPUNGEISSUED].
+                text += "NIL";
+                return false;
+            }
             switch (d->kind) {
                 case SectionData::Range: literal_range(d->offset, d->length); break;
                 case SectionData::Bytes: append_literal(text, d->bytes); break;
