@@ -2,8 +2,10 @@
 # IMAP against a real ternd with real clients from Debian (RFC 9051/3501): isync's mbsync syncing
 # a 1,000-message mailbox both ways over imaps (flags, deletions and a new message on either side,
 # Expunge Both), offlineimap3 syncing a flag change and a new local message back, mutt reading a
-# message in batch mode, and the connection ending after LOGOUT. Must never leave a client or a
-# server running: every client runs with a timeout, and ternlib kills ternd at exit.
+# message in batch mode; and the server defects those clients and Dovecot's imaptest showed
+# (close after LOGOUT, FLAGS for new keywords, EXPUNGEISSUED, a maximal ID before login, LSUB's
+# \Noselect parents). Must never leave a client or a server running: every client runs with a
+# timeout, and ternlib kills ternd at exit.
 import email
 import email.parser
 import hashlib
