@@ -219,7 +219,12 @@ void Session::pump_fetch(std::string& out) {
         };
         auto section_out = [&](const Section& sec, std::optional<Partial> partial) -> bool {
             auto d = section_data(*tree, *source, sec, partial);
-            if (!d) return false;
+            if (!d) {
+                // Unreadable (expunged meanwhile): NIL keeps the response well-formed (nstring,
+                // RFC 9051 §9); the command ends with NO [EXPUNGEISSUED].
+                text += "NIL";
+                return false;
+            }
             switch (d->kind) {
                 case SectionData::Range: literal_range(d->offset, d->length); break;
                 case SectionData::Bytes: append_literal(text, d->bytes); break;
@@ -318,8 +323,9 @@ void Session::pump_fetch(std::string& out) {
     if (state_ == State::Logout) return;
     if (!done.error_code.empty())
         return say(out, tagged(done.tag, "NO", done.error_code, done.command + " could not decode some parts"));
+    // RFC 9051 §7.1 EXPUNGEISSUED; the text is Dovecot's, which clients and imaptest recognise.
     if (done.missing)
-        return say(out, tagged(done.tag, "NO", "EXPUNGEISSUED", "Some messages were expunged meanwhile"));
+        return say(out, tagged(done.tag, "NO", "EXPUNGEISSUED", "Some of the requested messages no longer exist"));
     say(out, tagged(done.tag, "OK", "", done.command + " completed"));
 }
 

@@ -109,6 +109,24 @@ void Session::cmd_list(const ParsedCommand& c, std::string& out) {
         e.info = &b;
     }
     for (const auto& s : subscribed) entries[s].subscribed = true;
+    // RFC 3501 §6.3.9: when "foo/bar" is subscribed but "foo" is not, LSUB "foo/%"-style
+    // patterns (the "%" stops at the delimiter) must return "foo" flagged \Noselect.
+    std::set<std::string> lsub_parents;
+    if (lsub) {
+        for (const auto& s : subscribed) {
+            bool direct = false;
+            for (const auto& p : patterns)
+                if (wildcard_match(p, s)) direct = true;
+            if (direct) continue;
+            for (auto slash = s.find(kHierarchyDelimiter); slash != std::string::npos;
+                 slash = s.find(kHierarchyDelimiter, slash + 1)) {
+                std::string parent = s.substr(0, slash);
+                if (subscribed.contains(parent)) continue;
+                for (const auto& p : patterns)
+                    if (p.find('%') != std::string::npos && wildcard_match(p, parent)) lsub_parents.insert(parent);
+            }
+        }
+    }
     for (auto& [name, e] : entries) {
         if (!e.exists) continue;
         auto slash = name.rfind(kHierarchyDelimiter);
@@ -142,6 +160,11 @@ void Session::cmd_list(const ParsedCommand& c, std::string& out) {
                 child_info.insert(sup);
                 if (slash == 0) break;
             }
+    }
+    for (const auto& parent : lsub_parents) {
+        std::string line = "LSUB (\\Noselect) \"/\" ";
+        append_string(line, wire_name(parent), utf8());
+        say(out, untagged(line));
     }
     for (const auto& [name, e] : entries) {
         const bool info = child_info.count(name) > 0;

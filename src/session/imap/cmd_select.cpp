@@ -55,17 +55,12 @@ void Session::cmd_select(const ParsedCommand& c, std::string& out) {
             if (!f.starts_with("\\")) v.keywords.insert(f);
         if (!first_unseen && !has_flag(m, "\\Seen")) first_unseen = static_cast<std::uint32_t>(i + 1);
     }
-    std::string keywords;
-    for (const auto& k : v.keywords) keywords += " " + k;
     say(out, untagged(std::to_string(v.msgs.size()) + " EXISTS"));
     if (!rev2_) {
         say(out, untagged("0 RECENT"));  // RFC 3501 §6.3.1; RFC 9051 dropped \Recent
         if (first_unseen) say(out, untagged("OK [UNSEEN " + std::to_string(first_unseen) + "] First unseen"));
     }
-    say(out, untagged(std::string("FLAGS (") + kSystemFlags + keywords + ")"));
-    // RFC 9051 §7.1: "\*" - clients may create new keywords.
-    if (examine) say(out, untagged("OK [PERMANENTFLAGS ()] Read-only mailbox"));
-    else say(out, untagged(std::string("OK [PERMANENTFLAGS (") + kSystemFlags + keywords + " \\*)] Flags permitted"));
+    say_flags(out, v);
     say(out, untagged("OK [UIDVALIDITY " + std::to_string(v.box.uidvalidity) + "] UIDs valid"));
     say(out, untagged("OK [UIDNEXT " + std::to_string(v.uidnext) + "] Predicted next UID"));
     if (condstore_) say(out, untagged("OK [HIGHESTMODSEQ " + std::to_string(v.known_modseq) + "] Highest"));
@@ -99,6 +94,15 @@ void Session::cmd_select(const ParsedCommand& c, std::string& out) {
     }
     enter_selected(std::move(v));
     say(out, tagged(c.tag, "OK", examine ? "READ-ONLY" : "READ-WRITE", std::string(command_name(c.cmd)) + " completed"));
+}
+
+void Session::say_flags(std::string& out, const View& v) {
+    std::string keywords;
+    for (const auto& k : v.keywords) keywords += " " + k;
+    say(out, untagged(std::string("FLAGS (") + kSystemFlags + keywords + ")"));
+    // RFC 9051 §7.1: "\\*" - clients may create new keywords.
+    if (v.read_only) say(out, untagged("OK [PERMANENTFLAGS ()] Read-only mailbox"));
+    else say(out, untagged(std::string("OK [PERMANENTFLAGS (") + kSystemFlags + keywords + " \\*)] Flags permitted"));
 }
 
 void Session::cmd_close(const ParsedCommand& c, std::string& out) {

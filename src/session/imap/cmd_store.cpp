@@ -30,13 +30,17 @@ void Session::cmd_store(const ParsedCommand& c, std::string& out) {
         }
         result = std::move(*r);
     }
+    // RFC 9051 §7.3.5: a new keyword changes the mailbox's FLAGS, announced before its use.
+    const std::size_t keywords_before = v.keywords.size();
+    for (const auto& m : result.updated)
+        for (const auto& f : m.flags)
+            if (!f.starts_with("\\")) v.keywords.insert(f);
+    if (v.keywords.size() != keywords_before) say_flags(out, v);
     for (auto& m : result.updated) {
         auto seq = v.seq_of(m.uid);
         if (!seq) continue;
         auto& known = v.msgs[seq - 1];
         const bool changed = known.modseq != m.modseq;
-        for (const auto& f : m.flags)
-            if (!f.starts_with("\\")) v.keywords.insert(f);
         known.flags = m.flags;
         known.modseq = m.modseq;
         // RFC 9051 §6.4.6: the new flags, unless .SILENT; RFC 7162 §3.1.3: with CONDSTORE a

@@ -11,6 +11,7 @@
 #include <cerrno>
 
 #include "base/ascii.hpp"
+#include "mime/address.hpp"
 #include "mime/charset.hpp"
 #include "mime/encoded_word.hpp"
 #include "mime/header.hpp"
@@ -596,11 +597,11 @@ public:
                 std::int64_t want = day_of(k.date);
                 return k.kind == K::SentBefore ? *d < want : k.kind == K::SentOn ? *d == want : *d >= want;
             }
-            case K::Bcc: return header_key("Bcc", k.text);
-            case K::Cc: return header_key("Cc", k.text);
-            case K::From: return header_key("From", k.text);
+            case K::Bcc: return address_key("Bcc", k.text);
+            case K::Cc: return address_key("Cc", k.text);
+            case K::From: return address_key("From", k.text);
             case K::Subject: return header_key("Subject", k.text);
-            case K::To: return header_key("To", k.text);
+            case K::To: return address_key("To", k.text);
             case K::Header: return header_key(k.text, k.value);
             case K::Body: return body_key(k.text, false);
             case K::Text: return body_key(k.text, true);
@@ -697,6 +698,23 @@ private:
         std::string needle = fold_case(compress_space(value, false));
         for (const auto& f : **fields)
             if (ascii::iequals(f.name, name) && contains(f.text, needle)) return true;
+        return false;
+    }
+
+    // BCC, CC, FROM, TO: the field's text as above, or one of its addr-specs as parsed, comments
+    // and folding removed ("<user (c)@ (c) example.org>" is found by "user@example.org"), the
+    // way Dovecot matches them.
+    Result<bool> address_key(std::string_view name, const std::string& value) {
+        auto hit = header_key(name, value);
+        if (!hit || *hit) return hit;
+        std::string needle = fold_case(compress_space(value, false));
+        for (const auto& f : **top()) {
+            if (!ascii::iequals(f.name, name)) continue;
+            auto list = mime::parse_address_list(f.raw);
+            if (!list) continue;
+            for (const auto& m : mime::mailboxes(*list))  // the name is in the decoded text already
+                if (contains(fold_case(m.addr_spec()), needle)) return true;
+        }
         return false;
     }
 

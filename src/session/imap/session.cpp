@@ -108,7 +108,7 @@ Session::Action Session::advance() {
             return a;
         }
         if (!step(a.output)) {
-            if (state_ == State::Logout) continue;
+            if (state_ == State::Logout) continue;  // LOGOUT, BYE: close (RFC 9051 §6.1.3)
             a.next = pending_ && std::holds_alternative<Idling>(pending_->what) ? Next::Idle : Next::Read;
             return a;
         }
@@ -382,6 +382,7 @@ void Session::sync(std::string& out, bool allow_expunge) {
         const std::size_t before = v.msgs.size();
         const std::uint32_t last_uid = v.msgs.empty() ? 0 : v.msgs.back().uid;
         std::vector<std::uint32_t> flag_changes;  // UIDs
+        const std::size_t keywords_before = v.keywords.size();
         for (auto& m : *changed) {
             for (auto& f : m.flags)
                 if (!f.starts_with("\\")) v.keywords.insert(f);
@@ -402,6 +403,8 @@ void Session::sync(std::string& out, bool allow_expunge) {
         // again next time rather than missed (an expunge listed by neither would be lost).
         v.known_modseq = std::max(v.known_modseq, info->highest_modseq);
         v.uidnext = std::max(v.uidnext, info->uidnext);
+        // RFC 9051 §7.3.5: keywords new to the mailbox first change its FLAGS.
+        if (v.keywords.size() != keywords_before) say_flags(out, v);
         // RFC 9051 §7.5.2: unsolicited FETCH with the new FLAGS (and MODSEQ with CONDSTORE).
         for (auto uid : flag_changes) {
             auto seq = v.seq_of(uid);

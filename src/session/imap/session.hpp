@@ -23,8 +23,10 @@
 namespace tern::imap {
 
 struct SessionLimits {
-    // Before login: short lines, small literals, one level of parentheses (issue 9 limits).
-    Limits before_login{.max_line = 8192, .max_literal = 8192, .max_append_literal = 0,
+    // Before login: short lines, small literals, one level of parentheses (issue 9 limits). The
+    // line still fits the largest valid ID (RFC 2971 §3.3: 30 fields of 30 and values of 1024
+    // octets, about 31,800 octets), which clients may send before logging in.
+    Limits before_login{.max_line = 32 * 1024, .max_literal = 8192, .max_append_literal = 0,
                         .max_command_literals = 8192, .max_depth = 1, .max_args = 64, .literal_plus = false};
     Limits after_login{};
     unsigned bad_commands = 20;          // BAD replies (syntax, unknown, wrong state), then BYE
@@ -128,6 +130,7 @@ private:
     void dispatch(ParsedCommand cmd, std::string& out);
     void bad(std::string& out, std::string_view tag, std::string_view text);
     void sync(std::string& out, bool allow_expunge);  // untagged EXISTS/EXPUNGE/FETCH FLAGS
+    void say_flags(std::string& out, const View& v);  // FLAGS and PERMANENTFLAGS (RFC 9051 §7.3.5)
     void announce_expunges(std::string& out);
     void say(std::string& out, std::string line) const;  // append one response, tracing it
     bool utf8() const { return rev2_ || utf8_accept_; }

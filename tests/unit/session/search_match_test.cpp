@@ -321,6 +321,17 @@ TEST_F(Search, AddressAndSubjectKeys) {
     EXPECT_FALSE(yes(key(K::Subject, "subject"), kPlain));
 }
 
+TEST_F(Search, AddressKeysMatchParsedAddresses) {
+    // Comments and white space inside an address are not part of it (RFC 5322 §3.4; imaptest
+    // search-addresses): the address as parsed matches too.
+    std::string msg = "From: <user-from (comment)@ (comment) domain.org>\r\nTo: a@b\r\n\r\nx";
+    EXPECT_TRUE(yes(key(K::From, "user-from@domain.org"), msg));
+    EXPECT_TRUE(yes(key(K::From, "USER-FROM@DOMAIN.ORG"), msg));
+    EXPECT_TRUE(yes(key(K::From, "(comment)"), msg));  // the text as written still matches
+    EXPECT_FALSE(yes(key(K::To, "user-from@domain.org"), msg));
+    EXPECT_FALSE(yes(key(K::From, "other@domain.org"), msg));
+}
+
 TEST_F(Search, HeaderKey) {
     EXPECT_TRUE(yes(key(K::Header, "x-custom", "SOME"), kPlain));
     EXPECT_TRUE(yes(key(K::Header, "X-CUSTOM", "e va"), kPlain));
