@@ -262,8 +262,8 @@ class Imap(unittest.TestCase):
         # A NUL in a quoted string is refused.
         s.sendall(b'd LOGIN "a\0b" "c"\r\n')
         self.assertTrue(f.readline().startswith(b"d BAD"))
-        # A line longer than the pre-login limit (8 KiB) cannot be resynchronised: BYE, close.
-        s.sendall(b"e NOOP " + b"x" * 20000 + b"\r\n")
+        # A line longer than the pre-login limit (32 KiB) cannot be resynchronised: BYE, close.
+        s.sendall(b"e NOOP " + b"x" * 40000 + b"\r\n")
         self.assertEqual(f.readline(), b"* BYE [TOOBIG] Command line too long\r\n")
         self.assertEqual(f.readline(), b"")
 

@@ -9,7 +9,10 @@ namespace {
 TEST(ImapStore, AddRemoveReplaceSilent) {
     Transcript t;
     t.select();
+    // RFC 9051 §7.3.5: a keyword new to the mailbox first changes FLAGS and PERMANENTFLAGS.
     EXPECT_EQ(t.send("a STORE 1:2 +FLAGS (\\Flagged $Work)\r\n"),
+              "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work)\r\n"
+              "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Work \\*)] Flags permitted\r\n"
               "* 1 FETCH (FLAGS ($Work \\Flagged))\r\n* 2 FETCH (FLAGS ($Work \\Flagged))\r\na OK STORE completed\r\n");
     EXPECT_EQ(t.send("b STORE 1 -FLAGS.SILENT (\\Flagged)\r\n"), "b OK STORE completed\r\n");
     EXPECT_EQ(t.send("c UID STORE 1,3 FLAGS (\\Seen)\r\n"),
