@@ -146,7 +146,12 @@ bool Index::intact() {
     auto q = sqlite::Query::make(writer_, "PRAGMA quick_check");
     if (!q) return false;
     auto row = q->step();
-    return row && *row && q->text(0) == "ok";
+    if (!row || !*row || q->text(0) != "ok") return false;
+    // Our tables are all there (quick_check passes a file whose tables were dropped).
+    for (const char* sql : {"SELECT count(*) FROM marks WHERE mailbox = -1", "SELECT count(*) FROM docs WHERE id = -1",
+                            "SELECT count(*) FROM text WHERE rowid = -1"})
+        if (!writer_.integer(sql)) return false;
+    return true;
 }
 
 Result<MailboxMark> Index::mark(std::string_view account, std::int64_t mailbox) {

@@ -66,7 +66,7 @@ public:
 
     // Deletes the file and starts empty (after a write found it damaged).
     Result<void> rebuild();
-    // PRAGMA quick_check: false when the file is damaged.
+    // False when the file is damaged (PRAGMA quick_check) or a table is missing.
     bool intact();
 
     // ---- the indexer's side (one thread)
