@@ -11,7 +11,7 @@
 namespace tern::search {
 namespace {
 
-constexpr std::int64_t kSchemaVersion = 1;
+constexpr std::int64_t kSchemaVersion = 2;
 
 // The length of the valid UTF-8 character at s[i] (RFC 3629 §4: no overlong forms, no surrogates,
 // nothing above U+10FFFF), or 0.
@@ -49,27 +49,51 @@ Result<void> create_schema(sqlite::Db& db) {
              "CREATE TABLE IF NOT EXISTS marks(account TEXT NOT NULL, mailbox INTEGER NOT NULL, "
              "uidvalidity INTEGER NOT NULL, indexed_through INTEGER NOT NULL, swept_modseq INTEGER NOT NULL, "
              "PRIMARY KEY(account, mailbox)) WITHOUT ROWID",
-             "CREATE TABLE IF NOT EXISTS docs(id INTEGER PRIMARY KEY, account TEXT NOT NULL, "
+             // AUTOINCREMENT: a doc id is never reused, so the trigrams a removed doc left in the
+             // contentless table (see remove()) never attach to another message.
+             "CREATE TABLE IF NOT EXISTS docs(id INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT NOT NULL, "
              "mailbox INTEGER NOT NULL, uid INTEGER NOT NULL, complete INTEGER NOT NULL, "
              "UNIQUE(account, mailbox, uid))",
-             // detail=none: the trigram index records which rows hold a trigram, not where; a
-             // LIKE is then confirmed on the row's text (the smallest FTS5 index that still
-             // answers substring queries, https://sqlite.org/fts5.html#the_trigram_tokenizer).
-             "CREATE VIRTUAL TABLE IF NOT EXISTS text USING fts5(t, tokenize='trigram case_sensitive 0', detail=none)",
-             "PRAGMA user_version=1",
+             "CREATE TABLE IF NOT EXISTS garbage(n INTEGER NOT NULL)",
+             "INSERT INTO garbage(n) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM garbage)",
+             // Contentless (content=''), detail=none: only which rows hold each trigram of the
+             // folded text, not the text nor positions -- the smallest FTS5 index. A needle is
+             // looked up as the AND of its trigrams: a superset of the rows holding it, which the
+             // session's exact matcher then confirms (https://sqlite.org/fts5.html#contentless_tables).
+             "CREATE VIRTUAL TABLE IF NOT EXISTS text USING fts5(t, content='', "
+             "tokenize='trigram case_sensitive 0', detail=none)",
+             "PRAGMA user_version=2",
          }) {
         if (auto r = db.exec(sql); !r) return r;
     }
     return tx->commit();
 }
 
-// A LIKE pattern that matches every text containing `needle` (and perhaps more): '%' and '_'
-// stand for any one character; no ESCAPE clause, which would keep FTS5 from using its index.
-std::string like_pattern(std::string_view needle) {
-    std::string p = "%";
-    for (char c : needle) p += (c == '%' || c == '_') ? '_' : c;
-    p += '%';
-    return p;
+// An FTS5 query for the rows that hold every trigram of `needle` (valid UTF-8, >= 3 characters):
+// each trigram an FTS5 string ("..." with '"' doubled, so that no character is query syntax),
+// ANDed. Non-overlapping trigrams cover every character; at most kMaxTrigrams of them (any subset
+// still finds every row that holds the needle).
+constexpr std::size_t kMaxTrigrams = 12;
+std::string match_query(std::string_view needle) {
+    std::vector<std::size_t> starts;  // octet offset of each character
+    for (std::size_t i = 0; i < needle.size(); i += utf8_char(needle, i)) starts.push_back(i);
+    starts.push_back(needle.size());
+    const std::size_t chars = starts.size() - 1;
+    std::vector<std::size_t> picks;
+    for (std::size_t c = 0; c + 3 <= chars; c += 3) picks.push_back(c);
+    if (picks.empty() || picks.back() + 3 != chars) picks.push_back(chars - 3);  // the tail
+    if (picks.size() > kMaxTrigrams) picks.resize(kMaxTrigrams);
+    std::string q;
+    for (auto c : picks) {
+        if (!q.empty()) q += " AND ";
+        q += '"';
+        for (char ch : needle.substr(starts[c], starts[c + 3] - starts[c])) {
+            if (ch == '"') q += '"';
+            q += ch;
+        }
+        q += '"';
+    }
+    return q;
 }
 
 }  // namespace
@@ -118,7 +142,7 @@ Result<void> Index::open_connections() {
     if (*v != kSchemaVersion) return fail("search index schema " + std::to_string(*v), EINVAL);
     // A read of every table: a file that is a database but not ours fails here.
     if (auto r = writer_.integer("SELECT count(*) FROM marks"); !r) return std::unexpected(r.error());
-    if (auto r = writer_.integer("SELECT count(*) FROM text WHERE rowid = 0"); !r) return std::unexpected(r.error());
+    if (auto r = writer_.integer("SELECT n FROM garbage"); !r) return std::unexpected(r.error());
     return {};
 }
 
@@ -149,7 +173,7 @@ bool Index::intact() {
     if (!row || !*row || q->text(0) != "ok") return false;
     // Our tables are all there (quick_check passes a file whose tables were dropped).
     for (const char* sql : {"SELECT count(*) FROM marks WHERE mailbox = -1", "SELECT count(*) FROM docs WHERE id = -1",
-                            "SELECT count(*) FROM text WHERE rowid = -1"})
+                            "SELECT count(*) FROM text WHERE text MATCH 'abc'", "SELECT n FROM garbage"})
         if (!writer_.integer(sql)) return false;
     return true;
 }
@@ -174,17 +198,21 @@ Result<MailboxMark> Index::mark(std::string_view account, std::int64_t mailbox) 
 
 namespace {
 
+Result<void> count_garbage(sqlite::Db& db, std::int64_t n) {
+    auto g = sqlite::Query::make(db, "UPDATE garbage SET n = n + ?1");
+    if (!g) return std::unexpected(g.error());
+    return g->bind(1, n).run();
+}
+
+// The docs rows go; their trigrams stay in the contentless table, counted as garbage.
 Result<void> delete_mailbox_rows(sqlite::Db& db, std::string_view account, std::int64_t mailbox) {
-    for (const char* sql : {
-             "DELETE FROM text WHERE rowid IN (SELECT id FROM docs WHERE account = ?1 AND mailbox = ?2)",
-             "DELETE FROM docs WHERE account = ?1 AND mailbox = ?2",
-             "DELETE FROM marks WHERE account = ?1 AND mailbox = ?2",
-         }) {
-        auto q = sqlite::Query::make(db, sql);
-        if (!q) return std::unexpected(q.error());
-        if (auto r = q->bind(1, account).bind(2, mailbox).run(); !r) return r;
-    }
-    return {};
+    auto q = sqlite::Query::make(db, "DELETE FROM docs WHERE account = ?1 AND mailbox = ?2");
+    if (!q) return std::unexpected(q.error());
+    if (auto r = q->bind(1, account).bind(2, mailbox).run(); !r) return r;
+    if (auto r = count_garbage(db, sqlite3_changes(db.raw())); !r) return r;
+    auto m = sqlite::Query::make(db, "DELETE FROM marks WHERE account = ?1 AND mailbox = ?2");
+    if (!m) return std::unexpected(m.error());
+    return m->bind(1, account).bind(2, mailbox).run();
 }
 
 }  // namespace
@@ -232,16 +260,17 @@ Result<void> Index::remove(std::string_view account, std::int64_t mailbox, std::
     std::lock_guard lock(write_mu_);
     auto tx = sqlite::Tx::begin(writer_, true);
     if (!tx) return std::unexpected(tx.error());
+    std::int64_t removed = 0;
     for (auto uid : uids) {
-        for (const char* sql : {
-                 "DELETE FROM text WHERE rowid IN (SELECT id FROM docs WHERE account = ?1 AND mailbox = ?2 AND uid = ?3)",
-                 "DELETE FROM docs WHERE account = ?1 AND mailbox = ?2 AND uid = ?3",
-             }) {
-            auto q = sqlite::Query::make(writer_, sql);
-            if (!q) return std::unexpected(q.error());
-            if (auto r = q->bind(1, account).bind(2, mailbox).bind(3, std::int64_t{uid}).run(); !r) return r;
-        }
+        auto q = sqlite::Query::make(writer_, "DELETE FROM docs WHERE account = ?1 AND mailbox = ?2 AND uid = ?3");
+        if (!q) return std::unexpected(q.error());
+        if (auto r = q->bind(1, account).bind(2, mailbox).bind(3, std::int64_t{uid}).run(); !r) return r;
+        removed += sqlite3_changes(writer_.raw());
     }
+    // A contentless FTS5 table can delete a row only given its text, which is gone with the
+    // message: the trigrams stay, unreachable, and are counted; the indexer rebuilds the file
+    // when they outgrow the live rows.
+    if (auto r = count_garbage(writer_, removed); !r) return r;
     auto m = sqlite::Query::make(writer_,
         "UPDATE marks SET swept_modseq = max(swept_modseq, ?3) WHERE account = ?1 AND mailbox = ?2");
     if (!m) return std::unexpected(m.error());
@@ -317,12 +346,13 @@ Result<std::optional<Candidates>> Index::candidates(std::string_view account, st
         }
     };
     for (const auto& n : needles) {
-        // CROSS JOIN: the trigram index first, then each hit's docs row by its id.
+        // CROSS JOIN: the trigram index first, then each hit's docs row by its id (a removed
+        // doc's leftover trigrams find no docs row).
         auto q = sqlite::Query::make(reader_,
             "SELECT d.uid FROM text CROSS JOIN docs d ON d.id = text.rowid "
-            "WHERE text.t LIKE ?1 AND d.account = ?2 AND d.mailbox = ?3");
+            "WHERE text MATCH ?1 AND d.account = ?2 AND d.mailbox = ?3");
         if (!q) return std::unexpected(q.error());
-        q->bind(1, like_pattern(n)).bind(2, account).bind(3, mailbox);
+        q->bind(1, match_query(n)).bind(2, account).bind(3, mailbox);
         if (auto r = collect(*q); !r) return std::unexpected(r.error());
     }
     {
@@ -343,9 +373,9 @@ Result<IndexStats> Index::stats() {
     auto n = reader_.integer("SELECT count(*) FROM docs");
     if (!n) return std::unexpected(n.error());
     s.docs = static_cast<std::uint64_t>(*n);
-    auto b = reader_.integer("SELECT coalesce(sum(length(CAST(t AS BLOB))), 0) FROM text");
-    if (!b) return std::unexpected(b.error());
-    s.text_bytes = static_cast<std::uint64_t>(*b);
+    auto g = reader_.integer("SELECT n FROM garbage");
+    if (!g) return std::unexpected(g.error());
+    s.garbage = static_cast<std::uint64_t>(*g);
     std::error_code ec;
     for (const char* suffix : {"", "-wal"}) {
         auto size = std::filesystem::file_size(file_.string() + suffix, ec);

@@ -1,9 +1,9 @@
-// The search index's storage (issue 9): <data>/search.db, SQLite with an FTS5 trigram table
-// holding, per message, the decoded and case-folded text that IMAP SEARCH matches, so that BODY,
-// TEXT and header keys read only the messages whose text contains the needle. A candidate filter,
-// never an answer: the session confirms every candidate with the exact matcher. Must never leave
-// out a message that may match (unindexed, truncated or unreadable messages are candidates for
-// every needle), and never be needed: a damaged or missing file is rebuilt, never fatal.
+// The search index's storage (issue 9): <data>/search.db, SQLite with a contentless FTS5 trigram
+// table of, per message, the decoded and case-folded text that IMAP SEARCH matches, so that BODY,
+// TEXT and header keys read only the messages that hold every trigram of the needle. A candidate
+// filter, never an answer: the session confirms every candidate with the exact matcher. Must never
+// leave out a message that may match (unindexed, truncated or unreadable messages are candidates
+// for every needle), and never be needed: a damaged or missing file is rebuilt, never fatal.
 #pragma once
 #include <cstdint>
 #include <filesystem>
@@ -25,8 +25,9 @@ struct Candidates {
     // Every message of the mailbox with a UID up to this one was indexed when it was read (those
     // expunged before that have no row; UIDs are never reused in a mailbox of one UIDVALIDITY).
     std::uint32_t indexed_through = 0;
-    // The indexed UIDs <= indexed_through whose text contains the needle, and those indexed
-    // incompletely (text over the cap, unreadable): ascending.
+    // The indexed UIDs <= indexed_through whose text holds every trigram of the needle (a
+    // superset of those that contain it), and those indexed incompletely (text over the cap,
+    // unreadable): ascending.
     std::vector<std::uint32_t> uids;
     // Whether the message may match: not indexed yet, or listed.
     bool may_match(std::uint32_t uid) const;
@@ -35,7 +36,7 @@ struct Candidates {
 // Whether the index can answer for a (folded) needle: at least 3 code points (a trigram), valid
 // UTF-8 and no NUL. Other needles make every message a candidate.
 bool usable_needle(std::string_view folded);
-// The text as the index stores it: every octet that is not part of a valid UTF-8 character, and
+// The text as the index tokenizes it: every octet that is not part of a valid UTF-8 character, and
 // NUL, replaced by ' '. A usable needle found in the original is found in the cleaned text: it
 // starts on a character boundary and its characters are valid, so the cleaning keeps them.
 std::string clean_text(std::string_view text);
@@ -54,7 +55,9 @@ struct Doc {
 };
 
 struct IndexStats {
-    std::uint64_t docs = 0, text_bytes = 0, file_bytes = 0;  // file_bytes: search.db + its WAL
+    std::uint64_t docs = 0;       // messages indexed
+    std::uint64_t garbage = 0;    // removed messages whose trigrams are still in the file
+    std::uint64_t file_bytes = 0; // search.db + its WAL
 };
 
 class Index {
@@ -75,7 +78,8 @@ public:
     Result<void> reset_mailbox(std::string_view account, std::int64_t mailbox, std::uint32_t uidvalidity);
     // Adds the documents and moves indexed_through to `through`, in one transaction.
     Result<void> add(std::string_view account, std::int64_t mailbox, std::span<const Doc> docs, std::uint32_t through);
-    // Removes expunged messages and records that expunges up to `swept_modseq` are done.
+    // Removes expunged messages and records that expunges up to `swept_modseq` are done. (Their
+    // trigrams stay in the file, unreachable, counted in IndexStats::garbage.)
     Result<void> remove(std::string_view account, std::int64_t mailbox, std::span<const std::uint32_t> uids,
                         std::uint64_t swept_modseq);
     // Forgets the account's mailboxes not in `keep` (deleted ones); empty `keep`: the whole account.

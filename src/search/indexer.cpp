@@ -58,7 +58,13 @@ void Indexer::run() {
         std::string account = std::move(pending_.extract(pending_.begin()).value());
         busy_ = true;
         lock.unlock();
+        const auto started = std::chrono::steady_clock::now();
+        const std::uint64_t before = counters_.indexed.load();
         auto r = index_account(account);
+        if (std::uint64_t n = counters_.indexed.load() - before; n >= 1000 || (n > 0 && log::trace_enabled())) {
+            auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+            log::info("search index: ", account, ": ", n, " messages indexed in ", ms.count(), " ms");
+        }
         if (!r) {
             log::warn("search index: ", account, ": ", r.error().message);
             // The index is derived data: a damaged one starts again (refilled from the store).
@@ -77,10 +83,29 @@ void Indexer::run() {
             pending_.insert(account);
             lock.unlock();
         }
+        compact_if_needed();
         lock.lock();
         busy_ = false;
         if (pending_.empty()) idle_cv_.notify_all();
     }
+}
+
+void Indexer::compact_if_needed() {
+    // Removed messages leave their trigrams behind (a contentless table): once they outnumber the
+    // live rows (and are many), the file starts again and is refilled from the store. Meanwhile
+    // the index answers nothing (every message a candidate), so SEARCH stays right.
+    auto s = index_->stats();
+    if (!s || s->garbage < options_.compact_garbage || s->garbage < s->docs) return;
+    auto accounts = index_->accounts();
+    if (!accounts) return;
+    log::info("search index: ", s->garbage, " removed messages outnumber ", s->docs, " live ones: rebuilding");
+    if (auto r = index_->rebuild(); !r) {
+        log::warn("search index: rebuild: ", r.error().message);
+        return;
+    }
+    counters_.rebuilds++;
+    std::lock_guard lock(mu_);
+    for (auto& a : *accounts) pending_.insert(std::move(a));
 }
 
 Result<void> Indexer::index_account(const std::string& account) {

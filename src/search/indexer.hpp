@@ -37,6 +37,7 @@ using Extract = std::function<Result<ExtractedText>(const base::ByteSource& mess
 struct IndexerOptions {
     std::size_t max_text = 1u << 20;  // indexed text per message; beyond it: always a candidate
     std::size_t batch = 200;          // messages per index transaction
+    std::uint64_t compact_garbage = 10000;  // rebuild when this many removed (and more than live)
 };
 
 class Indexer {
@@ -73,6 +74,7 @@ public:
 
 private:
     void run();
+    void compact_if_needed();
     Result<void> index_mailbox(const std::string& account, const store::MailboxHandle& box);
 
     store::MailStore& store_;

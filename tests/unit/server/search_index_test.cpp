@@ -345,6 +345,33 @@ TEST_F(SearchIndexTest, ThreadCatchesUpOnNoticesAndRebuildsADamagedFile) {
     EXPECT_EQ(c->uids, (std::vector<std::uint32_t>{uids[0], more[0]}));
 }
 
+TEST_F(SearchIndexTest, ManyRemovedMessagesRebuildTheFile) {
+    search::IndexerOptions o;
+    o.compact_garbage = 3;
+    auto ix = indexer(o);
+    store->set_change_listener([&](std::string_view a) { ix->notify(a); });
+    ix->start();
+    auto uids = append({"\r\nkeep epsilon\r\n", "\r\ngo 1\r\n", "\r\ngo 2\r\n", "\r\ngo 3\r\n"});
+    ASSERT_TRUE(ix->wait_idle(std::chrono::seconds(10)));
+    auto box = store->open_mailbox("u@x", "INBOX");
+    std::vector<std::uint32_t> two{uids[1], uids[2]};
+    ASSERT_TRUE(store->expunge(*box, two));
+    ASSERT_TRUE(ix->wait_idle(std::chrono::seconds(10)));
+    EXPECT_EQ(ix->index().stats()->garbage, 2u);  // fewer than 3: kept
+    EXPECT_EQ(ix->counters().rebuilds.load(), 0u);
+    std::vector<std::uint32_t> one{uids[3]};
+    ASSERT_TRUE(store->expunge(*box, one));
+    ASSERT_TRUE(ix->wait_idle(std::chrono::seconds(10)));  // 3 removed > 1 live: rebuilt, refilled
+    store->set_change_listener(nullptr);
+    ix->stop();
+    EXPECT_EQ(ix->counters().rebuilds.load(), 1u);
+    auto s = ix->index().stats();
+    EXPECT_EQ(s->garbage, 0u);
+    EXPECT_EQ(s->docs, 1u);
+    std::vector<std::string> eps{"epsilon"};
+    EXPECT_EQ(ix->candidates(*box, eps)->uids, std::vector<std::uint32_t>{uids[0]});
+}
+
 TEST_F(SearchIndexTest, UnknownMailboxQueuesItsAccount) {
     append({"\r\ndelta\r\n"});
     auto ix = indexer();
