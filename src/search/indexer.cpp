@@ -190,6 +190,9 @@ std::optional<Candidates> Indexer::candidates(const store::MailboxHandle& box, s
         return std::nullopt;
     }
     counters_.answered++;
+    // Mail another process stored (`ternd import`) raises no notice here: a search is the cue
+    // to look (a pass over an up-to-date account reads a few rows).
+    notify(box.account);
     return std::move(*c);
 }
 
