@@ -243,7 +243,7 @@ Result<void> Index::add(std::string_view account, std::int64_t mailbox, std::spa
             return r;
         if (sqlite3_changes(writer_.raw()) == 0) continue;  // indexed already
         std::int64_t id = sqlite3_last_insert_rowid(writer_.raw());
-        if (!d.complete && d.text.empty()) continue;  // a candidate for everything: no text needed
+        if (!d.complete) continue;  // a candidate for every needle: its text would never be asked
         auto t = sqlite::Query::make(writer_, "INSERT INTO text(rowid, t) VALUES (?1, ?2)");
         if (!t) return std::unexpected(t.error());
         if (auto r = t->bind(1, id).bind(2, clean_text(d.text)).run(); !r) return r;
