@@ -123,6 +123,10 @@ const std::vector<Key>& schema() {
         uint_key<&Config::imap_idle_timeout, 1, 86400>("limits.imap_idle_timeout", "1800",
             "Seconds a logged-in IMAP session may stay idle, IDLE included (RFC 9051 §5.4: at least 30 "
             "minutes; lower values for tests). Before login the limit is 60 seconds."),
+        uint_key<&Config::search_index, 0, 1>("imap.search_index", "1",
+            "1: keep a search index (<data>/search.db, SQLite FTS5 trigrams of the decoded text) so that "
+            "IMAP SEARCH BODY/TEXT and header keys read only messages that may match; results are the "
+            "same either way. 0: no index (SEARCH reads every message)."),
         uint_key<&Config::min_data_rate, 0, (1ull << 30)>("limits.min_data_rate", "500",
             "Slowest average rate (octets per second) of a message transfer (DATA or BDAT) after a grace "
             "of limits.idle_timeout: a message may take the idle timeout plus one second per this many "

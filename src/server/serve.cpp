@@ -22,7 +22,9 @@
 #include "queue/spool.hpp"
 #include "relay/relay.hpp"
 #include "server/host.hpp"
+#include "search/indexer.hpp"
 #include "server/imap_host.hpp"
+#include "session/imap/search_match.hpp"
 #include "server/pop3_host.hpp"
 #include "server/pickup.hpp"
 #include "server/privileges.hpp"
@@ -258,7 +260,30 @@ int serve(const config::Config& cfg) {
     // Every committed change to an account's mail wakes its IMAP sessions waiting in IDLE. Set
     // before anything writes to the store (the scheduler and the pickup start below); the server
     // outlives both.
-    (*store)->set_change_listener([&server](std::string_view account) { server.mail_changed(account); });
+    // Issue 9: the search index (<data>/search.db) follows the same notices on its own thread.
+    std::unique_ptr<search::Indexer> indexer;
+    if (cfg.search_index) {
+        if (auto ix = search::Index::open(data / "search.db")) {
+            search::Extract extract = [](const base::ByteSource& m, std::size_t max) -> Result<search::ExtractedText> {
+                auto t = imap::index_text(m, max);
+                if (!t) return std::unexpected(t.error());
+                return search::ExtractedText{std::move(t->text), t->complete};
+            };
+            indexer = std::make_unique<search::Indexer>(**store, std::move(*ix), std::move(extract));
+            imap_host.set_indexer(indexer.get());
+        } else {
+            log::warn("search index: ", ix.error().message, " (SEARCH reads every message)");
+        }
+    }
+    (*store)->set_change_listener([&server, idx = indexer.get()](std::string_view account) {
+        server.mail_changed(account);
+        if (idx) idx->notify(account);
+    });
+    if (indexer) {
+        indexer->start();
+        if (auto users = (*dir)->list_users())  // mail stored before the index existed
+            for (const auto& u : *users) indexer->notify(u);
+    }
     server.configure(options, services, &maildrop, net::ImapServices{store->get(), &imap_host});
     server.on_reload([&tls] {
         if (auto r = (*tls)->reload(); !r) log::error("TLS reload failed, keeping the old certificate: ", r.error().message);
@@ -306,6 +331,7 @@ int serve(const config::Config& cfg) {
     server.run();
     pickup.stop();
     scheduler.stop();
+    if (indexer) indexer->stop();
     (*relay)->stop();
     (*spool)->close();
     log::info("stopped");

@@ -22,6 +22,7 @@ import re
 import smtplib
 import socket
 import sys
+import time
 import unittest
 from datetime import datetime, timedelta, timezone
 
@@ -675,6 +676,29 @@ def search_client(port, user, password):
     return imap
 
 
+INDEX_LINE = re.compile(r"SEARCH: index skipped (\d+) of (\d+) messages")
+
+
+def index_skips(srv):
+    """(skipped, total) of every SEARCH the search index pruned, from ternd's trace log."""
+    return [(int(a), int(b)) for a, b in INDEX_LINE.findall(srv.log_text())]
+
+
+def wait_for_index(srv, imap, total, timeout=30.0):
+    """Until a BODY search for a string in no message skips every message: the index has them all."""
+    deadline = time.monotonic() + timeout
+    while True:
+        before = len(index_skips(srv))
+        found = imap.search(("BODY", "zqxjv-nowhere"))
+        assert found == set(), found
+        skips = index_skips(srv)[before:]
+        if skips and skips[-1] == (total, total):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the search index did not catch up: {skips}")
+        time.sleep(0.2)
+
+
 class ImapSearch(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -697,6 +721,9 @@ class ImapSearch(unittest.TestCase):
                                   N_SMTP + N_APPEND)
         cls.ctx = {"max_uid": max(m.uid for m in cls.msgs), "max_seq": len(cls.msgs)}
         cls.imap = search_client(cls.srv.port("imap"), cls.user, PASSWORD)
+        # The search index (imap.search_index, on by default) catches up in the background; the
+        # keys below run once it has every message, so that they go through it.
+        wait_for_index(cls.srv, cls.imap, len(cls.msgs))
 
     @classmethod
     def tearDownClass(cls):
@@ -720,6 +747,19 @@ class ImapSearch(unittest.TestCase):
                 failures.append(f"UID SEARCH {show(key)}\n    server only: {sorted(got - want)[:10]}"
                                 f"\n    oracle only: {sorted(want - got)[:10]}")
         self.assertEqual(failures, [], f"{len(failures)} of {N_KEYS} keys differ:\n" + "\n".join(failures[:15]))
+
+    def test_index_prunes_and_agrees(self):
+        # The keys went through the index (trace lines), and it skipped messages for real needles.
+        rng = random.Random(SEED + 3)
+        before = len(index_skips(self.srv))
+        for _ in range(40):
+            m = rng.choice(self.msgs)
+            key = ("BODY", pick_text(rng, rng.choice(m.bodies))) if m.bodies else ("TEXT", "budget")
+            want = {x.uid for x in self.msgs if evaluate(key, x, self.ctx)}
+            self.assertEqual(self.imap.search(key), want, show(key))
+        skips = index_skips(self.srv)[before:]
+        self.assertTrue(skips, "no SEARCH went through the index")
+        self.assertTrue(any(skipped > 0 for skipped, _ in skips), skips)
 
     def test_search_gives_sequence_numbers(self):
         rng = random.Random(SEED + 2)

@@ -4,6 +4,7 @@
 // while answering a (non-UID) SEARCH.
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 
 #include "base/log.hpp"
 #include "proto/imap/response.hpp"
@@ -39,8 +40,26 @@ void Session::cmd_search(const ParsedCommand& c, std::string& out) {
     std::vector<std::uint32_t> hits;       // seq numbers or UIDs, ascending
     std::vector<std::uint32_t> hit_uids;   // for SAVE
     std::uint64_t max_modseq = 0;
+    // Issue 9: a search index (ImapHost::search_candidates) tells which messages may contain the
+    // string of a top-level text key; every top-level key must hold, so the others are skipped.
+    // Only a candidate set for a key ANDed at the top prunes; OR and NOT are scanned in full.
+    std::vector<SearchCandidates> pruning;
+    const auto asked = std::chrono::steady_clock::now();
+    if (content)
+        for (const auto& k : a.key.kind == SearchKey::Kind::And ? a.key.children : std::vector<SearchKey>{a.key})
+            if (auto needles = index_needles(k); !needles.empty())
+                if (auto cand = host_.search_candidates(v.box, needles)) pruning.push_back(std::move(*cand));
+    const auto index_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - asked).count();
+    std::size_t pruned = 0;
     for (std::size_t i = 0; i < v.msgs.size(); ++i) {
         const auto& m = v.msgs[i];
+        if (!std::all_of(pruning.begin(), pruning.end(), [&](const SearchCandidates& p) {
+                return m.uid > p.indexed_through || std::binary_search(p.uids.begin(), p.uids.end(), m.uid);
+            })) {
+            ++pruned;
+            continue;
+        }
         SearchMessage sm;
         sm.seq = static_cast<std::uint32_t>(i + 1);
         sm.uid = m.uid;
@@ -65,6 +84,9 @@ void Session::cmd_search(const ParsedCommand& c, std::string& out) {
         hit_uids.push_back(m.uid);
         max_modseq = std::max(max_modseq, m.modseq);
     }
+    if (!pruning.empty() && log::trace_enabled())
+        log::info("imap[", id_, "] SEARCH: index skipped ", pruned, " of ", v.msgs.size(), " messages (index ",
+                  index_us / 1000, ".", index_us / 100 % 10, " ms)");
     const bool esearch = a.ret.has_value() || rev2_;
     SearchReturn ret = a.ret.value_or(SearchReturn{});
     if (!ret.min && !ret.max && !ret.all && !ret.count && !ret.save) ret.all = true;  // RETURN () = ALL

@@ -843,6 +843,89 @@ private:
 
 }  // namespace
 
+std::vector<std::string> index_needles(const SearchKey& key) {
+    std::vector<std::string> out;
+    switch (key.kind) {
+        case K::Body:  // Evaluator::body_key() -> bodies()
+            if (!key.text.empty()) out.push_back(fold_case(key.text));
+            break;
+        case K::Text:  // body_key(): header lines with the compressed needle, bodies with the other
+            if (!key.text.empty()) {
+                out.push_back(fold_case(key.text));
+                std::string header = fold_case(compress_space(key.text, false));
+                if (header != out.front()) out.push_back(std::move(header));
+            }
+            break;
+        case K::Bcc: case K::Cc: case K::From: case K::Subject: case K::To:  // header_key()
+            if (!key.text.empty()) out.push_back(fold_case(compress_space(key.text, false)));
+            break;
+        case K::Header:
+            if (!key.value.empty()) out.push_back(fold_case(compress_space(key.value, false)));
+            break;
+        default:
+            break;
+    }
+    return out;
+}
+
+Result<IndexText> index_text(const base::ByteSource& message, std::size_t max_bytes) {
+    IndexText out;
+    auto room = [&] { return out.text.size() <= max_bytes; };
+    auto put = [&](std::string_view segment) {
+        out.text.append(segment);
+        out.text += '\n';
+        if (!room()) out.complete = false;
+        return out.complete;
+    };
+    auto read_header = [&](std::uint64_t begin, std::uint64_t n) -> Result<std::string> {
+        std::string head(static_cast<std::size_t>(std::min<std::uint64_t>(n, kMaxHeaderBytes)), '\0');
+        std::size_t got = 0;
+        while (got < head.size()) {
+            auto r = message.read(begin + got, std::span<char>(head.data() + got, head.size() - got));
+            if (!r) return std::unexpected(r.error());
+            if (*r == 0) break;
+            got += *r;
+        }
+        head.resize(got);
+        return head;
+    };
+    // What Evaluator::top() reads: the first kMaxHeaderBytes octets of the message.
+    auto top = read_header(0, message.size());
+    if (!top) return std::unexpected(top.error());
+    for (const auto& f : decode_fields(*top))
+        if (!put(text_line(f))) break;
+    if (!out.complete) return out;
+    auto tree = mime::parse_message(message);
+    if (!tree) return std::unexpected(tree.error());
+    // What Evaluator::part_headers() reads.
+    for (std::size_t i = 1; i < tree->parts.size() && out.complete; ++i) {
+        const auto& p = tree->parts[i];
+        auto head = read_header(p.header_begin, p.header_size());
+        if (!head) return std::unexpected(head.error());
+        for (const auto& f : decode_fields(*head))
+            if (!put(text_line(f))) break;
+    }
+    // What Evaluator::bodies() and stream_bodies() read.
+    for (const auto& p : tree->parts) {
+        if (!out.complete) break;
+        if (!searchable_body(p)) continue;
+        CaseFolder folder;
+        mime::DecodeOptions o;
+        o.to_utf8 = true;
+        auto r = mime::read_decoded(message, p, [&](std::string_view piece) {
+            folder.feed(piece, out.text);
+            if (!room()) out.complete = false;
+            return out.complete;
+        }, o);
+        if (!r) return std::unexpected(r.error());
+        if (!out.complete) break;
+        folder.finish(out.text);
+        put("");
+    }
+    if (!out.complete) out.text.resize(std::min(out.text.size(), max_bytes));
+    return out;
+}
+
 namespace {
 
 bool needs_content_at(const SearchKey& key, int depth) {

@@ -72,6 +72,25 @@ bool needs_content(const SearchKey& key);
 // fails to read, or the key nests deeper than 64 levels.
 Result<bool> matches(const SearchKey& key, const SearchContext& ctx, const SearchMessage& msg, MatchCache& cache);
 
+// The text a search index keeps for one message so that it can pass over messages that cannot
+// match (src/search): every string a BODY, TEXT or header key matches in the message (as matches()
+// decodes and folds it; TEXT and header needles with their white space compressed) is a substring
+// of `text`. The segments (top header fields as "name: text", the MIME header fields of the parts,
+// the decoded bodies) are joined with '\n', so the text may hold a few strings more: a superset,
+// never less. At most `max_bytes`: a longer text stops there with complete = false (the index must
+// then treat the message as a candidate for every needle).
+struct IndexText {
+    std::string text;
+    bool complete = true;
+};
+Result<IndexText> index_text(const base::ByteSource& message, std::size_t max_bytes);
+
+// The needles an index must look for in index_text() so that it finds every message `key`
+// matches, for a BODY, TEXT or header key (BCC, CC, FROM, SUBJECT, TO, HEADER): the folded string
+// (TEXT: also with its white space compressed, as header fields are matched). A message that
+// contains none of them does not match `key`. Empty for other keys and for "" (matched by all).
+std::vector<std::string> index_needles(const SearchKey& key);
+
 // ---- building blocks, exposed for SORT/THREAD and tests
 
 // Unicode simple case folding (CaseFolding.txt C + S) of UTF-8 text for Latin (incl. Latin-1,

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -50,12 +51,27 @@ struct SessionConfig {
     SessionLimits limits;
 };
 
+// What a search index said about a text key (issue 9): a message may match when its UID is above
+// `indexed_through` or listed in `uids` (ascending); others certainly do not contain the needle.
+struct SearchCandidates {
+    std::uint32_t indexed_through = 0;
+    std::vector<std::uint32_t> uids;
+};
+
 // What the session needs from the server besides the store.
 class ImapHost {
 public:
     virtual ~ImapHost() = default;
     // The account a login name refers to, e.g. lower-cased "alice@example.org".
     virtual std::string canonical_account(std::string_view user) = 0;
+    // The messages of `box` that may contain one of `needles` (folded as search_match folds
+    // them), from a search index; nullopt (no index, or it cannot tell): every message may.
+    virtual std::optional<SearchCandidates> search_candidates(const store::MailboxHandle& box,
+                                                              std::span<const std::string> needles) {
+        (void)box;
+        (void)needles;
+        return std::nullopt;
+    }
 };
 
 class Session {
