@@ -253,6 +253,39 @@ TEST(Pop3ClientTls, ImplicitTlsNeedsNoStls) {
     EXPECT_EQ(run.handshakes, 0);
 }
 
+TEST(Pop3ClientLogin, NoCommandInjectionThroughCredentials) {
+    for (auto [user, pass] : {std::pair<std::string, std::string>{"alice\r\nDELE 1", "secret"},
+                              {"alice", "secret\r\nDELE 1"},
+                              {"alice", std::string("se\0cret", 7)},
+                              {"", "secret"}}) {
+        Options o;
+        o.user = user;
+        o.password = pass;
+        o.allow_plaintext_password = true;
+        auto run = converse_all_splits(o, {}, {kGreeting, kCapaPlain});
+        EXPECT_EQ(run.end, ConnectionEnd::AuthFailed);
+        EXPECT_EQ(run.sent, "CAPA\r\nQUIT\r\n");
+    }
+}
+
+TEST(Pop3ClientTls, BytesDuringTheHandshakeAreDropped) {
+    Session s(user_options());
+    s.receive(kGreeting);
+    s.advance();
+    s.receive("+OK\r\nSTLS\r\n.\r\n");
+    s.advance();
+    s.receive("+OK go\r\n");
+    EXPECT_EQ(s.advance().next, Session::Next::StartTls);
+    s.receive("+OK\r\nUSER\r\n.\r\n");  // plaintext that arrived while the handshake ran
+    s.tls_started();
+    auto a = s.advance();
+    EXPECT_EQ(a.output, "CAPA\r\n");
+    s.receive("+OK\r\nSASL SCRAM-SHA-256\r\n.\r\n");
+    a = s.advance();
+    EXPECT_TRUE(a.output.starts_with("AUTH SCRAM-SHA-256 ")) << a.output;
+    EXPECT_FALSE(s.capabilities().user);
+}
+
 TEST(Pop3ClientTls, HandshakeFailure) {
     Session s(user_options());
     s.receive(kGreeting);
