@@ -115,6 +115,38 @@ std::string apop_timestamp(std::string_view text) {
     return std::string(ts);
 }
 
+std::string mask_secrets(std::string_view text) {
+    std::string out;
+    while (!text.empty()) {
+        auto lf = text.find('\n');
+        std::string_view line = text.substr(0, lf == std::string_view::npos ? text.size() : lf + 1);
+        text.remove_prefix(line.size());
+        std::string_view eol;
+        const auto body_end = line.find_first_of("\r\n");
+        if (body_end != std::string_view::npos) {
+            eol = line.substr(body_end);
+            line = line.substr(0, body_end);
+        }
+        auto [verb, rest] = token(line);
+        const std::string v = upper(verb);
+        if (v == "PASS") {
+            out += "PASS ****";
+        } else if (v == "APOP") {
+            out += "APOP " + std::string(token(rest).first) + " ****";
+        } else if (v == "AUTH") {
+            auto [mech, initial] = token(rest);
+            out += "AUTH " + std::string(mech) + (initial.empty() ? "" : " ****");
+        } else if (v == "CAPA" || v == "STLS" || v == "USER" || v == "STAT" || v == "LIST" || v == "UIDL" ||
+                   v == "RETR" || v == "TOP" || v == "DELE" || v == "RSET" || v == "NOOP" || v == "QUIT") {
+            out += line;
+        } else {
+            out += line.empty() || line == "*" ? std::string(line) : "****";  // a SASL response
+        }
+        out += eol;
+    }
+    return out;
+}
+
 Session::Session(Options options, ChunkSink sink) : options_(std::move(options)), sink_(std::move(sink)) {
     tls_active_ = options_.implicit_tls;
     pending_.push_back(Pending{Expect::Greeting, {}, false, {}, {}});  // RFC 1939 §4: server speaks first

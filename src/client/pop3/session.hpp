@@ -47,6 +47,10 @@ Capabilities parse_capa(const std::vector<std::string>& lines);
 // The APOP timestamp of a greeting text ("<1896.697170952@dbc.mtview.ca.us>"), or "" (RFC 1939 §7).
 std::string apop_timestamp(std::string_view greeting_text);
 
+// For a `--trace` of what the client wrote: the same lines with secrets replaced by "****" (PASS's
+// argument, APOP's digest, AUTH initial responses and every SASL response line).
+std::string mask_secrets(std::string_view client_output);
+
 enum class LoginMethod { Auto, Apop, Scram, Plain, UserPass };
 
 struct Options {

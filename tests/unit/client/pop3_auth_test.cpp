@@ -286,6 +286,14 @@ TEST(Pop3ClientTls, BytesDuringTheHandshakeAreDropped) {
     EXPECT_FALSE(s.capabilities().user);
 }
 
+TEST(Pop3ClientLogin, TraceMasksSecrets) {
+    EXPECT_EQ(mask_secrets("CAPA\r\nUSER alice\r\nPASS secret\r\nAPOP mrose c4c9334bac560ecc979e58001b3e22fb\r\n"
+                           "AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\nAUTH SCRAM-SHA-256\r\nbj0sLHI9\r\n\r\n*\r\n"
+                           "RETR 1\r\nQUIT\r\n"),
+              "CAPA\r\nUSER alice\r\nPASS ****\r\nAPOP mrose ****\r\nAUTH PLAIN ****\r\nAUTH SCRAM-SHA-256\r\n"
+              "****\r\n\r\n*\r\nRETR 1\r\nQUIT\r\n");
+}
+
 TEST(Pop3ClientTls, HandshakeFailure) {
     Session s(user_options());
     s.receive(kGreeting);
