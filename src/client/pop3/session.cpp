@@ -319,6 +319,10 @@ bool Session::step(std::string& out) {
         return true;
     }
     ListEntry e;
+    if (p.outcome.entries.size() >= options_.max_listing) {
+        end_with(ConnectionEnd::ProtocolError, made_up("listing longer than max_listing"));
+        return false;
+    }
     if (!parse_entry(line, p.request.command == Command::Uidl, e)) {
         end_with(ConnectionEnd::ProtocolError, made_up("malformed listing line"));
         return false;

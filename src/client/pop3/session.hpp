@@ -65,6 +65,7 @@ struct Options {
     bool allow_plaintext_password = false;  // PLAIN or USER/PASS without TLS (RFC 2595 §3.1)
     std::size_t pipeline_window = 16;    // requests in flight when PIPELINING is offered (RFC 2449 §6.6)
     std::size_t chunk_size = 64 * 1024;  // at most this many octets per message chunk
+    std::size_t max_listing = 1'000'000; // LIST/UIDL entries kept; more is a ProtocolError
     std::string scram_nonce;             // tests only: a fixed SCRAM client nonce
 };
 
@@ -91,7 +92,8 @@ struct Outcome {
 };
 
 // A piece of a RETR/TOP message: dot-unstuffed octets in order, CRLF as the server sent it.
-// `last` is set once on the final call for a message (its data may be empty).
+// `last` is set once on the final call for a message (its data is empty). A message whose
+// Outcome is not ok (the connection dropped mid-message) got no `last`: discard what was written.
 struct Chunk {
     std::uint64_t id = 0;
     std::uint32_t msg = 0;

@@ -213,5 +213,19 @@ TEST(Pop3ClientTransaction, ProtocolErrors) {
     }
 }
 
+TEST(Pop3ClientTransaction, ListingIsBounded) {
+    Options o = plain_ok();
+    o.max_listing = 2;
+    auto run = converse_all_splits(o, [](Session& s) { s.uidl(); },
+                                   with_login({"+OK\r\n1 a\r\n2 b\r\n3 c\r\n.\r\n"}));
+    EXPECT_EQ(run.end, ConnectionEnd::ProtocolError);
+    ASSERT_EQ(run.outcomes.size(), 1u);
+    EXPECT_FALSE(run.outcomes[0].ok);
+    run = converse_all_splits(o, [](Session& s) { s.uidl(); }, with_login({"+OK\r\n1 a\r\n2 b\r\n.\r\n"}));
+    EXPECT_EQ(run.end, ConnectionEnd::Open);
+    ASSERT_EQ(run.outcomes.size(), 1u);
+    EXPECT_EQ(run.outcomes[0].entries.size(), 2u);
+}
+
 }  // namespace
 }  // namespace tern::client::pop3
