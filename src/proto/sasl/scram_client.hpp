@@ -17,7 +17,7 @@ public:
     // Iteration counts below `min_iterations` (RFC 7677 §4: at least 4096) or above
     // `max_iterations` (a hostile server making us spin) are refused.
     ScramClient(std::string user, std::string password, std::string client_nonce = {},
-                std::uint32_t min_iterations = 4096, std::uint32_t max_iterations = 10'000'000);
+                std::uint32_t min_iterations = 4096, std::uint32_t max_iterations = 1'000'000);
     ~ScramClient();
     ScramClient(const ScramClient&) = delete;
     ScramClient& operator=(const ScramClient&) = delete;

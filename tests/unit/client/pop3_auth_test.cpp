@@ -52,7 +52,14 @@ TEST(Pop3ClientScram, RefusesBadServerMessages) {
     ASSERT_TRUE(c.final(kServerFirst));
     EXPECT_FALSE(c.verify("v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G5="));  // one bit off
     EXPECT_FALSE(c.verified());
+    EXPECT_FALSE(final_of("r=rOprNGfwEbeRWgbNEkqOx,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=2000000"));  // a spin
+    sasl::ScramClient e("user", "pencil", kNonce);
+    ASSERT_TRUE(e.first());
+    ASSERT_TRUE(e.final(kServerFirst));
+    EXPECT_FALSE(e.verify("e=invalid-proof"));
     EXPECT_EQ(sasl::scram_escape_name("a,b=c"), "a=2Cb=3Dc");
+    sasl::ScramClient odd("a,b=c", "pencil", kNonce);
+    EXPECT_EQ(*odd.first(), "n,,n=a=2Cb=3Dc,r=rOprNGfwEbeRWgbNEkqO");
 }
 
 TEST(Pop3ClientLogin, ApopTimestampExtraction) {
