@@ -12,6 +12,19 @@
 namespace tern::imap {
 namespace {
 
+// RFC 9051 §9: a section spec ("[" ... "]", which may hold spaces, lists and quoted names) follows
+// only BODY, BODY.PEEK, BINARY, BINARY.PEEK and BINARY.SIZE; anywhere else '[' is an ordinary
+// ATOM-CHAR (a mailbox may be called "a[b").
+bool opens_section(std::string_view atom) {
+    auto eq = [&](std::string_view w) {
+        if (atom.size() != w.size()) return false;
+        for (std::size_t i = 0; i < w.size(); ++i)
+            if (ascii::upper(atom[i]) != w[i]) return false;
+        return true;
+    };
+    return eq("BODY") || eq("BODY.PEEK") || eq("BINARY") || eq("BINARY.PEEK") || eq("BINARY.SIZE");
+}
+
 // RFC 9051 §9 ATOM-CHAR, widened on purpose: '%' and '*' (list-wildcards, sequence sets), '\'
 // (flags) and ']' (ASTRING-CHAR) are kept in atoms; the grammar checks each atom in context.
 constexpr bool atom_char(char c) {
@@ -255,7 +268,7 @@ bool CommandReader::step(char c, Event& out) {
                 state_ = State::Tilde;
             } else if (atom_char(c)) {
                 push_arg(Arg::Kind::Atom).text.push_back(c);
-                bracket_ = c == '[' ? 1 : 0;
+                bracket_ = 0;  // '[' opens a section only after BODY/BINARY (see State::Atom)
                 state_ = State::Atom;
             } else {
                 fail((static_cast<unsigned char>(c) & 0x80) ? "8-bit octet outside a string"
@@ -289,7 +302,7 @@ bool CommandReader::step(char c, Event& out) {
                 cur_->text.push_back(c);
                 return false;
             }
-            if (c == '[') {
+            if (c == '[' && opens_section(cur_->text)) {
                 bracket_ = 1;
                 cur_->text.push_back(c);
                 return false;

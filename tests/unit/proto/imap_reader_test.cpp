@@ -25,6 +25,15 @@ TEST(ImapReader, SimpleCommands) {
     expect_events("x.y LOGIN bob secret\r\n", {"CMD x.y LOGIN bob secret"});
 }
 
+TEST(ImapReader, BracketIsAnAtomCharOutsideSections) {
+    // RFC 9051 §9: '[' is an ATOM-CHAR; only BODY/BINARY[...] open a section (imaptest "atoms").
+    expect_events("a SELECT a[b\r\n", {"CMD a SELECT a[b"});
+    expect_events("a SELECT !#$&'+,-.0123456789:;<=>?@^_`|[}\r\n",
+                  {"CMD a SELECT !#$&'+,-.0123456789:;<=>?@^_`|[}"});
+    expect_events("a FETCH 1 (BODY.PEEK[HEADER.FIELDS (A B)] binary[1])\r\n",
+                  {"CMD a FETCH 1 (BODY.PEEK[HEADER.FIELDS (A B)] binary[1])"});
+}
+
 TEST(ImapReader, QuotedStringsUnescape) {
     expect_events("a LOGIN \"b o\\\"b\" \"s\\\\x\"\r\n", {"CMD a LOGIN \"b o\"b\" \"s\\x\""});
     expect_events("a LOGIN \"\" \"\"\r\n", {"CMD a LOGIN \"\" \"\""});
