@@ -367,12 +367,29 @@ public:
     }
 
     Result<ExpungeResult> expunge(const MailboxHandle& handle, std::span<const std::uint32_t> uids) override {
+        return expunge_handle(handle, uids, false);
+    }
+
+    Result<ExpungeResult> expunge_deleted(const MailboxHandle& handle, std::span<const std::uint32_t> uids) override {
+        return expunge_handle(handle, uids, true);
+    }
+
+    Result<ExpungeResult> expunge_handle(const MailboxHandle& handle, std::span<const std::uint32_t> uids,
+                                         bool only_deleted) {
         ExpungeResult out;
         {
             std::lock_guard lock(mu_);
             auto box = box_of(handle);
             if (!box) return std::unexpected(box.error());
-            out.uids = remove_messages(**box, sorted_uids(uids), (*box)->info.highest_modseq + 1);
+            auto wanted = sorted_uids(uids);
+            if (only_deleted)  // checked under the same lock as the removal
+                std::erase_if(wanted, [&](std::uint32_t uid) {
+                    auto it = (*box)->messages.find(uid);
+                    if (it == (*box)->messages.end()) return true;
+                    const auto& f = it->second.info.flags;
+                    return std::find(f.begin(), f.end(), "\\Deleted") == f.end();
+                });
+            out.uids = remove_messages(**box, wanted, (*box)->info.highest_modseq + 1);
             if (!out.uids.empty()) out.modseq = (*box)->info.highest_modseq;
         }
         if (!out.uids.empty()) changed(handle.account);

@@ -823,6 +823,15 @@ public:
     }
 
     Result<ExpungeResult> expunge(const MailboxHandle& handle, std::span<const std::uint32_t> uids) override {
+        return expunge_handle(handle, uids, false);
+    }
+
+    Result<ExpungeResult> expunge_deleted(const MailboxHandle& handle, std::span<const std::uint32_t> uids) override {
+        return expunge_handle(handle, uids, true);
+    }
+
+    Result<ExpungeResult> expunge_handle(const MailboxHandle& handle, std::span<const std::uint32_t> uids,
+                                         bool only_deleted) {
         const auto wanted = sorted_uids(uids);
         auto out = [&]() -> Result<ExpungeResult> {
             std::lock_guard lock(mu_);
@@ -832,7 +841,7 @@ public:
             if (!box) return std::unexpected(box.error());
             ExpungeResult result;
             const std::uint64_t modseq = box->info.highest_modseq + 1;
-            auto gone = remove_messages(box->id, wanted, modseq);
+            auto gone = remove_messages(box->id, wanted, modseq, only_deleted);
             if (!gone) return std::unexpected(gone.error());
             if (gone->empty()) return result;
             TRY(tx->commit());
@@ -1297,12 +1306,16 @@ private:
     // expunged at `modseq` and makes that the mailbox's highest modseq if anything went (RFC
     // 7162 §3.2: an expunge is a change). uidnext is untouched: expunged UIDs are never handed
     // out again (RFC 9051 §2.3.1.1). Returns the UIDs removed.
+    // `only_deleted`: only rows whose flags (space-joined, canonical case: join_flags) hold \Deleted.
     Result<std::vector<std::uint32_t>> remove_messages(std::int64_t box_id, const std::vector<std::uint32_t>& uids,
-                                                       std::uint64_t modseq) {
+                                                       std::uint64_t modseq, bool only_deleted = false) {
         std::vector<std::uint32_t> removed;
         for (auto uid : uids) {
             {
-                auto q = Query::make(db_, "DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2");
+                auto q = Query::make(db_, only_deleted
+                                              ? "DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2 "
+                                                "AND instr(' ' || flags || ' ', ' \\Deleted ') > 0"
+                                              : "DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2");
                 if (!q) return std::unexpected(q.error());
                 TRY(q->bind(1, box_id).bind(2, std::int64_t{uid}).run());
             }

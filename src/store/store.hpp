@@ -192,6 +192,10 @@ public:
                                                  std::optional<std::uint64_t> unchanged_since = std::nullopt) = 0;
     // Absent UIDs ignored; the result lists what was removed (and records it for expunged_since).
     virtual Result<ExpungeResult> expunge(const MailboxHandle& box, std::span<const std::uint32_t> uids) = 0;
+    // RFC 9051 §6.4.3 EXPUNGE / §6.4.1 CLOSE: as expunge(), but only those of `uids` that carry
+    // \Deleted when the transaction runs (the check and the removal in one transaction), so a
+    // message whose \Deleted another session cleared after this one built its list stays.
+    virtual Result<ExpungeResult> expunge_deleted(const MailboxHandle& box, std::span<const std::uint32_t> uids) = 0;
     // COPY without copying bodies (the new rows reference the same body); flags kept, internal
     // date kept; new UIDs in source order, all with one new modseq in the destination. Absent
     // UIDs ignored (none present: an empty result, nothing changed). ENOENT with the text

@@ -193,6 +193,32 @@ TEST_P(ImapStoreTest, ExpungeByHandleRecordsUidsForExpungedSince) {
     EXPECT_EQ(append({msg("5")}), std::vector<std::uint32_t>{5}) << "expunged UIDs are not reused";
 }
 
+TEST_P(ImapStoreTest, ExpungeDeletedRemovesOnlyMessagesStillDeleted) {
+    // RFC 9051 §6.4.3: EXPUNGE removes the messages that have \Deleted. A session builds its list
+    // from its view; another session may clear \Deleted before the expunge runs.
+    auto h = open();
+    append({msg("1", "INBOX", {"\\Deleted"}), msg("2", "INBOX", {"\\Deleted", "\\Seen"}), msg("3"),
+            msg("4", "INBOX", {"\\Deleted"}), msg("5", "INBOX", {"deletedish"})});
+    const std::uint32_t two[] = {2};
+    ASSERT_TRUE(store_->store_flags(h, two, FlagMode::Remove, std::vector<std::string>{"\\Deleted"}));
+    const std::uint64_t before = info(h).highest_modseq;
+    const int calls_before = calls();
+    const std::uint32_t asked[] = {1, 2, 3, 5, 9};  // 4 has \Deleted but is not asked for
+    auto r = store_->expunge_deleted(h, asked);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_THAT(r->uids, ElementsAre(1));
+    EXPECT_EQ(r->modseq, before + 1);
+    EXPECT_THAT(uids_of(list(h)), ElementsAre(2, 3, 4, 5));
+    EXPECT_THAT(*store_->expunged_since(h, 0), ElementsAre(1));
+    EXPECT_EQ(calls(), calls_before + 1);
+    // Nothing left to remove among those asked: no change, no modseq bump, no notice.
+    auto none = store_->expunge_deleted(h, asked);
+    ASSERT_TRUE(none);
+    EXPECT_THAT(none->uids, IsEmpty());
+    EXPECT_EQ(info(h).highest_modseq, before + 1);
+    EXPECT_EQ(calls(), calls_before + 1);
+}
+
 TEST_P(ImapStoreTest, StoreFlagsAddRemoveReplaceChangesOnlyWhatChanges) {
     auto h = open();
     append({msg("1", "INBOX", {"\\Seen"}), msg("2"), msg("3", "INBOX", {"\\Seen", "work"})});
