@@ -219,6 +219,54 @@ TEST_P(ImapStoreTest, ExpungeDeletedRemovesOnlyMessagesStillDeleted) {
     EXPECT_EQ(calls(), calls_before + 1);
 }
 
+TEST_P(ImapStoreTest, SummaryIsKeptPerBodySharedByCopiesAndGoesWithIt) {
+    auto h = open();
+    auto with = msg("Subject: a\r\n\r\na\r\n");
+    with.summary = "summary of a";
+    const std::string shared = "Subject: shared\r\n\r\nb\r\n";
+    auto b1 = msg(""), b2 = msg("");
+    b1.body = b2.body = &shared;
+    b2.summary = "summary of b";  // the first non-empty one of a shared body is kept
+    append({with, msg("Subject: c\r\n\r\nc\r\n"), b1, b2});
+    EXPECT_EQ(store_->summary(h, 1)->value_or("-"), "summary of a");
+    EXPECT_FALSE(store_->summary(h, 2)->has_value());
+    EXPECT_EQ(store_->summary(h, 3)->value_or("-"), "summary of b");
+    EXPECT_EQ(store_->summary(h, 4)->value_or("-"), "summary of b");
+    EXPECT_EQ(store_->summary(h, 9).error().code, ENOENT);
+
+    // Filling the cache is not a change: no modseq, no notice; absent messages are skipped.
+    const auto before = info(h).highest_modseq;
+    const auto msg2_modseq = list(h)[1].modseq;
+    const int calls_before = calls();
+    const std::pair<std::uint32_t, std::string> fill[] = {{2, "summary of c"}, {9, "nobody"}};
+    ASSERT_TRUE(store_->set_summaries(h, fill));
+    EXPECT_EQ(store_->summary(h, 2)->value_or("-"), "summary of c");
+    EXPECT_EQ(info(h).highest_modseq, before);
+    EXPECT_EQ(calls(), calls_before);
+    EXPECT_EQ(list(h)[1].modseq, msg2_modseq);
+
+    // COPY and MOVE share the body, and so the summary.
+    const std::uint32_t two[] = {2};
+    auto copied = store_->copy_messages(h, two, "Archive");
+    ASSERT_TRUE(copied) << copied.error().message;
+    auto archive = open("Archive");
+    EXPECT_EQ(store_->summary(archive, copied->dest_uids[0])->value_or("-"), "summary of c");
+
+    // Gone with the last message naming the body: a body appended after it never sees it.
+    const std::uint32_t one[] = {1};
+    ASSERT_TRUE(store_->expunge(h, one));
+    EXPECT_EQ(store_->summary(h, 1).error().code, ENOENT);
+    auto next = append({msg("Subject: d\r\n\r\nd\r\n")});
+    ASSERT_EQ(next.size(), 1u);
+    EXPECT_FALSE(store_->summary(h, next[0])->has_value());
+    const std::uint32_t all[] = {2, 3, 4, next[0]};
+    ASSERT_TRUE(store_->expunge(h, all));
+    ASSERT_TRUE(store_->expunge(archive, copied->dest_uids));
+    auto last = append({msg("Subject: e\r\n\r\ne\r\n")});
+    ASSERT_EQ(last.size(), 1u);
+    EXPECT_FALSE(store_->summary(h, last[0])->has_value()) << "a reused body id finds no stale summary";
+}
+
 TEST_P(ImapStoreTest, StoreFlagsAddRemoveReplaceChangesOnlyWhatChanges) {
     auto h = open();
     append({msg("1", "INBOX", {"\\Seen"}), msg("2"), msg("3", "INBOX", {"\\Seen", "work"})});
