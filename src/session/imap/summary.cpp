@@ -144,7 +144,10 @@ std::optional<MessageSummary> decode_summary(std::string_view blob) {
     return s;
 }
 
-Result<MessageSummary> make_summary(const mime::PartTree& tree, const base::ByteSource& source) {
+namespace {
+
+// `header`: the root's header section as read, at most kMaxFieldsHeaderBytes of it.
+MessageSummary build(const mime::PartTree& tree, std::string header) {
     MessageSummary s;
     const auto& root = tree.root();
     const mime::Envelope none;
@@ -164,23 +167,39 @@ Result<MessageSummary> make_summary(const mime::PartTree& tree, const base::Byte
     s.in_reply_to = env.in_reply_to;
     s.header_size = root.header_size();
     // References: (RFC 5256 §3 REFERENCES) is not part of ENVELOPE: read from the header section.
-    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(root.header_size(), kMaxFieldsHeaderBytes));
-    std::string header(want, '\0');
-    std::size_t got = 0;
-    while (got < want) {
-        auto n = source.read(root.header_begin + got, std::span<char>(header.data() + got, want - got));
-        if (!n) return std::unexpected(n.error());
-        if (*n == 0) break;
-        got += *n;
-    }
-    header.resize(got);
-    if (got < root.header_size()) {  // cut at the last whole line
+    if (header.size() < root.header_size()) {  // cut at the last whole line
         auto nl = header.rfind('\n');
         header.resize(nl == std::string::npos ? 0 : nl + 1);
     }
     if (auto h = mime::parse_header_section(header))
         if (const auto* f = h->find("References")) s.references = trim(f->value());
     return s;
+}
+
+std::size_t header_bytes(const mime::PartTree& tree) {
+    return static_cast<std::size_t>(std::min<std::uint64_t>(tree.root().header_size(), kMaxFieldsHeaderBytes));
+}
+
+}  // namespace
+
+Result<MessageSummary> make_summary(const mime::PartTree& tree, const base::ByteSource& source) {
+    const std::size_t want = header_bytes(tree);
+    std::string header(want, '\0');
+    std::size_t got = 0;
+    while (got < want) {
+        auto n = source.read(tree.root().header_begin + got, std::span<char>(header.data() + got, want - got));
+        if (!n) return std::unexpected(n.error());
+        if (*n == 0) break;
+        got += *n;
+    }
+    header.resize(got);
+    return build(tree, std::move(header));
+}
+
+MessageSummary make_summary(std::string_view message) {
+    auto tree = mime::parse_message(message);
+    const auto begin = static_cast<std::size_t>(std::min<std::uint64_t>(tree.root().header_begin, message.size()));
+    return build(tree, std::string(message.substr(begin, header_bytes(tree))));
 }
 
 }  // namespace tern::imap

@@ -51,5 +51,7 @@ std::optional<MessageSummary> decode_summary(std::string_view blob);
 // From a message's part tree and the source it was parsed from (read again only for the root's
 // header section, at most 256 KiB of it, for References:). Errors only when the source fails.
 Result<MessageSummary> make_summary(const mime::PartTree& tree, const base::ByteSource& source);
+// The same for a message in memory (APPEND), parsed here without a copy.
+MessageSummary make_summary(std::string_view message);
 
 }  // namespace tern::imap
