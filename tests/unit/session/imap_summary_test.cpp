@@ -312,5 +312,31 @@ TEST(ImapSummaryFetch, HeaderListingOpensNoMessageOnceSummariesAreKept) {
     EXPECT_EQ(s.opens, static_cast<int>(n));
 }
 
+TEST(ImapSummaryFetch, AppendKeepsTheSummarySoTheFirstListingOpensNothing) {
+    CountingStore s(corpus_store());
+    Transcript a(with_summaries(true), &s);
+    a.select();
+    const std::string m = "From: Ann <ann@example.net>\r\nSubject: appended\r\nReferences: <r@x>\r\n\r\nhi\r\n";
+    auto out = a.send("a APPEND INBOX {" + std::to_string(m.size()) + "+}\r\n" + m + "\r\n");
+    ASSERT_TRUE(out.find("a OK [APPENDUID") != std::string::npos) << out;
+    const auto uid = static_cast<std::uint32_t>(corpus().size() + 1);
+    auto h = s.open_mailbox("alice@example.org", "INBOX");
+    auto blob = s.summary(*h, uid);
+    ASSERT_TRUE(blob && *blob) << "kept at APPEND";
+    auto kept_summary = decode_summary(**blob);
+    ASSERT_TRUE(kept_summary);
+    EXPECT_EQ(*kept_summary, make_summary(m));
+    EXPECT_EQ(kept_summary->references, "<r@x>");
+    s.opens = 0;
+    auto listing = a.send("l UID FETCH " + std::to_string(uid) + " (ENVELOPE BODYSTRUCTURE)\r\n");
+    EXPECT_TRUE(has_line(listing, "l OK UID FETCH completed")) << listing;
+    EXPECT_EQ(s.opens, 0);
+    // The in-memory and the streamed builders agree.
+    auto src = base::bytes_from_string(m);
+    auto tree = mime::parse_message(*src);
+    ASSERT_TRUE(tree);
+    EXPECT_EQ(make_summary(*tree, *src).value(), make_summary(m));
+}
+
 }  // namespace
 }  // namespace tern::imap::testing
