@@ -100,14 +100,21 @@ class Imap:
         self.buf = b"\r\n" + self.buf  # every reply line then follows a CRLF in buf
 
     def read_until(self, marker):
-        while marker not in self.buf:
+        # Only the bytes that arrived since the last look are searched (linear in the reply).
+        parts, tail = [], self.buf
+        while True:
+            i = tail.find(marker)
+            if i >= 0:
+                i += len(marker)
+                parts.append(tail[:i])
+                self.buf = tail[i:]
+                return b"".join(parts)
+            keep = max(0, len(tail) - len(marker) + 1)
+            parts.append(tail[:keep])
             chunk = self.s.recv(1 << 20)
             if not chunk:
                 raise SystemExit("connection closed")
-            self.buf += chunk
-        i = self.buf.index(marker) + len(marker)
-        out, self.buf = self.buf[:i], self.buf[i:]
-        return out
+            tail = tail[keep:] + chunk
 
     def cmd(self, line):
         self.n += 1
