@@ -41,7 +41,7 @@ bool in_summary(const FetchItem& i) {
 }
 
 // Summaries computed by a FETCH are kept in batches of this many (one store transaction each).
-constexpr std::size_t kSummaryBatch = 256;
+constexpr std::size_t kSummaryBatch = 1024;
 
 FetchItem item(Kind k) {
     FetchItem i;
