@@ -39,8 +39,9 @@ struct MessageSummary {
     bool operator==(const MessageSummary&) const = default;
 };
 
-// Version byte first; a change of format (or of what the texts hold) takes a new version, so old
-// blobs decode to nothing and are recomputed.
+// Version byte first; a change of format (or of what the texts hold: any change to
+// proto/imap/fetch_data's ENVELOPE or BODYSTRUCTURE output) takes a new version, so old blobs
+// decode to nothing and are recomputed (imap_summary_test's VersionTripwire fails until then).
 inline constexpr std::uint8_t kSummaryVersion = 1;
 // A summary larger than this is not kept (a header built to be huge): FETCH parses that message.
 inline constexpr std::size_t kMaxSummaryBytes = 1u << 20;

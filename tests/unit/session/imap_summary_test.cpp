@@ -99,6 +99,33 @@ TEST(ImapSummary, SortAndThreadFields) {
     EXPECT_EQ(s2->envelope, "(\"not a date\" NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
 }
 
+// Summaries kept by earlier builds are served as they are: when fetch_data's output changes,
+// this test fails until kSummaryVersion is raised (and these texts updated).
+TEST(ImapSummary, VersionTripwire) {
+    ASSERT_EQ(kSummaryVersion, 1) << "update the texts below for the new version";
+    const auto s = make_summary(
+        "Subject: y\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=xx\n\n--xx\nContent-Type: text/html\n\n"
+        "<p>\n--xx\nContent-Type: message/rfc822\n\nFrom: c@d\nSubject: in\n\nbody\n--xx\n"
+        "Content-Type: application/pdf; name*=utf-8''a%20b.pdf\n"
+        "Content-Disposition: attachment; filename*0=a; filename*1=b.pdf\n"
+        "Content-Language: en, de\nContent-Transfer-Encoding: base64\n\nAAAA\n--xx--\n");
+    EXPECT_EQ(s.envelope, "(NIL \"y\" NIL NIL NIL NIL NIL NIL NIL NIL)");
+    EXPECT_EQ(s.bodystructure,
+              "((\"text\" \"html\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 3 0 NIL NIL NIL NIL)"
+              "(\"message\" \"rfc822\" NIL NIL NIL \"7bit\" 27 "
+              "(NIL \"in\" ((NIL NIL \"c\" \"d\")) ((NIL NIL \"c\" \"d\")) ((NIL NIL \"c\" \"d\")) NIL NIL NIL NIL NIL) "
+              "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 4 0 NIL NIL NIL NIL) 3 NIL NIL NIL NIL)"
+              "(\"application\" \"pdf\" (\"name*\" \"utf-8''a%20b.pdf\") NIL NIL \"base64\" 4 NIL "
+              "(\"attachment\" (\"filename\" \"ab.pdf\")) (\"en\" \"de\") NIL) "
+              "\"mixed\" (\"boundary\" \"xx\") NIL NIL NIL)");
+    EXPECT_EQ(s.body,
+              "((\"text\" \"html\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 3 0)"
+              "(\"message\" \"rfc822\" NIL NIL NIL \"7bit\" 27 "
+              "(NIL \"in\" ((NIL NIL \"c\" \"d\")) ((NIL NIL \"c\" \"d\")) ((NIL NIL \"c\" \"d\")) NIL NIL NIL NIL NIL) "
+              "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 4 0) 3)"
+              "(\"application\" \"pdf\" (\"name*\" \"utf-8''a%20b.pdf\") NIL NIL \"base64\" 4) \"mixed\")");
+}
+
 // The fetch_data tests' shapes and more: multipart with message/rfc822 and RFC 2231, defaults and
 // extension fields, 8-bit and NUL headers, a long subject, empty and opaque multiparts,
 // message/global, bare LF, an empty message.
