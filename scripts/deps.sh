@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Tern needs, and only those that are missing.
-# Usage: scripts/deps.sh [build|test]   (build = compile and run ternd, plus swaks for the README's
-#        example; test = build + what the test suite uses)
+# Usage: scripts/deps.sh [build|test|bench]   (build = compile and run ternd, plus swaks for the README's
+#        example; test = build + what the test suite uses; bench = build + bench/imap_summary_bench.py's)
 # Never installs anything from outside Debian's archive. Packages are installed without their
 # recommendations, so every package a script or test uses must be named here, including the ones a
 # fuller install would have pulled in (swaks needs libnet-ssleay-perl and libio-socket-ssl-perl for
@@ -12,8 +12,10 @@ build=(g++ cmake ninja-build pkg-config ccache libboost1.81-dev libssl-dev libsq
        swaks libnet-ssleay-perl libio-socket-ssl-perl)
 test=(libgtest-dev libgmock-dev python3 swaks fetchmail clang-16 libclang-rt-16-dev dnsmasq
       openssl postfix dovecot-imapd isync offlineimap3 mutt)
+bench=(python3 dovecot-imapd)  # bench/imap_bench.sh, bench/imap_summary_bench.py (the others install their own)
 want=("${build[@]}")
 [ "${1:-build}" = test ] && want+=("${test[@]}")
+[ "${1:-build}" = bench ] && want+=("${bench[@]}")
 
 missing=()
 for p in "${want[@]}"; do

@@ -200,6 +200,16 @@ const std::vector<Key>& schema() {
              c.log_level = *v;
              return {};
          }},
+        {"imap.summaries", "boolean", "true",
+         "Keep each message's ENVELOPE, BODY and BODYSTRUCTURE in the store (computed at IMAP APPEND or at "
+         "the first FETCH that needs them) and answer FETCH from them without reading the message. false: "
+         "every such FETCH parses the message again (for comparisons; kept summaries stay in the store).",
+         [](Config& c, const toml::node& n) -> Result<void> {
+             auto v = n.value<bool>();
+             if (!v) return fail("imap.summaries: expected true or false");
+             c.imap_summaries = *v;
+             return {};
+         }},
         {"log.trace", "boolean", "false",
          "Log every session's dialogue (C:/S: lines), passwords and AUTH payloads masked.",
          [](Config& c, const toml::node& n) -> Result<void> {

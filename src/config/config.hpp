@@ -44,6 +44,7 @@ struct Config {
     std::uint64_t pop3_idle_timeout = 600;  // RFC 1939 §3: autologout after at least 10 minutes
     std::uint64_t imap_idle_timeout = 1800; // RFC 9051 §5.4: autologout after at least 30 minutes
     std::uint64_t search_index = 1;         // 1: keep <data>/search.db for IMAP SEARCH (issue 9)
+    bool imap_summaries = true;             // FETCH ENVELOPE/BODYSTRUCTURE from kept summaries (imap.summaries)
     std::uint64_t min_data_rate = 500;      // octets/s a DATA/BDAT transfer averages after the idle grace; 0: off
     std::uint64_t max_hops = 50;            // Received: fields a message may carry, ours included (RFC 5321 §6.3)
 

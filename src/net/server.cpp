@@ -571,6 +571,7 @@ asio::awaitable<void> Server::Impl::imap_connection(tcp::socket socket, bool imp
     cfg.allow_plaintext_auth = options.allow_plaintext_auth;
     cfg.sasl_fake_secret = options.scram_secret;
     if (options.imap_idle_timeout) cfg.limits.idle_after_login = std::chrono::seconds(options.imap_idle_timeout);
+    cfg.summaries = options.imap_summaries;
     imap::Session session(cfg, *imap.store, *imap.host, id);
     log::info("imap[", id, "] connect from ", peer);
     Stream stream(std::move(socket));

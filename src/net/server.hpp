@@ -33,6 +33,7 @@ struct Options {
     unsigned auth_failures_per_ip = 10; // failed logins per client IP within 10 minutes, then refused
     unsigned pop3_idle_timeout = 0;     // 0: 600 s (RFC 1939 §3 autologout: at least 10 minutes)
     unsigned imap_idle_timeout = 0;     // 0: 1800 s (RFC 9051 §5.4: at least 30 minutes after login)
+    bool imap_summaries = true;         // imap::SessionConfig::summaries
     unsigned imap_threads = 4;          // threads running IMAP commands (they read and write the store)
     unsigned imap_poll_seconds = 30;    // an IDLE session re-checks its mailbox this often (changes
                                         // made by other processes; this one's wake it at once)

@@ -257,6 +257,7 @@ int serve(const config::Config& cfg) {
     StoreMaildrop maildrop(**dir, **store);
     DirectoryImapHost imap_host;
     options.imap_idle_timeout = static_cast<unsigned>(cfg.imap_idle_timeout);
+    options.imap_summaries = cfg.imap_summaries;
     // Every committed change to an account's mail wakes its IMAP sessions waiting in IDLE. Set
     // before anything writes to the store (the scheduler and the pickup start below); the server
     // outlives both.

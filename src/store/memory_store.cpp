@@ -21,6 +21,7 @@ struct Message {
     MessageInfo info;
     std::string prefix;                       // per-copy header lines (NewMessage::prefix)
     std::shared_ptr<const std::string> body;  // shared by every copy appended from one NewMessage::body
+    std::shared_ptr<std::string> summary;     // the body's summary, shared as the body is; empty: none
 };
 
 struct Box {
@@ -176,6 +177,7 @@ public:
             out.reserve(batch.size());
             const std::int64_t now = now_seconds();
             std::map<const std::string*, std::shared_ptr<const std::string>> shared;  // NewMessage::body -> stored body
+            std::map<const std::string*, std::shared_ptr<std::string>> summaries;  // stored body -> its summary
             for (std::size_t i = 0; i < batch.size(); ++i) {
                 const NewMessage& m = batch[i];
                 if (!m.dedupe_key.empty()) {
@@ -202,6 +204,10 @@ public:
                     msg.body = body = std::make_shared<const std::string>(*m.body);
                 }
                 msg.info.size = msg.prefix.size() + msg.body->size();
+                auto& slot = summaries[msg.body.get()];
+                if (!slot) slot = std::make_shared<std::string>();
+                if (slot->empty()) *slot = m.summary;
+                msg.summary = slot;
                 Appended a{box.info.uidvalidity, msg.info.uid, false};
                 box.messages.emplace(msg.info.uid, std::move(msg));
                 ++box.info.messages;
@@ -367,16 +373,53 @@ public:
     }
 
     Result<ExpungeResult> expunge(const MailboxHandle& handle, std::span<const std::uint32_t> uids) override {
+        return expunge_handle(handle, uids, false);
+    }
+
+    Result<ExpungeResult> expunge_deleted(const MailboxHandle& handle, std::span<const std::uint32_t> uids) override {
+        return expunge_handle(handle, uids, true);
+    }
+
+    Result<ExpungeResult> expunge_handle(const MailboxHandle& handle, std::span<const std::uint32_t> uids,
+                                         bool only_deleted) {
         ExpungeResult out;
         {
             std::lock_guard lock(mu_);
             auto box = box_of(handle);
             if (!box) return std::unexpected(box.error());
-            out.uids = remove_messages(**box, sorted_uids(uids), (*box)->info.highest_modseq + 1);
+            auto wanted = sorted_uids(uids);
+            if (only_deleted)  // checked under the same lock as the removal
+                std::erase_if(wanted, [&](std::uint32_t uid) {
+                    auto it = (*box)->messages.find(uid);
+                    if (it == (*box)->messages.end()) return true;
+                    const auto& f = it->second.info.flags;
+                    return std::find(f.begin(), f.end(), "\\Deleted") == f.end();
+                });
+            out.uids = remove_messages(**box, wanted, (*box)->info.highest_modseq + 1);
             if (!out.uids.empty()) out.modseq = (*box)->info.highest_modseq;
         }
         if (!out.uids.empty()) changed(handle.account);
         return out;
+    }
+
+    Result<std::optional<std::string>> summary(const MailboxHandle& handle, std::uint32_t uid) override {
+        std::lock_guard lock(mu_);
+        auto box = box_of(handle);
+        if (!box) return std::unexpected(box.error());
+        auto it = (*box)->messages.find(uid);
+        if (it == (*box)->messages.end()) return not_found("no such message: UID " + std::to_string(uid));
+        if (it->second.summary->empty()) return std::optional<std::string>{};
+        return std::optional<std::string>{*it->second.summary};
+    }
+
+    Result<void> set_summaries(const MailboxHandle& handle,
+                               std::span<const std::pair<std::uint32_t, std::string>> items) override {
+        std::lock_guard lock(mu_);
+        auto box = box_of(handle);
+        if (!box) return std::unexpected(box.error());
+        for (const auto& [uid, blob] : items)
+            if (auto it = (*box)->messages.find(uid); it != (*box)->messages.end()) *it->second.summary = blob;
+        return {};
     }
 
     Result<CopyResult> copy_messages(const MailboxHandle& from, std::span<const std::uint32_t> uids,

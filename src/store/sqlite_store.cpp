@@ -24,7 +24,7 @@ namespace {
 using namespace detail;
 using namespace tern::sqlite;
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 
 // Version 2: a body is shared by every message row that names it (one delivery to a 1,000-member
 // alias stores the body once); the last message row to go deletes it (also when the rows go by
@@ -37,6 +37,10 @@ constexpr int kSchemaVersion = 3;
 // outlive DELETE and RENAME); `noselect` marks a deleted mailbox kept as the superior of others;
 // messages_modseq makes "changed since modseq N" a range read; mailbox ids come from the meta
 // counter last_mailbox_id, never reused, so that a stale IMAP handle cannot reach another mailbox.
+// Version 4 (issue 9): `summaries` keeps one opaque blob per body (the IMAP layer's per-message
+// summary). A side table, not a column of `bodies`: a column stored after a large `data` value
+// lives at the end of its overflow chain, and reading it would walk the whole chain. A body's
+// summary goes with it (trigger), so a body id reused later never finds a stale one.
 constexpr const char* kSchema = R"sql(
 CREATE TABLE meta(
     key   TEXT PRIMARY KEY,
@@ -97,9 +101,16 @@ CREATE TABLE delivered(
     uidvalidity INTEGER NOT NULL,
     uid         INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE summaries(
+    body_id INTEGER PRIMARY KEY,
+    data    BLOB NOT NULL
+);
+CREATE TRIGGER bodies_drop_summary AFTER DELETE ON bodies BEGIN
+    DELETE FROM summaries WHERE body_id = OLD.id;
+END;
 INSERT INTO meta(key, value) VALUES('last_uidvalidity', 0);
 INSERT INTO meta(key, value) VALUES('last_mailbox_id', 0);
-PRAGMA user_version = 3;
+PRAGMA user_version = 4;
 )sql";
 
 // Version 1 -> 2, in place: every version-1 body has exactly one message, so the rows stay as
@@ -134,6 +145,19 @@ CREATE TABLE subscriptions(
 ) WITHOUT ROWID;
 INSERT INTO meta(key, value) SELECT 'last_mailbox_id', COALESCE(MAX(id), 0) FROM mailboxes;
 PRAGMA user_version = 3;
+)sql";
+
+// Version 3 -> 4, in place: the summaries table starts empty (every existing message "not
+// computed yet": the IMAP layer fills it on first use).
+constexpr const char* kMigrate3To4 = R"sql(
+CREATE TABLE summaries(
+    body_id INTEGER PRIMARY KEY,
+    data    BLOB NOT NULL
+);
+CREATE TRIGGER bodies_drop_summary AFTER DELETE ON bodies BEGIN
+    DELETE FROM summaries WHERE body_id = OLD.id;
+END;
+PRAGMA user_version = 4;
 )sql";
 
 // The mailbox columns every lookup reads, in box_info()'s order (`m` is the mailboxes row).
@@ -209,8 +233,12 @@ public:
         } else if (version == 1) {
             TRY(db_.exec(kMigrate1To2));
             TRY(db_.exec(kMigrate2To3));
+            TRY(db_.exec(kMigrate3To4));
         } else if (version == 2) {
             TRY(db_.exec(kMigrate2To3));
+            TRY(db_.exec(kMigrate3To4));
+        } else if (version == 3) {
+            TRY(db_.exec(kMigrate3To4));
         } else if (version != kSchemaVersion) {
             return newer_schema(version);
         }
@@ -413,6 +441,12 @@ public:
                 }
                 body_id = sqlite3_last_insert_rowid(db_.raw());
                 if (m.body) shared_bodies.emplace(shared_key, body_id);
+            }
+            if (!m.summary.empty()) {
+                // The first summary given for a body is kept (entries sharing it carry the same).
+                auto q = Query::make(db_, "INSERT OR IGNORE INTO summaries(body_id, data) VALUES(?1, ?2)");
+                if (!q) return std::unexpected(q.error());
+                TRY(q->bind(1, body_id).bind_blob_ref(2, m.summary).run());
             }
             {
                 auto q = Query::make(db_,
@@ -780,6 +814,49 @@ public:
         return not_found("no such message: UID " + std::to_string(uid));
     }
 
+    Result<std::optional<std::string>> summary(const MailboxHandle& handle, std::uint32_t uid) override {
+        auto r = reader();
+        {
+            // One statement (its own snapshot); a LEFT JOIN tells "no summary" from "no message".
+            auto q = Query::make(r.db,
+                                 "SELECT s.data IS NOT NULL, s.data FROM accounts a "
+                                 "JOIN mailboxes x ON x.account_id = a.id JOIN messages m ON m.mailbox_id = x.id "
+                                 "LEFT JOIN summaries s ON s.body_id = m.body_id WHERE x.id = ?1 AND a.name = ?2 "
+                                 "AND x.uidvalidity = ?3 AND m.uid = ?4 AND x.noselect = 0");
+            if (!q) return std::unexpected(q.error());
+            auto row = q->bind(1, handle.id).bind(2, handle.account).bind(3, std::int64_t{handle.uidvalidity})
+                           .bind(4, std::int64_t{uid}).step();
+            if (!row) return std::unexpected(row.error());
+            if (*row) {
+                if (q->int64(0) == 0) return std::optional<std::string>{};
+                return std::optional<std::string>{q->blob(1)};
+            }
+        }
+        auto box = handle_box(r.db, handle);  // only to name the error
+        if (!box) return std::unexpected(box.error());
+        return not_found("no such message: UID " + std::to_string(uid));
+    }
+
+    Result<void> set_summaries(const MailboxHandle& handle,
+                               std::span<const std::pair<std::uint32_t, std::string>> items) override {
+        if (items.empty()) return {};
+        std::lock_guard lock(mu_);
+        auto tx = Tx::begin(db_, true);
+        if (!tx) return std::unexpected(tx.error());
+        auto box = handle_box(db_, handle);
+        if (!box) return std::unexpected(box.error());
+        for (const auto& [uid, blob] : items) {
+            // The message's body as it is now, inside this transaction: one expunged meanwhile
+            // (its body gone, the id perhaps reused) is skipped.
+            auto q = Query::make(db_,
+                                 "INSERT OR REPLACE INTO summaries(body_id, data) SELECT body_id, ?3 FROM messages "
+                                 "WHERE mailbox_id = ?1 AND uid = ?2");
+            if (!q) return std::unexpected(q.error());
+            TRY(q->bind(1, box->id).bind(2, std::int64_t{uid}).bind_blob_ref(3, blob).run());
+        }
+        return tx->commit();
+    }
+
     Result<StoreFlagsResult> store_flags(const MailboxHandle& handle, std::span<const std::uint32_t> uids,
                                          FlagMode mode, std::span<const std::string> flags,
                                          std::optional<std::uint64_t> unchanged_since) override {
@@ -823,6 +900,15 @@ public:
     }
 
     Result<ExpungeResult> expunge(const MailboxHandle& handle, std::span<const std::uint32_t> uids) override {
+        return expunge_handle(handle, uids, false);
+    }
+
+    Result<ExpungeResult> expunge_deleted(const MailboxHandle& handle, std::span<const std::uint32_t> uids) override {
+        return expunge_handle(handle, uids, true);
+    }
+
+    Result<ExpungeResult> expunge_handle(const MailboxHandle& handle, std::span<const std::uint32_t> uids,
+                                         bool only_deleted) {
         const auto wanted = sorted_uids(uids);
         auto out = [&]() -> Result<ExpungeResult> {
             std::lock_guard lock(mu_);
@@ -832,7 +918,7 @@ public:
             if (!box) return std::unexpected(box.error());
             ExpungeResult result;
             const std::uint64_t modseq = box->info.highest_modseq + 1;
-            auto gone = remove_messages(box->id, wanted, modseq);
+            auto gone = remove_messages(box->id, wanted, modseq, only_deleted);
             if (!gone) return std::unexpected(gone.error());
             if (gone->empty()) return result;
             TRY(tx->commit());
@@ -1297,12 +1383,16 @@ private:
     // expunged at `modseq` and makes that the mailbox's highest modseq if anything went (RFC
     // 7162 §3.2: an expunge is a change). uidnext is untouched: expunged UIDs are never handed
     // out again (RFC 9051 §2.3.1.1). Returns the UIDs removed.
+    // `only_deleted`: only rows whose flags (space-joined, canonical case: join_flags) hold \Deleted.
     Result<std::vector<std::uint32_t>> remove_messages(std::int64_t box_id, const std::vector<std::uint32_t>& uids,
-                                                       std::uint64_t modseq) {
+                                                       std::uint64_t modseq, bool only_deleted = false) {
         std::vector<std::uint32_t> removed;
         for (auto uid : uids) {
             {
-                auto q = Query::make(db_, "DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2");
+                auto q = Query::make(db_, only_deleted
+                                              ? "DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2 "
+                                                "AND instr(' ' || flags || ' ', ' \\Deleted ') > 0"
+                                              : "DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2");
                 if (!q) return std::unexpected(q.error());
                 TRY(q->bind(1, box_id).bind(2, std::int64_t{uid}).run());
             }

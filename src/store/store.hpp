@@ -68,6 +68,10 @@ struct NewMessage {
     // Idempotence key for redelivery after a crash (e.g. "q:<queue id>:<rcpt index>"): an append
     // whose key was already stored is reported as a duplicate and not stored again. May be empty.
     std::string dedupe_key;
+    // The message's summary (opaque to the store: the IMAP layer's, session/imap/summary.hpp), kept
+    // with its body; empty: none yet (the first reader that needs one computes it and calls
+    // set_summaries). Entries of a batch that share a body keep the first non-empty one.
+    std::string summary;
 };
 
 struct Appended {
@@ -192,6 +196,10 @@ public:
                                                  std::optional<std::uint64_t> unchanged_since = std::nullopt) = 0;
     // Absent UIDs ignored; the result lists what was removed (and records it for expunged_since).
     virtual Result<ExpungeResult> expunge(const MailboxHandle& box, std::span<const std::uint32_t> uids) = 0;
+    // RFC 9051 §6.4.3 EXPUNGE / §6.4.1 CLOSE: as expunge(), but only those of `uids` that carry
+    // \Deleted when the transaction runs (the check and the removal in one transaction), so a
+    // message whose \Deleted another session cleared after this one built its list stays.
+    virtual Result<ExpungeResult> expunge_deleted(const MailboxHandle& box, std::span<const std::uint32_t> uids) = 0;
     // COPY without copying bodies (the new rows reference the same body); flags kept, internal
     // date kept; new UIDs in source order, all with one new modseq in the destination. Absent
     // UIDs ignored (none present: an empty result, nothing changed). ENOENT with the text
@@ -203,6 +211,14 @@ public:
     virtual Result<std::pair<CopyResult, ExpungeResult>> move_messages(const MailboxHandle& from,
                                                                        std::span<const std::uint32_t> uids,
                                                                        std::string_view to) = 0;
+    // Per-message summaries (issue 9): one opaque blob per stored body, so COPY, MOVE and every
+    // account one delivery reached share it, and it goes with the body. The blob of the message's
+    // body, or nullopt when none is kept yet. ENOENT: no such message (or mailbox).
+    virtual Result<std::optional<std::string>> summary(const MailboxHandle& box, std::uint32_t uid) = 0;
+    // Keeps a blob for the body of each (uid, blob), replacing any, in one transaction; messages
+    // gone meanwhile are skipped. A cache fill, not a change: no modseq, no change listener.
+    virtual Result<void> set_summaries(const MailboxHandle& box,
+                                       std::span<const std::pair<std::uint32_t, std::string>> items) = 0;
     // RFC 9051 §6.3.6: inferiors are renamed too, missing superiors of `to` are created; the
     // mailbox keeps its id, UIDVALIDITY and UIDs (handles stay valid). Renaming INBOX moves its
     // messages (UIDs kept) to a new mailbox `to` (new UIDVALIDITY) and leaves INBOX empty (its

@@ -9,6 +9,7 @@
 #include "proto/imap/response.hpp"
 #include "session/imap/pending.hpp"
 #include "session/imap/session.hpp"
+#include "session/imap/summary.hpp"
 
 namespace tern::imap {
 namespace {
@@ -54,6 +55,12 @@ void Session::cmd_append(ParsedCommand& c, std::string& out) {
         n.data = crlf(std::move(m.data));
         n.flags = m.flags;
         n.internal_date = m.date ? m.date->unix_seconds() : now;  // RFC 9051 §6.3.12
+        if (config_.summaries) {
+            // The message is in memory here: its summary costs a parse now instead of a read and
+            // a parse at its first FETCH (summary.hpp).
+            if (auto blob = encode_summary(make_summary(n.data)); blob.size() <= kMaxSummaryBytes)
+                n.summary = std::move(blob);
+        }
         batch.push_back(std::move(n));
     }
     auto r = store_.append(batch);

@@ -25,7 +25,7 @@ void Session::cmd_expunge(const ParsedCommand& c, std::string& out) {
         if (std::find(f.begin(), f.end(), "\\Deleted") != f.end()) uids.push_back(v.msgs[i].uid);
     }
     if (!uids.empty()) {
-        auto r = store_.expunge(v.box, uids);
+        auto r = store_.expunge_deleted(v.box, uids);
         if (!r) return say(out, store_error(c.tag, r.error(), "EXPUNGE"));
         // RFC 9051 §7.5.1: one EXPUNGE response per removed message, before the tagged OK.
         for (auto u : r->uids) v.pending_expunge.push_back(u);

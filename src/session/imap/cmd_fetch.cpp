@@ -12,6 +12,7 @@
 #include "proto/imap/response.hpp"
 #include "session/imap/pending.hpp"
 #include "session/imap/session.hpp"
+#include "session/imap/summary.hpp"
 
 namespace tern::imap {
 namespace {
@@ -33,6 +34,14 @@ bool needs_tree(const FetchItem& i) {
             return false;
     }
 }
+
+// ENVELOPE, BODY and BODYSTRUCTURE: what the per-message summary holds (summary.hpp).
+bool in_summary(const FetchItem& i) {
+    return i.kind == Kind::Envelope || i.kind == Kind::Body || i.kind == Kind::BodyStructure;
+}
+
+// Summaries computed by a FETCH are kept in batches of this many (one store transaction each).
+constexpr std::size_t kSummaryBatch = 1024;
 
 FetchItem item(Kind k) {
     FetchItem i;
@@ -140,7 +149,22 @@ void Session::cmd_fetch(const ParsedCommand& c, std::string& out) {
             }
         }
     }
+    // The summary holds the texts of a session without UTF-8 (summary.hpp); when it covers every
+    // item that needs the message, a listing reads no message at all.
+    f.from_summary = config_.summaries && !utf8() &&
+                     std::any_of(f.items.begin(), f.items.end(), in_summary) &&
+                     std::all_of(f.items.begin(), f.items.end(), [](const FetchItem& i) {
+                         return in_summary(i) || (!needs_tree(i) && i.kind != Kind::Rfc822);
+                     });
     pending_ = std::make_unique<Pending>(Pending{std::move(f)});
+}
+
+void Session::keep_summaries(std::vector<std::pair<std::uint32_t, std::string>>& computed) {
+    if (computed.empty()) return;
+    // A cache fill: failing it (a busy store, say) costs only a parse next time.
+    if (auto r = store_.set_summaries(view_->box, computed); !r)
+        log::warn("imap[", id_, "] could not keep message summaries: ", r.error().message);
+    computed.clear();
 }
 
 void Session::pump_fetch(std::string& out) {
@@ -187,7 +211,16 @@ void Session::pump_fetch(std::string& out) {
         });
         base::ByteSourceRef source;
         std::optional<mime::PartTree> tree;
-        if (want_source) {
+        std::optional<MessageSummary> summary;
+        if (f.from_summary) {
+            auto blob = store_.summary(v.box, uid);
+            if (!blob && blob.error().code == ENOENT) {  // expunged by another session
+                f.missing = true;
+                continue;
+            }
+            if (blob && *blob) summary = decode_summary(**blob);  // damaged or old: recomputed
+        }
+        if (want_source && !summary) {
             auto src = store_.open_message(v.box, uid);
             if (!src) {
                 // RFC 5530 EXPUNGEISSUED: expunged by another session; nothing sent for it.
@@ -203,6 +236,13 @@ void Session::pump_fetch(std::string& out) {
                     continue;
                 }
                 tree = std::move(*t);
+                if (f.from_summary) {  // first use: compute it once and keep it
+                    if (auto made = make_summary(*tree, *source)) {
+                        auto blob = encode_summary(*made);
+                        if (blob.size() <= kMaxSummaryBytes) f.new_summaries.emplace_back(uid, std::move(blob));
+                        if (f.new_summaries.size() >= kSummaryBatch) keep_summaries(f.new_summaries);
+                    }
+                }
             }
         }
         std::string text = "* " + std::to_string(seq) + " FETCH (";
@@ -246,16 +286,19 @@ void Session::pump_fetch(std::string& out) {
                 case Kind::ModSeq: text += "MODSEQ (" + std::to_string(m.modseq) + ")"; break;
                 case Kind::Envelope:
                     text += "ENVELOPE ";
-                    if (tree->root().envelope) append_envelope(text, *tree->root().envelope, utf8());
+                    if (summary) text += summary->envelope;
+                    else if (tree->root().envelope) append_envelope(text, *tree->root().envelope, utf8());
                     else append_envelope(text, mime::Envelope{}, utf8());
                     break;
                 case Kind::Body:
                     text += "BODY ";
-                    append_bodystructure(text, *tree, 0, false, utf8());
+                    if (summary) text += summary->body;
+                    else append_bodystructure(text, *tree, 0, false, utf8());
                     break;
                 case Kind::BodyStructure:
                     text += "BODYSTRUCTURE ";
-                    append_bodystructure(text, *tree, 0, true, utf8());
+                    if (summary) text += summary->bodystructure;
+                    else append_bodystructure(text, *tree, 0, true, utf8());
                     break;
                 case Kind::Rfc822:
                     text += "RFC822 ";
@@ -319,6 +362,7 @@ void Session::pump_fetch(std::string& out) {
     // Done. RFC 9051 §7.5.1: no EXPUNGE during a (non-UID) FETCH; UID FETCH may carry them.
     auto done = std::move(f);
     pending_.reset();
+    keep_summaries(done.new_summaries);
     sync(out, done.uid);
     if (state_ == State::Logout) return;
     if (!done.error_code.empty())

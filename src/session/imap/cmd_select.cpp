@@ -113,7 +113,7 @@ void Session::cmd_close(const ParsedCommand& c, std::string& out) {
         for (const auto& m : v.msgs)
             if (has_flag(m, "\\Deleted")) uids.push_back(m.uid);
         if (!uids.empty()) {
-            auto r = store_.expunge(v.box, uids);
+            auto r = store_.expunge_deleted(v.box, uids);
             if (!r) log::warn("imap[", id_, "] CLOSE could not expunge: ", r.error().message);
         }
     }

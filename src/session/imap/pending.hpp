@@ -52,6 +52,8 @@ struct Fetching {
     bool missing = false;             // some message could not be read (expunged meanwhile)
     std::string error_code;           // a BINARY part failed: the tagged NO's code (RFC 3516 §4.3)
     std::string command;              // "FETCH" or "UID FETCH", for the tagged reply
+    bool from_summary = false;        // every item that needs the message is in its summary
+    std::vector<std::pair<std::uint32_t, std::string>> new_summaries;  // computed, not yet kept
 };
 
 struct Session::Pending {

@@ -48,6 +48,9 @@ struct SessionConfig {
     bool tls_active = false;            // implicit TLS (imaps, RFC 8314)
     bool allow_plaintext_auth = false;  // LOGIN and AUTHENTICATE PLAIN/LOGIN without TLS
     std::string sasl_fake_secret = "tern";
+    // FETCH ENVELOPE/BODY/BODYSTRUCTURE from the store's per-message summary (summary.hpp),
+    // computed and kept on first use; false: every such FETCH parses the message (benchmarks).
+    bool summaries = true;
     SessionLimits limits;
 };
 
@@ -199,6 +202,7 @@ private:
     // cmd_fetch.cpp
     void cmd_fetch(const ParsedCommand& c, std::string& out);
     void pump_fetch(std::string& out);
+    void keep_summaries(std::vector<std::pair<std::uint32_t, std::string>>& computed);
     // cmd_store.cpp
     void cmd_store(const ParsedCommand& c, std::string& out);
     // cmd_copy.cpp

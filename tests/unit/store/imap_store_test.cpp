@@ -193,6 +193,80 @@ TEST_P(ImapStoreTest, ExpungeByHandleRecordsUidsForExpungedSince) {
     EXPECT_EQ(append({msg("5")}), std::vector<std::uint32_t>{5}) << "expunged UIDs are not reused";
 }
 
+TEST_P(ImapStoreTest, ExpungeDeletedRemovesOnlyMessagesStillDeleted) {
+    // RFC 9051 §6.4.3: EXPUNGE removes the messages that have \Deleted. A session builds its list
+    // from its view; another session may clear \Deleted before the expunge runs.
+    auto h = open();
+    append({msg("1", "INBOX", {"\\Deleted"}), msg("2", "INBOX", {"\\Deleted", "\\Seen"}), msg("3"),
+            msg("4", "INBOX", {"\\Deleted"}), msg("5", "INBOX", {"deletedish"})});
+    const std::uint32_t two[] = {2};
+    ASSERT_TRUE(store_->store_flags(h, two, FlagMode::Remove, std::vector<std::string>{"\\Deleted"}));
+    const std::uint64_t before = info(h).highest_modseq;
+    const int calls_before = calls();
+    const std::uint32_t asked[] = {1, 2, 3, 5, 9};  // 4 has \Deleted but is not asked for
+    auto r = store_->expunge_deleted(h, asked);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_THAT(r->uids, ElementsAre(1));
+    EXPECT_EQ(r->modseq, before + 1);
+    EXPECT_THAT(uids_of(list(h)), ElementsAre(2, 3, 4, 5));
+    EXPECT_THAT(*store_->expunged_since(h, 0), ElementsAre(1));
+    EXPECT_EQ(calls(), calls_before + 1);
+    // Nothing left to remove among those asked: no change, no modseq bump, no notice.
+    auto none = store_->expunge_deleted(h, asked);
+    ASSERT_TRUE(none);
+    EXPECT_THAT(none->uids, IsEmpty());
+    EXPECT_EQ(info(h).highest_modseq, before + 1);
+    EXPECT_EQ(calls(), calls_before + 1);
+}
+
+TEST_P(ImapStoreTest, SummaryIsKeptPerBodySharedByCopiesAndGoesWithIt) {
+    auto h = open();
+    auto with = msg("Subject: a\r\n\r\na\r\n");
+    with.summary = "summary of a";
+    const std::string shared = "Subject: shared\r\n\r\nb\r\n";
+    auto b1 = msg(""), b2 = msg("");
+    b1.body = b2.body = &shared;
+    b2.summary = "summary of b";  // the first non-empty one of a shared body is kept
+    append({with, msg("Subject: c\r\n\r\nc\r\n"), b1, b2});
+    EXPECT_EQ(store_->summary(h, 1)->value_or("-"), "summary of a");
+    EXPECT_FALSE(store_->summary(h, 2)->has_value());
+    EXPECT_EQ(store_->summary(h, 3)->value_or("-"), "summary of b");
+    EXPECT_EQ(store_->summary(h, 4)->value_or("-"), "summary of b");
+    EXPECT_EQ(store_->summary(h, 9).error().code, ENOENT);
+
+    // Filling the cache is not a change: no modseq, no notice; absent messages are skipped.
+    const auto before = info(h).highest_modseq;
+    const auto msg2_modseq = list(h)[1].modseq;
+    const int calls_before = calls();
+    const std::pair<std::uint32_t, std::string> fill[] = {{2, "summary of c"}, {9, "nobody"}};
+    ASSERT_TRUE(store_->set_summaries(h, fill));
+    EXPECT_EQ(store_->summary(h, 2)->value_or("-"), "summary of c");
+    EXPECT_EQ(info(h).highest_modseq, before);
+    EXPECT_EQ(calls(), calls_before);
+    EXPECT_EQ(list(h)[1].modseq, msg2_modseq);
+
+    // COPY and MOVE share the body, and so the summary.
+    const std::uint32_t two[] = {2};
+    auto copied = store_->copy_messages(h, two, "Archive");
+    ASSERT_TRUE(copied) << copied.error().message;
+    auto archive = open("Archive");
+    EXPECT_EQ(store_->summary(archive, copied->dest_uids[0])->value_or("-"), "summary of c");
+
+    // Gone with the last message naming the body: a body appended after it never sees it.
+    const std::uint32_t one[] = {1};
+    ASSERT_TRUE(store_->expunge(h, one));
+    EXPECT_EQ(store_->summary(h, 1).error().code, ENOENT);
+    auto next = append({msg("Subject: d\r\n\r\nd\r\n")});
+    ASSERT_EQ(next.size(), 1u);
+    EXPECT_FALSE(store_->summary(h, next[0])->has_value());
+    const std::uint32_t all[] = {2, 3, 4, next[0]};
+    ASSERT_TRUE(store_->expunge(h, all));
+    ASSERT_TRUE(store_->expunge(archive, copied->dest_uids));
+    auto last = append({msg("Subject: e\r\n\r\ne\r\n")});
+    ASSERT_EQ(last.size(), 1u);
+    EXPECT_FALSE(store_->summary(h, last[0])->has_value()) << "a reused body id finds no stale summary";
+}
+
 TEST_P(ImapStoreTest, StoreFlagsAddRemoveReplaceChangesOnlyWhatChanges) {
     auto h = open();
     append({msg("1", "INBOX", {"\\Seen"}), msg("2"), msg("3", "INBOX", {"\\Seen", "work"})});

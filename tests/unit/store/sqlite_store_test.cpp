@@ -85,7 +85,7 @@ TEST(SqliteStore, UsesWalSchemaVersionAndDropsBodiesWithMessages) {
     ASSERT_TRUE((*s)->create_account(kUser));
     ASSERT_TRUE((*s)->append(std::vector{msg("a"), msg("b"), msg("c")}));
     EXPECT_EQ(query(dir.path(), "PRAGMA journal_mode"), "wal");
-    EXPECT_EQ(query(dir.path(), "PRAGMA user_version"), "3");
+    EXPECT_EQ(query(dir.path(), "PRAGMA user_version"), "4");
     EXPECT_EQ(query(dir.path(), "SELECT COUNT(*) FROM bodies"), "3");
     EXPECT_EQ(query(dir.path(), "SELECT flags FROM messages WHERE uid = 1"), "");
     const std::uint32_t one[] = {1};
@@ -140,7 +140,7 @@ TEST(SqliteStore, AliasFanOutStoresOneBodyRow) {
     EXPECT_EQ(query(dir.path(), "SELECT COUNT(*) FROM bodies"), "0");
 }
 
-// A store.db written by schema version 1 (one body per message, no prefix) is migrated in place (1 -> 2 -> 3).
+// A store.db written by schema version 1 (one body per message, no prefix) is migrated in place (1 -> 2 -> 3 -> 4).
 TEST(SqliteStore, MigratesVersion1InPlace) {
     tern::testing::TempDir dir;
     ASSERT_TRUE(exec(dir.path(), R"sql(
@@ -174,7 +174,7 @@ PRAGMA user_version = 1;
 )sql"));
     auto s = open_sqlite_store(dir.path());
     ASSERT_TRUE(s) << s.error().message;
-    EXPECT_EQ(query(dir.path(), "PRAGMA user_version"), "3");
+    EXPECT_EQ(query(dir.path(), "PRAGMA user_version"), "4");
     EXPECT_EQ(*(*s)->read_message(kUser, "INBOX", 1), "Return-Path: <x@y>\r\nold one");
     EXPECT_EQ(*(*s)->read_message(kUser, "INBOX", 2), "old two");
     auto list = (*s)->list_messages(kUser, "INBOX");
@@ -207,7 +207,7 @@ PRAGMA user_version = 1;
     EXPECT_EQ(*(*s)->read_message(kUser, "INBOX", 3), "shared");
     s->reset();
     auto reopened = open_sqlite_store(dir.path());
-    ASSERT_TRUE(reopened) << "a migrated store opens again as version 3";
+    ASSERT_TRUE(reopened) << "a migrated store opens again as version 4";
     EXPECT_EQ(*(*reopened)->read_message(kUser, "Sent", 1), "shared");
 }
 
@@ -258,7 +258,7 @@ PRAGMA user_version = 2;
 )sql"));
     auto s = open_sqlite_store(dir.path());
     ASSERT_TRUE(s) << s.error().message;
-    EXPECT_EQ(query(dir.path(), "PRAGMA user_version"), "3");
+    EXPECT_EQ(query(dir.path(), "PRAGMA user_version"), "4");
     EXPECT_EQ(query(dir.path(), "SELECT value FROM meta WHERE key = 'last_mailbox_id'"), "9");
     EXPECT_EQ(query(dir.path(), "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'messages_modseq'"),
               "messages_modseq");
@@ -311,9 +311,47 @@ PRAGMA user_version = 2;
     EXPECT_EQ((*s)->mailbox(kUser, "Newer")->id, 11);
     s->reset();
     auto reopened = open_sqlite_store(dir.path());
-    ASSERT_TRUE(reopened) << "a migrated store opens again as version 3";
+    ASSERT_TRUE(reopened) << "a migrated store opens again as version 4";
     EXPECT_TRUE((*reopened)->mailbox(kUser, "Work")->subscribed);
     EXPECT_EQ((*reopened)->mailbox(kUser, "Work")->messages, 2u);
+}
+
+// A version-3 store.db (this schema without the summaries table and its trigger: made by
+// downgrading a fresh one) is migrated to version 4 in place: every old message has no summary yet
+// ("not computed"), one can be kept and read back, and it goes with its body.
+TEST(SqliteStore, MigratesVersion3InPlace) {
+    tern::testing::TempDir dir;
+    {
+        auto s = open_sqlite_store(dir.path());
+        ASSERT_TRUE(s) << s.error().message;
+        ASSERT_TRUE((*s)->create_account(kUser));
+        ASSERT_TRUE((*s)->append(std::vector{msg("Subject: one\r\n\r\n1\r\n"), msg("Subject: two\r\n\r\n2\r\n")}));
+    }
+    ASSERT_TRUE(exec(dir.path(), R"sql(
+DROP TRIGGER bodies_drop_summary;
+DROP TABLE summaries;
+PRAGMA user_version = 3;
+)sql"));
+    auto s = open_sqlite_store(dir.path());
+    ASSERT_TRUE(s) << s.error().message;
+    EXPECT_EQ(query(dir.path(), "PRAGMA user_version"), "4");
+    EXPECT_EQ(query(dir.path(), "SELECT COUNT(*) FROM summaries"), "0");
+    auto inbox = (*s)->open_mailbox(kUser, "INBOX");
+    ASSERT_TRUE(inbox) << inbox.error().message;
+    auto none = (*s)->summary(*inbox, 1);
+    ASSERT_TRUE(none) << none.error().message;
+    EXPECT_FALSE(none->has_value()) << "old rows: not computed yet";
+    const std::pair<std::uint32_t, std::string> one[] = {{1, std::string("S\0one", 5)}};
+    ASSERT_TRUE((*s)->set_summaries(*inbox, one));
+    EXPECT_EQ((*s)->summary(*inbox, 1)->value_or("-"), std::string("S\0one", 5));
+    EXPECT_FALSE((*s)->summary(*inbox, 2)->has_value());
+    EXPECT_EQ((*s)->read_message(kUser, "INBOX", 1).value_or(""), "Subject: one\r\n\r\n1\r\n");
+    const std::uint32_t first[] = {1};
+    ASSERT_TRUE((*s)->expunge(*inbox, first));
+    EXPECT_EQ(query(dir.path(), "SELECT COUNT(*) FROM summaries"), "0") << "the summary goes with its body";
+    s->reset();
+    auto reopened = open_sqlite_store(dir.path());
+    ASSERT_TRUE(reopened) << "a migrated store opens again as version 4";
 }
 
 // MOVE is one transaction: a failure after the copies were inserted (here a DELETE refused by an
