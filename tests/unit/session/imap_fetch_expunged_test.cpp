@@ -107,6 +107,16 @@ public:
         return s->set_subscribed(a, n, on);
     }
     Result<std::vector<std::string>> subscriptions(std::string_view a) override { return s->subscriptions(a); }
+    Result<store::ExpungeResult> expunge_deleted(const store::MailboxHandle& b, std::span<const std::uint32_t> u) override {
+        return s->expunge_deleted(b, u);
+    }
+    Result<std::optional<std::string>> summary(const store::MailboxHandle& b, std::uint32_t u) override {
+        return s->summary(b, u);
+    }
+    Result<void> set_summaries(const store::MailboxHandle& b,
+                               std::span<const std::pair<std::uint32_t, std::string>> items) override {
+        return s->set_summaries(b, items);
+    }
 };
 
 class Host : public imap::ImapHost {
