@@ -27,6 +27,7 @@ std::string Session::capabilities() const {
     }
     caps += " LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE";
     caps += " UTF8=ACCEPT";
+    if (config_.compress_available) caps += " COMPRESS=DEFLATE";  // RFC 4978 §3
     return caps;
 }
 
