@@ -27,6 +27,7 @@ std::string Session::capabilities() const {
     }
     caps += " LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE";
     caps += " UTF8=ACCEPT";
+    caps += " SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES ESORT";  // RFC 5256, 5957, 5267
     if (config_.compress_available) caps += " COMPRESS=DEFLATE";  // RFC 4978 §3
     return caps;
 }

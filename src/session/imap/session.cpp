@@ -192,6 +192,7 @@ void Session::dispatch(ParsedCommand c, std::string& out) {
         {Cmd::List, Auth},        {Cmd::Lsub, Auth},        {Cmd::Namespace, Auth},  {Cmd::Status, Auth},
         {Cmd::Append, Auth},      {Cmd::Idle, Auth},
         {Cmd::Compress, Auth},  // RFC 4978 §3: authenticated or selected state
+        {Cmd::Sort, Sel},         {Cmd::Thread, Sel},  // RFC 5256 §3, §4
         {Cmd::Close, Sel},        {Cmd::Unselect, Sel},     {Cmd::Expunge, Sel},     {Cmd::Check, Sel},
         {Cmd::Search, Sel},       {Cmd::Fetch, Sel},        {Cmd::Store, Sel},       {Cmd::Copy, Sel},
         {Cmd::Move, Sel},
@@ -245,6 +246,8 @@ void Session::dispatch(ParsedCommand c, std::string& out) {
         case Cmd::Copy:
         case Cmd::Move: return cmd_copy(c, out);
         case Cmd::Compress: return cmd_compress(c, out);
+        case Cmd::Sort: return cmd_sort(c, out);
+        case Cmd::Thread: return cmd_thread(c, out);
         default: return bad(out, c.tag, std::string(command_name(c.cmd)) + " is not supported");
     }
 }

@@ -190,6 +190,9 @@ private:
     void cmd_copy(const ParsedCommand& c, std::string& out);
     // cmd_search.cpp
     void cmd_search(const ParsedCommand& c, std::string& out);
+    // cmd_sort.cpp
+    void cmd_sort(const ParsedCommand& c, std::string& out);
+    void cmd_thread(const ParsedCommand& c, std::string& out);
     // cmd_compress.cpp
     void cmd_compress(const ParsedCommand& c, std::string& out);
 
