@@ -11,7 +11,7 @@ build=(g++ cmake ninja-build pkg-config ccache libboost1.81-dev libssl-dev libsq
        libtomlplusplus-dev libcli11-dev libcrypt-dev zlib1g-dev
        swaks libnet-ssleay-perl libio-socket-ssl-perl)
 test=(libgtest-dev libgmock-dev python3 swaks fetchmail clang-16 libclang-rt-16-dev dnsmasq
-      openssl postfix)
+      openssl postfix dovecot-imapd)
 want=("${build[@]}")
 [ "${1:-build}" = test ] && want+=("${test[@]}")
 

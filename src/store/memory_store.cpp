@@ -1,6 +1,7 @@
 // In-memory MailStore for tests and throwaway servers: same semantics as the SQLite backend, nothing
-// persisted. Must never diverge from the shared rules in common.hpp, and never expose a half-applied
-// batch (append validates every entry before changing anything).
+// persisted. Must never diverge from the shared rules in common.hpp, never expose a half-applied
+// batch or MOVE (every check before the first change), and never call the change listener with
+// its lock held.
 #include <algorithm>
 #include <cerrno>
 #include <map>

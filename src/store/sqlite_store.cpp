@@ -1,8 +1,9 @@
 // Embedded MailStore backend: one SQLite database <dir>/store.db in WAL mode with synchronous=FULL;
 // message bodies are BLOBs in the same file so a batch of deliveries is one transaction, one fsync,
 // and one message delivered to many accounts is one body referenced by every copy.
-// Must never report an append before COMMIT returned, never reuse a UID, and never scan a mailbox
-// on the append path (uidnext, message_count and highest_modseq live in the mailbox row).
+// Must never report an append before COMMIT returned, never reuse a UID or a mailbox id, never
+// call the change listener before COMMIT or with the lock held, and never scan a mailbox on the
+// append path (uidnext, message_count and highest_modseq live in the mailbox row).
 #include <cerrno>
 #include <algorithm>
 #include <atomic>

@@ -165,7 +165,7 @@ public:
     virtual Result<std::uint64_t> count_bodies() = 0;
 
     // ---- IMAP (issue 9). Every change below is one durable transaction (one fsync) and bumps the
-    // highest modseq of each mailbox whose messages or flags it changes once (RFC 7162 §3.1.2);
+    // highest modseq of each mailbox whose messages or flags it changes once (RFC 7162 §3.1);
     // every committed change (these, create_account, delete_account, create_mailbox, append,
     // set_flags, expunge) calls the change listener (set_change_listener) after COMMIT, once per
     // account it touched; an operation that fails or changes nothing does not call it.

@@ -79,6 +79,7 @@ struct AppendMessage {
     std::optional<DateTime> date;
     std::string data;      // the literal's octets
     bool binary = false;   // sent as literal8 (RFC 3516 §4.4)
+    bool utf8 = false;     // RFC 6855 §4 UTF8 (literal8): a message with UTF-8 headers
 };
 struct AppendArgs {
     std::string mailbox;

@@ -212,6 +212,19 @@ R<CommandArgs> parse_append(Cursor& c) {
             m.date = *dt;
         }
         TERN_IMAP_TRY(lit, c.next("message literal"));
+        if (lit->kind == Arg::Kind::Atom && ascii::to_lower(lit->text) == "utf8") {
+            // RFC 6855 §4: append-data =/ "UTF8" SP "(" literal8 ")" (the session checks that
+            // UTF8=ACCEPT is enabled).
+            TERN_IMAP_TRY(inner, c.next("UTF8 message"));
+            if (inner->kind != Arg::Kind::List || inner->list.size() != 1 ||
+                inner->list[0].kind != Arg::Kind::Literal8)
+                return Err("Invalid APPEND: UTF8 needs a parenthesised literal8");
+            m.utf8 = true;
+            m.binary = true;
+            m.data = inner->list[0].text;
+            a.messages.push_back(std::move(m));
+            continue;
+        }
         if (lit->kind != Arg::Kind::Literal && lit->kind != Arg::Kind::Literal8)
             return Err("Invalid APPEND: the message must be a literal");
         m.binary = lit->kind == Arg::Kind::Literal8;

@@ -26,6 +26,8 @@ std::string Session::capabilities() const {
         return caps;
     }
     caps += " LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN SPECIAL-USE";
+    caps += " CONDSTORE QRESYNC ESEARCH SEARCHRES MULTIAPPEND BINARY CREATE-SPECIAL-USE STATUS=SIZE";
+    caps += " LIST-EXTENDED LIST-STATUS";
     caps += " UTF8=ACCEPT";
     caps += " SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES ESORT";  // RFC 5256, 5957, 5267
     if (config_.compress_available) caps += " COMPRESS=DEFLATE";  // RFC 4978 §3
@@ -78,6 +80,14 @@ void Session::cmd_enable(const ParsedCommand& c, std::string& out) {
         if (cap == "IMAP4REV2" && !rev2_) {
             rev2_ = true;
             enabled += " IMAP4rev2";
+        } else if (cap == "CONDSTORE" && !condstore_) {
+            condstore_ = true;  // RFC 7162 §3.1
+            enabled += " CONDSTORE";
+        } else if (cap == "QRESYNC" && !qresync_) {
+            // RFC 7162 §3.2.3: QRESYNC implies CONDSTORE.
+            qresync_ = true;
+            condstore_ = true;
+            enabled += " QRESYNC";
         } else if (cap == "UTF8=ACCEPT" && !utf8_accept_) {
             utf8_accept_ = true;  // RFC 6855 §3
             enabled += " UTF8=ACCEPT";

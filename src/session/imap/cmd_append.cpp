@@ -40,6 +40,8 @@ void Session::cmd_append(ParsedCommand& c, std::string& out) {
     const std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
     for (auto& m : a.messages) {
         if (m.data.empty()) return say(out, tagged(c.tag, "NO", "CANNOT", "An empty message cannot be appended"));
+        // RFC 6855 §4: UTF8 (literal8) only once UTF8=ACCEPT is enabled.
+        if (m.utf8 && !utf8_accept_) return bad(out, c.tag, "APPEND UTF8 needs ENABLE UTF8=ACCEPT");
         // RFC 3516 §4.4: a NUL is only allowed inside literal8.
         if (!m.binary && m.data.find('\0') != std::string::npos)
             return say(out, tagged(c.tag, "NO", "CANNOT", "NUL octets need a literal8 (~{n})"));

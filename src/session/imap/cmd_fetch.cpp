@@ -99,6 +99,20 @@ void Session::cmd_fetch(const ParsedCommand& c, std::string& out) {
         if (!has(Kind::ModSeq)) f.items.push_back(item(Kind::ModSeq));
     }
     if (has(Kind::ModSeq)) condstore_ = true;  // RFC 7162 §3.1: a CONDSTORE-enabling command
+    // RFC 7162 §3.1.4.1: once CONDSTORE is on, a FETCH reporting FLAGS also reports MODSEQ.
+    if (condstore_ && has(Kind::Flags) && !has(Kind::ModSeq)) f.items.push_back(item(Kind::ModSeq));
+    if (a.vanished) {
+        // RFC 7162 §3.2.6: UID FETCH (CHANGEDSINCE m VANISHED) first reports the UIDs in the set
+        // expunged since m.
+        if (!qresync_) return bad(out, c.tag, "VANISHED needs ENABLE QRESYNC first");
+        auto gone = store_.expunged_since(v.box, *a.changed_since);
+        if (!gone) return say(out, store_error(c.tag, gone.error(), "UID FETCH"));
+        const std::uint32_t star = v.msgs.empty() ? (v.uidnext > 1 ? v.uidnext - 1 : 1) : v.msgs.back().uid;
+        std::vector<std::uint32_t> vanished;
+        for (auto u : *gone)
+            if (a.set.contains(u, star)) vanished.push_back(u);
+        if (!vanished.empty()) say(out, untagged("VANISHED (EARLIER) " + uid_set(vanished)));
+    }
     for (auto i : *idx) {
         if (a.changed_since && v.msgs[i].modseq <= *a.changed_since) continue;
         f.uids.push_back(v.msgs[i].uid);

@@ -117,13 +117,36 @@ void Session::cmd_list(const ParsedCommand& c, std::string& out) {
     }
     const bool only_subscribed = lsub || a.sel_subscribed;
     const bool show_subscribed = !lsub && (a.sel_subscribed || a.ret_subscribed);
-    for (const auto& [name, e] : entries) {
-        if (only_subscribed ? !e.subscribed : !e.exists) continue;
-        if (a.sel_special_use && e.use == store::SpecialUse::None) continue;
-        bool match = false;
+    auto selected = [&](const Entry& e) {
+        if (only_subscribed ? !e.subscribed : !e.exists) return false;
+        return !(a.sel_special_use && e.use == store::SpecialUse::None);
+    };
+    auto matches = [&](const std::string& name) {
         for (const auto& p : patterns)
-            if (wildcard_match(p, name)) match = true;
-        if (!match) continue;
+            if (wildcard_match(p, name)) return true;
+        return false;
+    };
+    // RFC 5258 §3.5 RECURSIVEMATCH: a name that matches the pattern is listed with CHILDINFO when
+    // a descendant meets the selection criteria but does not match the pattern itself; the
+    // superiors of subscribed names are candidates even when they do not exist.
+    std::set<std::string> child_info;
+    if (a.sel_recursive) {
+        std::vector<std::string> chosen;
+        for (const auto& [name, e] : entries)
+            if (selected(e) && !matches(name)) chosen.push_back(name);
+        for (const auto& name : chosen)
+            for (auto slash = name.rfind(kHierarchyDelimiter); slash != std::string::npos && slash > 0;
+                 slash = name.rfind(kHierarchyDelimiter, slash - 1)) {
+                auto sup = name.substr(0, slash);
+                entries.try_emplace(sup);
+                child_info.insert(sup);
+                if (slash == 0) break;
+            }
+    }
+    for (const auto& [name, e] : entries) {
+        const bool info = child_info.count(name) > 0;
+        if (!selected(e) && !info) continue;
+        if (!matches(name)) continue;
         std::string attrs;
         auto add = [&](const char* s) {
             if (!attrs.empty()) attrs += ' ';
@@ -136,6 +159,7 @@ void Session::cmd_list(const ParsedCommand& c, std::string& out) {
         if (auto su = special_use_attr(e.use)) add(su);  // RFC 6154 §2
         std::string line = std::string(verb) + " (" + attrs + ") \"/\" ";
         append_string(line, wire_name(name), utf8());
+        if (info) line += a.sel_subscribed ? " (\"CHILDINFO\" (\"SUBSCRIBED\"))" : " (\"CHILDINFO\" (\"SPECIAL-USE\"))";
         say(out, untagged(line));
         if (a.ret_status && e.exists && !e.noselect && e.info) {
             // RFC 5819 §2: a STATUS response for each selectable mailbox listed.

@@ -38,6 +38,8 @@ void Session::cmd_select(const ParsedCommand& c, std::string& out) {
     auto list = store_.list_messages(*handle, 1, 0);
     if (!list) return say(out, store_error(c.tag, list.error(), command_name(c.cmd)));
     if (a.condstore) condstore_ = true;  // RFC 7162 §3.1.8: SELECT (CONDSTORE) enables it
+    // RFC 7162 §3.2.5: QRESYNC parameters only after ENABLE QRESYNC.
+    if (a.qresync && !qresync_) return bad(out, c.tag, "QRESYNC needs ENABLE QRESYNC first");
     View v;
     v.box = *handle;
     v.name = info->name;
@@ -74,6 +76,26 @@ void Session::cmd_select(const ParsedCommand& c, std::string& out) {
                 append_astring(s, wire_name(v.name), utf8());
                 return s;
             }()));
+    }
+    if (a.qresync && a.qresync->uidvalidity == v.box.uidvalidity) {
+        // RFC 7162 §3.2.5.1: what changed since the client's last known modseq: the UIDs that
+        // vanished (those it knows, when it says which) and the messages whose flags changed.
+        const auto& q = *a.qresync;
+        auto gone = store_.expunged_since(v.box, q.modseq);
+        if (!gone) return say(out, store_error(c.tag, gone.error(), command_name(c.cmd)));
+        const std::uint32_t star = v.uidnext > 1 ? v.uidnext - 1 : 1;
+        std::vector<std::uint32_t> vanished;
+        for (auto u : *gone)
+            if (!q.known_uids || q.known_uids->contains(u, star)) vanished.push_back(u);
+        if (!vanished.empty()) say(out, untagged("VANISHED (EARLIER) " + uid_set(vanished)));
+        for (std::size_t i = 0; i < v.msgs.size(); ++i) {
+            const auto& m = v.msgs[i];
+            if (m.modseq <= q.modseq) continue;
+            std::string line = std::to_string(i + 1) + " FETCH (UID " + std::to_string(m.uid) + " FLAGS ";
+            append_flag_list(line, m.flags);
+            line += " MODSEQ (" + std::to_string(m.modseq) + "))";
+            say(out, untagged(line));
+        }
     }
     enter_selected(std::move(v));
     say(out, tagged(c.tag, "OK", examine ? "READ-ONLY" : "READ-WRITE", std::string(command_name(c.cmd)) + " completed"));
@@ -138,7 +160,7 @@ void Session::cmd_status(const ParsedCommand& c, std::string& out) {
         }
     }
     std::string line = "STATUS ";
-    append_astring(line, wire_name(info->name), utf8());
+    append_string(line, wire_name(info->name), utf8());  // quoted, as LIST sends it
     line += " (" + items + ")";
     say(out, untagged(line));
     sync(out, true);

@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <cerrno>
 
 #include "base/ascii.hpp"
@@ -252,16 +251,14 @@ constexpr int kMaxDepth = 64;
 // The top header section is searched up to this many octets, as mime::ParseLimits bounds every
 // header section of the part tree.
 constexpr std::size_t kMaxHeaderBytes = 64 * 1024;
-// Decoded text is kept in the cache for the next key only when the raw octets it comes from are
-// at most this many (decoding can triple them: windows-1252 to UTF-8); larger bodies are streamed
-// again for every key that needs them.
-constexpr std::uint64_t kCacheRawBytes = 512 * 1024;
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }  // ASCII, no locale
 
 bool has_flag(std::span<const std::string> flags, std::string_view flag) {
-    // Flags and keywords compare case-insensitively (RFC 9051 §9: atoms are case-insensitive;
-    // RFC 8621 §4.1.1 says the same of IMAP keywords).
+    // ASCII case-insensitive: the system flags are grammar strings (RFC 9051 §9 note 2: case
+    // does not matter), and keywords are taken the same way, as Courier does ("IMAP keywords
+    // are normally case insensitive", maildirkw(1)); the store keeps the spelling it was given.
     return std::any_of(flags.begin(), flags.end(), [&](const std::string& f) { return ascii::iequals(f, flag); });
 }
 
@@ -357,7 +354,7 @@ int month_number(std::string_view name) {
                                                                  "jul", "aug", "sep", "oct", "nov", "dec"};
     if (name.size() < 3) return 0;
     for (char c : name)
-        if (!std::isalpha(static_cast<unsigned char>(c))) return 0;
+        if (!is_alpha(c)) return 0;
     for (std::size_t m = 0; m < kMonths.size(); ++m)
         if (ascii::iequals(name.substr(0, 3), kMonths[m])) return static_cast<int>(m) + 1;
     return 0;
@@ -424,7 +421,7 @@ std::optional<SentDate> parse_sent_date(std::string_view value) {
     }
     std::size_t i = 0;
     // [day-of-week ","]: any name of letters before the day.
-    if (i < tok.size() && !tok[i].empty() && std::isalpha(static_cast<unsigned char>(tok[i][0]))) ++i;
+    if (i < tok.size() && !tok[i].empty() && is_alpha(tok[i][0])) ++i;
     if (i + 3 > tok.size()) return std::nullopt;
     std::string_view day = tok[i], month = tok[i + 1], year = tok[i + 2];
     i += 3;
@@ -512,6 +509,7 @@ bool searchable_body(const mime::MimePart& p) {
 }  // namespace
 
 struct MatchCache::State {
+    std::uint64_t keep_text_bytes = MatchCache::kDefaultKeepTextBytes;
     bool bound = false;
     std::uint32_t uid = 0;
     const base::ByteSource* source = nullptr;
@@ -524,18 +522,19 @@ struct MatchCache::State {
 
 struct MatchCacheAccess {
     static MatchCache::State& state(MatchCache& c) {
-        if (!c.state_) c.state_ = std::make_unique<MatchCache::State>();  // a moved-from cache
+        if (!c.state_) c.clear();  // a moved-from cache
         return *c.state_;
     }
 };
 
-MatchCache::MatchCache() : state_(std::make_unique<State>()) {}
+MatchCache::MatchCache(std::uint64_t keep_text_bytes) : keep_text_bytes_(keep_text_bytes) { clear(); }
 MatchCache::~MatchCache() = default;
 MatchCache::MatchCache(MatchCache&&) noexcept = default;
 MatchCache& MatchCache::operator=(MatchCache&&) noexcept = default;
 void MatchCache::clear() {
     if (!state_) state_ = std::make_unique<State>();
     else *state_ = State();
+    state_->keep_text_bytes = keep_text_bytes_;
 }
 
 // ---------------------------------------------------------------- evaluation
@@ -736,7 +735,7 @@ private:
         if (!st_.part_headers) {
             std::uint64_t total = 0;
             for (std::size_t i = 1; i < (*t)->parts.size(); ++i) total += (*t)->parts[i].header_size();
-            bool keep = total <= kCacheRawBytes;
+            bool keep = total <= st_.keep_text_bytes;
             std::vector<std::string> lines;
             for (std::size_t i = 1; i < (*t)->parts.size(); ++i) {
                 const auto& p = (*t)->parts[i];
@@ -771,7 +770,7 @@ private:
             std::uint64_t total = 0;
             for (const auto& p : (*t)->parts)
                 if (searchable_body(p)) total += p.body_size();
-            if (total > kCacheRawBytes) return stream_bodies(**t, needle);
+            if (total > st_.keep_text_bytes) return stream_bodies(**t, needle);
             std::vector<std::string> texts;
             for (const auto& p : (*t)->parts) {
                 if (!searchable_body(p)) continue;

@@ -42,10 +42,16 @@ struct SearchContext {
 // What was read and decoded for one message, so that several keys read it once: the top header
 // fields (decoded), the Date:, the MIME part tree and, for messages whose searchable text is
 // small, the decoded text. Bound to one message at a time: matches() clears it when the UID or
-// the source changes. Flags, sizes, UIDs and dates of the store never fill it.
+// the source changes. Flags, sizes, UIDs and dates of the store never fill it. Keep one for one
+// SEARCH command (or clear() it between commands): a source freed and another one allocated at
+// the same address for a message with the same UID in another mailbox would look the same.
 class MatchCache {
 public:
-    MatchCache();
+    // Decoded text is kept for the next key only when the raw octets it comes from are at most
+    // `keep_text_bytes` (decoding can triple them: windows-1252 to UTF-8); larger bodies are
+    // streamed again, chunk by chunk, for every key that needs them.
+    static constexpr std::uint64_t kDefaultKeepTextBytes = 512 * 1024;
+    explicit MatchCache(std::uint64_t keep_text_bytes = kDefaultKeepTextBytes);
     ~MatchCache();
     MatchCache(MatchCache&&) noexcept;
     MatchCache& operator=(MatchCache&&) noexcept;
@@ -55,6 +61,7 @@ public:
 private:
     friend struct MatchCacheAccess;
     std::unique_ptr<State> state_;
+    std::uint64_t keep_text_bytes_;
 };
 
 // True when the key (or any key nested in it) needs the message content: a text, HEADER or SENT*

@@ -339,6 +339,18 @@ void Session::announce_expunges(std::string& out) {
     auto& v = *view_;
     if (v.pending_expunge.empty()) return;
     std::sort(v.pending_expunge.begin(), v.pending_expunge.end());
+    if (qresync_) {
+        // RFC 7162 §3.2.10: with QRESYNC, one VANISHED response (UIDs) replaces the EXPUNGEs.
+        std::vector<std::uint32_t> gone;
+        for (auto u : v.pending_expunge)
+            if (auto seq = v.seq_of(u)) {
+                gone.push_back(u);
+                v.msgs.erase(v.msgs.begin() + (seq - 1));
+            }
+        if (!gone.empty()) say(out, untagged("VANISHED " + uid_set(gone)));
+        v.pending_expunge.clear();
+        return;
+    }
     // RFC 9051 §7.5.1: each EXPUNGE renumbers the messages after it, so announce from the highest
     // sequence number down: each number sent is then valid when the client reads it.
     for (auto it = v.pending_expunge.rbegin(); it != v.pending_expunge.rend(); ++it) {
@@ -375,9 +387,11 @@ void Session::sync(std::string& out, bool allow_expunge) {
         for (auto u : *gone)
             if (v.seq_of(u) && std::find(v.pending_expunge.begin(), v.pending_expunge.end(), u) == v.pending_expunge.end())
                 v.pending_expunge.push_back(u);
+        // Expunges first (when allowed): the sequence numbers below are then the final ones.
+        if (allow_expunge) announce_expunges(out);
         const std::size_t before = v.msgs.size();
         const std::uint32_t last_uid = v.msgs.empty() ? 0 : v.msgs.back().uid;
-        std::vector<std::size_t> flag_changes;
+        std::vector<std::uint32_t> flag_changes;  // UIDs
         for (auto& m : *changed) {
             for (auto& f : m.flags)
                 if (!f.starts_with("\\")) v.keywords.insert(f);
@@ -392,17 +406,19 @@ void Session::sync(std::string& out, bool allow_expunge) {
             bool flags_differ = known.flags != m.flags;
             known.flags = std::move(m.flags);
             known.modseq = m.modseq;
-            if (flags_differ || condstore_) flag_changes.push_back(seq - 1);
+            if (flags_differ || condstore_) flag_changes.push_back(known.uid);
         }
         // Only the counter read BEFORE the listings: a change that lands between them is listed
         // again next time rather than missed (an expunge listed by neither would be lost).
         v.known_modseq = std::max(v.known_modseq, info->highest_modseq);
         v.uidnext = std::max(v.uidnext, info->uidnext);
         // RFC 9051 §7.5.2: unsolicited FETCH with the new FLAGS (and MODSEQ with CONDSTORE).
-        for (auto i : flag_changes) {
-            std::string line = std::to_string(i + 1) + " FETCH (UID " + std::to_string(v.msgs[i].uid) + " FLAGS ";
-            append_flag_list(line, v.msgs[i].flags);
-            if (condstore_) line += " MODSEQ (" + std::to_string(v.msgs[i].modseq) + ")";
+        for (auto uid : flag_changes) {
+            auto seq = v.seq_of(uid);
+            const auto& m = v.msgs[seq - 1];
+            std::string line = std::to_string(seq) + " FETCH (UID " + std::to_string(uid) + " FLAGS ";
+            append_flag_list(line, m.flags);
+            if (condstore_) line += " MODSEQ (" + std::to_string(m.modseq) + ")";
             line += ")";
             say(out, untagged(line));
         }

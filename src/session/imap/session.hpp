@@ -215,6 +215,7 @@ private:
     bool rev2_ = false;           // ENABLE IMAP4rev2
     bool utf8_accept_ = false;    // ENABLE UTF8=ACCEPT
     bool condstore_ = false;      // ENABLE CONDSTORE, or a CONDSTORE-enabling command (RFC 7162 §3.1)
+    bool qresync_ = false;        // ENABLE QRESYNC (RFC 7162 §3.2.3): VANISHED instead of EXPUNGE
     bool logins_refused_ = false;
     unsigned bad_commands_ = 0;
     unsigned auth_failures_ = 0;

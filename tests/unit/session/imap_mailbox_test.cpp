@@ -82,8 +82,8 @@ TEST(ImapMailbox, RenameWithChildrenAndInbox) {
     // RFC 9051 §6.3.6: renaming INBOX moves its messages; INBOX stays, empty.
     EXPECT_EQ(t.send("f RENAME INBOX Old\r\n"), "f OK RENAME completed\r\n");
     auto out = t.send("g STATUS INBOX (MESSAGES)\r\nh STATUS Old (MESSAGES)\r\n");
-    EXPECT_TRUE(has_line(out, "* STATUS INBOX (MESSAGES 0)")) << out;
-    EXPECT_TRUE(has_line(out, "* STATUS Old (MESSAGES 3)")) << out;
+    EXPECT_TRUE(has_line(out, "* STATUS \"INBOX\" (MESSAGES 0)")) << out;
+    EXPECT_TRUE(has_line(out, "* STATUS \"Old\" (MESSAGES 3)")) << out;
 }
 
 TEST(ImapMailbox, SubscribeLsubAndListSubscribed) {
@@ -110,6 +110,22 @@ TEST(ImapMailbox, ListReturnStatusAndSpecialUseSelection) {
               "* LIST (\\HasNoChildren \\Sent) \"/\" \"Sent\"\r\n* STATUS \"Sent\" (MESSAGES 0)\r\n"
               "* LIST (\\HasNoChildren \\Trash) \"/\" \"Trash\"\r\n* STATUS \"Trash\" (MESSAGES 0)\r\n"
               "a OK LIST completed\r\n");
+}
+
+TEST(ImapMailbox, RecursiveMatchChildInfo) {
+    Transcript t;
+    t.login();
+    t.send("a CREATE Foo/Bar\r\nb SUBSCRIBE Foo/Bar\r\nc SUBSCRIBE Gone/Child\r\n");
+    // RFC 5258 §5 example 7: the unsubscribed parent is listed for its subscribed child.
+    EXPECT_EQ(t.send("d LIST (SUBSCRIBED RECURSIVEMATCH) \"\" %\r\n"),
+              "* LIST (\\HasChildren) \"/\" \"Foo\" (\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n"
+              "* LIST (\\NonExistent) \"/\" \"Gone\" (\"CHILDINFO\" (\"SUBSCRIBED\"))\r\n"
+              "d OK LIST completed\r\n");
+    EXPECT_EQ(t.send("e LIST (SUBSCRIBED RECURSIVEMATCH) \"\" *\r\n"),
+              "* LIST (\\HasNoChildren \\Subscribed) \"/\" \"Foo/Bar\"\r\n"
+              "* LIST (\\NonExistent \\Subscribed) \"/\" \"Gone/Child\"\r\n"
+              "e OK LIST completed\r\n");
+    EXPECT_EQ(t.send("f LIST (RECURSIVEMATCH) \"\" *\r\n"), "f BAD RECURSIVEMATCH needs another selection option\r\n");
 }
 
 TEST(ImapMailbox, Namespace) {

@@ -58,7 +58,7 @@ TEST(ImapSelect, StatusItems) {
     t.login();
     auto out = normalize(t.send("a STATUS INBOX (MESSAGES UIDNEXT UIDVALIDITY UNSEEN DELETED SIZE RECENT)\r\n"));
     auto size = std::to_string(std::string(kMessage1).size() + std::string(kMessage2).size() + std::string(kMessage3).size());
-    EXPECT_EQ(out, "* STATUS INBOX (MESSAGES 3 UIDNEXT 4 UIDVALIDITY V UNSEEN 3 DELETED 0 SIZE " + size +
+    EXPECT_EQ(out, "* STATUS \"INBOX\" (MESSAGES 3 UIDNEXT 4 UIDVALIDITY V UNSEEN 3 DELETED 0 SIZE " + size +
                        " RECENT 0)\r\na OK STATUS completed\r\n");
     EXPECT_EQ(t.send("b STATUS Nope (MESSAGES)\r\n"), "b NO [NONEXISTENT] STATUS: no such mailbox\r\n");
 }
@@ -71,7 +71,7 @@ TEST(ImapSelect, CloseExpungesSilentlyUnselectDoesNot) {
     t.send("c SELECT INBOX\r\n");
     EXPECT_EQ(t.send("d CLOSE\r\n"), "d OK CLOSE completed\r\n") << "no EXPUNGE responses on CLOSE";
     auto out = t.send("e STATUS INBOX (MESSAGES)\r\n");
-    EXPECT_TRUE(has_line(out, "* STATUS INBOX (MESSAGES 2)")) << out;
+    EXPECT_TRUE(has_line(out, "* STATUS \"INBOX\" (MESSAGES 2)")) << out;
 }
 
 TEST(ImapSelect, CloseInExamineExpungesNothing) {
@@ -81,7 +81,7 @@ TEST(ImapSelect, CloseInExamineExpungesNothing) {
     t.send("b EXAMINE INBOX\r\n");
     t.send("c CLOSE\r\n");
     auto out = t.send("d STATUS INBOX (MESSAGES)\r\n");
-    EXPECT_TRUE(has_line(out, "* STATUS INBOX (MESSAGES 3)")) << out;
+    EXPECT_TRUE(has_line(out, "* STATUS \"INBOX\" (MESSAGES 3)")) << out;
 }
 
 }  // namespace

@@ -85,7 +85,7 @@ TEST(SqliteStore, UsesWalSchemaVersionAndDropsBodiesWithMessages) {
     ASSERT_TRUE((*s)->create_account(kUser));
     ASSERT_TRUE((*s)->append(std::vector{msg("a"), msg("b"), msg("c")}));
     EXPECT_EQ(query(dir.path(), "PRAGMA journal_mode"), "wal");
-    EXPECT_EQ(query(dir.path(), "PRAGMA user_version"), "2");
+    EXPECT_EQ(query(dir.path(), "PRAGMA user_version"), "3");
     EXPECT_EQ(query(dir.path(), "SELECT COUNT(*) FROM bodies"), "3");
     EXPECT_EQ(query(dir.path(), "SELECT flags FROM messages WHERE uid = 1"), "");
     const std::uint32_t one[] = {1};
@@ -140,7 +140,7 @@ TEST(SqliteStore, AliasFanOutStoresOneBodyRow) {
     EXPECT_EQ(query(dir.path(), "SELECT COUNT(*) FROM bodies"), "0");
 }
 
-// A store.db written by schema version 1 (one body per message, no prefix) is migrated in place.
+// A store.db written by schema version 1 (one body per message, no prefix) is migrated in place (1 -> 2 -> 3).
 TEST(SqliteStore, MigratesVersion1InPlace) {
     tern::testing::TempDir dir;
     ASSERT_TRUE(exec(dir.path(), R"sql(
@@ -174,7 +174,7 @@ PRAGMA user_version = 1;
 )sql"));
     auto s = open_sqlite_store(dir.path());
     ASSERT_TRUE(s) << s.error().message;
-    EXPECT_EQ(query(dir.path(), "PRAGMA user_version"), "2");
+    EXPECT_EQ(query(dir.path(), "PRAGMA user_version"), "3");
     EXPECT_EQ(*(*s)->read_message(kUser, "INBOX", 1), "Return-Path: <x@y>\r\nold one");
     EXPECT_EQ(*(*s)->read_message(kUser, "INBOX", 2), "old two");
     auto list = (*s)->list_messages(kUser, "INBOX");
@@ -182,6 +182,13 @@ PRAGMA user_version = 1;
     ASSERT_EQ(list->size(), 2u);
     EXPECT_THAT((*list)[0].flags, ::testing::ElementsAre("\\Seen"));
     EXPECT_EQ((*list)[0].size, 27u);
+    // Through 2 to 3: the IMAP calls work on the old rows.
+    auto inbox = (*s)->open_mailbox(kUser, "INBOX");
+    ASSERT_TRUE(inbox) << inbox.error().message;
+    auto changed = (*s)->list_messages(*inbox, 1, 2);
+    ASSERT_TRUE(changed) << changed.error().message;
+    ASSERT_EQ(changed->size(), 1u);
+    EXPECT_EQ((*changed)[0].uid, 2u);
     // Old dedupe keys still count; new appends share bodies; old bodies still go with their message.
     auto again = msg("old one", "q:7:alice@example.org");
     auto r = (*s)->append(std::vector{again});
@@ -200,8 +207,179 @@ PRAGMA user_version = 1;
     EXPECT_EQ(*(*s)->read_message(kUser, "INBOX", 3), "shared");
     s->reset();
     auto reopened = open_sqlite_store(dir.path());
-    ASSERT_TRUE(reopened) << "a migrated store opens again as version 2";
+    ASSERT_TRUE(reopened) << "a migrated store opens again as version 3";
     EXPECT_EQ(*(*reopened)->read_message(kUser, "Sent", 1), "shared");
+}
+
+// A store.db written by schema version 2 (the schema as that code created it, by hand) is migrated
+// to version 3 in place: data intact, the IMAP tables and index usable, mailbox ids above every id
+// the old store used (ids 7 and 8 were used and deleted, so 10 is next, never 7).
+TEST(SqliteStore, MigratesVersion2InPlace) {
+    tern::testing::TempDir dir;
+    ASSERT_TRUE(exec(dir.path(), R"sql(
+PRAGMA journal_mode=WAL;
+CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE accounts(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE mailboxes(
+    id INTEGER PRIMARY KEY, account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    name TEXT NOT NULL, special_use INTEGER NOT NULL, uidvalidity INTEGER NOT NULL,
+    uidnext INTEGER NOT NULL, highest_modseq INTEGER NOT NULL, message_count INTEGER NOT NULL,
+    UNIQUE(account_id, name));
+CREATE TABLE bodies(id INTEGER PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE messages(
+    mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE, uid INTEGER NOT NULL,
+    modseq INTEGER NOT NULL, flags TEXT NOT NULL, internal_date INTEGER NOT NULL, size INTEGER NOT NULL,
+    envelope_from TEXT NOT NULL, body_id INTEGER NOT NULL, prefix BLOB NOT NULL DEFAULT x'',
+    PRIMARY KEY(mailbox_id, uid)) WITHOUT ROWID;
+CREATE INDEX messages_body ON messages(body_id);
+CREATE TRIGGER messages_drop_body AFTER DELETE ON messages BEGIN
+    DELETE FROM bodies WHERE id = OLD.body_id
+        AND NOT EXISTS (SELECT 1 FROM messages WHERE body_id = OLD.body_id);
+END;
+CREATE TABLE delivered(key TEXT PRIMARY KEY, at INTEGER NOT NULL, uidvalidity INTEGER NOT NULL,
+    uid INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO meta(key, value) VALUES('last_uidvalidity', 1009);
+INSERT INTO accounts(id, name) VALUES(1, 'alice@example.org');
+INSERT INTO mailboxes VALUES(1, 1, 'INBOX', 0, 1000, 4, 6, 3);
+INSERT INTO mailboxes VALUES(2, 1, 'Sent', 1, 1001, 1, 1, 0);
+INSERT INTO mailboxes VALUES(3, 1, 'Drafts', 2, 1002, 1, 1, 0);
+INSERT INTO mailboxes VALUES(4, 1, 'Trash', 3, 1003, 1, 1, 0);
+INSERT INTO mailboxes VALUES(5, 1, 'Junk', 4, 1004, 1, 1, 0);
+INSERT INTO mailboxes VALUES(6, 1, 'Archive', 5, 1005, 1, 1, 0);
+INSERT INTO mailboxes VALUES(9, 1, 'Work', 0, 1009, 2, 2, 1);
+INSERT INTO bodies(id, data) VALUES(1, CAST('shared body' AS BLOB));
+INSERT INTO bodies(id, data) VALUES(2, CAST('own body' AS BLOB));
+INSERT INTO messages VALUES(1, 1, 2, '\Seen', 1600000000, 29, 'x@y', 1, CAST('Return-Path: <x@y>' || char(13,10) AS BLOB));
+INSERT INTO messages VALUES(1, 2, 3, '', 1600000001, 8, '', 2, x'');
+INSERT INTO messages VALUES(1, 3, 5, 'work', 1600000002, 11, '', 1, x'');
+INSERT INTO messages VALUES(9, 1, 2, '', 1600000003, 11, '', 1, x'');
+INSERT INTO delivered VALUES('q:7:alice@example.org', 1600000000, 1000, 1);
+PRAGMA user_version = 2;
+)sql"));
+    auto s = open_sqlite_store(dir.path());
+    ASSERT_TRUE(s) << s.error().message;
+    EXPECT_EQ(query(dir.path(), "PRAGMA user_version"), "3");
+    EXPECT_EQ(query(dir.path(), "SELECT value FROM meta WHERE key = 'last_mailbox_id'"), "9");
+    EXPECT_EQ(query(dir.path(), "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'messages_modseq'"),
+              "messages_modseq");
+    // Data intact.
+    EXPECT_EQ(*(*s)->read_message(kUser, "INBOX", 1), "Return-Path: <x@y>\r\nshared body");
+    EXPECT_EQ(*(*s)->read_message(kUser, "INBOX", 2), "own body");
+    EXPECT_EQ(*(*s)->read_message(kUser, "Work", 1), "shared body");
+    auto inbox = (*s)->open_mailbox(kUser, "INBOX");
+    ASSERT_TRUE(inbox) << inbox.error().message;
+    EXPECT_EQ(inbox->id, 1);
+    EXPECT_EQ(inbox->uidvalidity, 1000u);
+    auto info = (*s)->mailbox_info(*inbox);
+    ASSERT_TRUE(info);
+    EXPECT_EQ(info->messages, 3u);
+    EXPECT_EQ(info->uidnext, 4u);
+    EXPECT_EQ(info->highest_modseq, 6u);
+    EXPECT_FALSE(info->noselect);
+    EXPECT_FALSE(info->subscribed);
+    auto list = (*s)->list_messages(*inbox, 1, 0);
+    ASSERT_TRUE(list);
+    ASSERT_EQ(list->size(), 3u);
+    EXPECT_THAT((*list)[0].flags, ::testing::ElementsAre("\\Seen"));
+    EXPECT_EQ((*list)[0].size, 29u);
+    EXPECT_EQ((*list)[0].envelope_from, "x@y");
+    // The new calls work on the old rows: CHANGEDSINCE (through messages_modseq), expunge + VANISHED.
+    auto changed = (*s)->list_messages(*inbox, 1, 2);
+    ASSERT_TRUE(changed) << changed.error().message;
+    ASSERT_EQ(changed->size(), 2u);
+    EXPECT_EQ((*changed)[0].uid, 2u);
+    EXPECT_EQ((*changed)[1].uid, 3u);
+    EXPECT_TRUE((*(*s)->expunged_since(*inbox, 0)).empty());
+    const std::uint32_t three[] = {3};
+    auto gone = (*s)->expunge(*inbox, three);
+    ASSERT_TRUE(gone);
+    EXPECT_EQ(gone->modseq, 7u);
+    EXPECT_THAT(*(*s)->expunged_since(*inbox, 6), ::testing::ElementsAre(3u));
+    EXPECT_EQ(query(dir.path(), "SELECT COUNT(*) FROM bodies"), "2") << "body 1 is still named by two rows";
+    auto moved = (*s)->move_messages(*inbox, std::vector<std::uint32_t>{1}, "Work");
+    ASSERT_TRUE(moved) << moved.error().message;
+    EXPECT_THAT(moved->first.dest_uids, ::testing::ElementsAre(2u));
+    EXPECT_EQ(*(*s)->read_message(kUser, "Work", 2), "Return-Path: <x@y>\r\nshared body");
+    EXPECT_TRUE((*(*s)->append(std::vector{msg("again", "q:7:alice@example.org")}))[0].duplicate);
+    ASSERT_TRUE((*s)->set_subscribed(kUser, "Work", true));
+    // Mailbox ids continue above the old ones and are not reused after a delete.
+    ASSERT_TRUE((*s)->create_mailbox(kUser, "New", SpecialUse::None));
+    EXPECT_EQ((*s)->mailbox(kUser, "New")->id, 10);
+    EXPECT_GT((*s)->mailbox(kUser, "New")->uidvalidity, 1009u);
+    ASSERT_TRUE((*s)->delete_mailbox(kUser, "New"));
+    ASSERT_TRUE((*s)->create_mailbox(kUser, "Newer", SpecialUse::None));
+    EXPECT_EQ((*s)->mailbox(kUser, "Newer")->id, 11);
+    s->reset();
+    auto reopened = open_sqlite_store(dir.path());
+    ASSERT_TRUE(reopened) << "a migrated store opens again as version 3";
+    EXPECT_TRUE((*reopened)->mailbox(kUser, "Work")->subscribed);
+    EXPECT_EQ((*reopened)->mailbox(kUser, "Work")->messages, 2u);
+}
+
+// MOVE is one transaction: a failure after the copies were inserted (here a DELETE refused by an
+// injected trigger) leaves the source and the destination as they were. COPY into a mailbox with
+// too few UIDs left is refused before anything is written.
+TEST(SqliteStore, MoveRollsBackWholeAndCopyChecksUidSpace) {
+    tern::testing::TempDir dir;
+    auto s = open_sqlite_store(dir.path());
+    ASSERT_TRUE(s) << s.error().message;
+    ASSERT_TRUE((*s)->create_account(kUser));
+    ASSERT_TRUE((*s)->append(std::vector{msg("one"), msg("two"), msg("three")}));
+    int notices = 0;
+    (*s)->set_change_listener([&](std::string_view) { ++notices; });
+    auto inbox = (*s)->open_mailbox(kUser, "INBOX");
+    ASSERT_TRUE(inbox);
+    const auto before = *(*s)->mailbox_info(*inbox);
+    ASSERT_TRUE(exec(dir.path(), "CREATE TRIGGER fail_delete BEFORE DELETE ON messages WHEN OLD.uid = 2 "
+                                 "BEGIN SELECT RAISE(ABORT, 'injected'); END;"));
+    const std::uint32_t all[] = {1, 2, 3};
+    auto moved = (*s)->move_messages(*inbox, all, "Archive");
+    ASSERT_FALSE(moved);
+    EXPECT_THAT(moved.error().message, ::testing::HasSubstr("injected"));
+    EXPECT_EQ((*s)->mailbox(kUser, "Archive")->messages, 0u);
+    EXPECT_EQ(query(dir.path(), "SELECT COUNT(*) FROM messages"), "3") << "the copies were rolled back";
+    auto after = *(*s)->mailbox_info(*inbox);
+    EXPECT_EQ(after.messages, 3u);
+    EXPECT_EQ(after.highest_modseq, before.highest_modseq);
+    EXPECT_TRUE((*s)->expunged_since(*inbox, 0)->empty());
+    EXPECT_EQ(notices, 0);
+    ASSERT_TRUE(exec(dir.path(), "DROP TRIGGER fail_delete"));
+    ASSERT_TRUE((*s)->move_messages(*inbox, all, "Archive"));
+    EXPECT_EQ(notices, 1);
+    EXPECT_EQ((*s)->mailbox(kUser, "Archive")->messages, 3u);
+
+    ASSERT_TRUE(exec(dir.path(), "UPDATE mailboxes SET uidnext = 4294967294 WHERE name = 'Trash'"));
+    auto archive = (*s)->open_mailbox(kUser, "Archive");
+    ASSERT_TRUE(archive);
+    auto copied = (*s)->copy_messages(*archive, all, "Trash");
+    ASSERT_FALSE(copied);
+    EXPECT_EQ(copied.error().code, ENOSPC);
+    EXPECT_EQ((*s)->mailbox(kUser, "Trash")->messages, 0u);
+    const std::uint32_t one[] = {1};
+    copied = (*s)->copy_messages(*archive, one, "Trash");
+    ASSERT_TRUE(copied) << "the last UID can still be used";
+    EXPECT_THAT(copied->dest_uids, ::testing::ElementsAre(4294967294u));
+}
+
+// The listener runs after COMMIT: another connection already sees the change.
+TEST(SqliteStore, ChangeListenerRunsAfterCommit) {
+    tern::testing::TempDir dir;
+    auto s = open_sqlite_store(dir.path());
+    auto other = open_sqlite_store(dir.path());
+    ASSERT_TRUE(s);
+    ASSERT_TRUE(other);
+    ASSERT_TRUE((*s)->create_account(kUser));
+    std::vector<std::uint32_t> seen;
+    (*s)->set_change_listener([&](std::string_view account) {
+        auto box = (*other)->mailbox(account, "INBOX");
+        seen.push_back(box ? box->messages : 999);
+    });
+    ASSERT_TRUE((*s)->append(std::vector{msg("a"), msg("b")}));
+    auto inbox = (*s)->open_mailbox(kUser, "INBOX");
+    ASSERT_TRUE(inbox);
+    const std::uint32_t one[] = {1};
+    ASSERT_TRUE((*s)->expunge(*inbox, one));
+    EXPECT_THAT(seen, ::testing::ElementsAre(2u, 1u));
 }
 
 // Another process's write transaction (the server delivering a large batch), held open.
