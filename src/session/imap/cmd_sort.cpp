@@ -87,6 +87,13 @@ std::vector<SortFields> candidates(store::MailStore& store, const Session::View&
     return out;
 }
 
+bool uses_modseq(const SearchKey& k) {
+    if (k.kind == SearchKey::Kind::ModSeq) return true;
+    for (const auto& c : k.children)
+        if (uses_modseq(c)) return true;
+    return false;
+}
+
 bool charset_ok(const std::string& charset) {
     // RFC 5256 §3: US-ASCII and UTF-8 must be supported; others get BADCHARSET (RFC 9051 §7.1).
     return charset.empty() || charset == "UTF-8" || charset == "US-ASCII";
@@ -116,14 +123,22 @@ void Session::cmd_sort(const ParsedCommand& c, std::string& out) {
     bool headers = false;
     for (const auto& k : a.criteria)
         if (k.key != SortCriterion::Key::Arrival && k.key != SortCriterion::Key::Size) headers = true;
+    const bool modseq_key = uses_modseq(a.key);
+    if (modseq_key) condstore_ = true;  // RFC 7162 §3.1: a CONDSTORE-enabling command
     auto msgs = candidates(store_, *view_, a.key, saved_search_, c.uid, headers, id_);
     auto order = sort_messages(msgs, a.criteria);
+    // RFC 7162 §3.1.5 and §7 (search-sort-mod-seq): with a MODSEQ key, the highest mod-sequence
+    // of the messages returned.
+    std::uint64_t max_modseq = 0;
+    for (const auto& f : msgs) max_modseq = std::max(max_modseq, view_->msgs[f.seq - 1].modseq);
+    const bool modseq = modseq_key && !msgs.empty();
     std::vector<std::uint32_t> sorted;
     sorted.reserve(order.size());
     for (auto i : order) sorted.push_back(msgs[i].number);
     if (!a.ret) {
         std::string line = "SORT";
         for (auto n : sorted) line += " " + std::to_string(n);
+        if (modseq) line += " (MODSEQ " + std::to_string(max_modseq) + ")";
         say(out, untagged(line));
     } else {
         SearchReturn ret = *a.ret;
@@ -152,6 +167,7 @@ void Session::cmd_sort(const ParsedCommand& c, std::string& out) {
             if (ret.max && !sorted.empty()) line += " MAX " + std::to_string(sorted.back());
             if (ret.all && !sorted.empty()) line += " ALL " + sorted_set(sorted);
             if (ret.count) line += " COUNT " + std::to_string(sorted.size());
+            if (modseq) line += " MODSEQ " + std::to_string(max_modseq);  // RFC 7162 §3.1.5, RFC 4731
             say(out, untagged(line));
         }
     }

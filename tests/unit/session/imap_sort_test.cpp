@@ -2,6 +2,8 @@
 // (RFC 5256 §4) as a client sees them, over the harness mailbox plus threaded replies.
 #include <gtest/gtest.h>
 
+#include <regex>
+
 #include "session/imap/session.hpp"
 #include "imap_transcript.hpp"
 
@@ -41,6 +43,23 @@ TEST(ImapSort, Esort) {
               "* ESEARCH (TAG \"g\") COUNT 0\r\ng OK SORT completed\r\n");
     EXPECT_EQ(t.send("h SORT RETURN (MIN) (REVERSE SIZE) UTF-8 ALL\r\n"),
               "* ESEARCH (TAG \"h\") MIN 2\r\nh OK SORT completed\r\n");
+}
+
+TEST(ImapSort, ModSeqKey) {
+    Transcript t;
+    t.select();
+    t.send("a STORE 2 +FLAGS (\\Flagged)\r\n");
+    auto out = t.send("b FETCH 2 (MODSEQ)\r\n");
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(out, m, std::regex(R"(MODSEQ \((\d+)\))"))) << out;
+    std::string top = m[1];
+    // RFC 7162 §3.1.5 / §7 search-sort-mod-seq: the highest mod-sequence of what is returned.
+    EXPECT_EQ(t.send("c SORT (SUBJECT) UTF-8 MODSEQ 1\r\n"),
+              "* SORT 2 1 3 (MODSEQ " + top + ")\r\nc OK SORT completed\r\n");
+    EXPECT_EQ(t.send("d SORT RETURN (COUNT) (SUBJECT) UTF-8 MODSEQ 1\r\n"),
+              "* ESEARCH (TAG \"d\") COUNT 3 MODSEQ " + top + "\r\nd OK SORT completed\r\n");
+    EXPECT_EQ(t.send("e SORT (SUBJECT) UTF-8 MODSEQ " + std::to_string(std::stoull(top) + 1) + "\r\n"),
+              "* SORT\r\ne OK SORT completed\r\n");
 }
 
 TEST(ImapSort, Errors) {
