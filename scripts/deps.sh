@@ -8,7 +8,7 @@
 # TLS: without them `swaks --tls` fails with "requires Net::SSLeay").
 set -euo pipefail
 build=(g++ cmake ninja-build pkg-config ccache libboost1.81-dev libssl-dev libsqlite3-dev libc-ares-dev
-       libtomlplusplus-dev libcli11-dev libcrypt-dev
+       libtomlplusplus-dev libcli11-dev libcrypt-dev zlib1g-dev
        swaks libnet-ssleay-perl libio-socket-ssl-perl)
 test=(libgtest-dev libgmock-dev python3 swaks fetchmail clang-16 libclang-rt-16-dev dnsmasq
       openssl postfix dovecot-imapd isync offlineimap3 mutt)

@@ -405,6 +405,16 @@ asio::awaitable<void> Server::Impl::drive(S& session, Stream& stream, const std:
             }
         }
         if (action.next == Next::Close) co_return;
+        if constexpr (requires { Next::StartCompress; }) {
+            if (action.next == Next::StartCompress) {
+                // RFC 4978 §3: the OK just written went out uncompressed; all after it is deflated.
+                if (!stream.start_compress(session.take_unread())) {
+                    log::info(tag, "[", session.id(), "] input pipelined behind COMPRESS: closing");
+                    co_return;
+                }
+                continue;
+            }
+        }
         if (action.next == Next::StartTls) {
             if (!co_await handshake()) {
                 log::info(tag, "[", session.id(), "] TLS handshake failed or timed out");
@@ -570,6 +580,7 @@ asio::awaitable<void> Server::Impl::imap_connection(tcp::socket socket, bool imp
     cfg.tls_active = implicit_tls;
     cfg.allow_plaintext_auth = options.allow_plaintext_auth;
     cfg.sasl_fake_secret = options.scram_secret;
+    cfg.compress_available = true;  // Stream::start_compress (RFC 4978)
     if (options.imap_idle_timeout) cfg.limits.idle_after_login = std::chrono::seconds(options.imap_idle_timeout);
     cfg.summaries = options.imap_summaries;
     imap::Session session(cfg, *imap.store, *imap.host, id);

@@ -29,6 +29,8 @@ std::string Session::capabilities() const {
     caps += " CONDSTORE QRESYNC ESEARCH SEARCHRES MULTIAPPEND BINARY CREATE-SPECIAL-USE STATUS=SIZE";
     caps += " LIST-EXTENDED LIST-STATUS";
     caps += " UTF8=ACCEPT";
+    caps += " SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES ESORT";  // RFC 5256, 5957, 5267
+    if (config_.compress_available) caps += " COMPRESS=DEFLATE";  // RFC 4978 §3
     return caps;
 }
 

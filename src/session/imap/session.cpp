@@ -73,6 +73,11 @@ Session::Action Session::advance() {
             a.next = Next::StartTls;
             return a;
         }
+        if (starting_compress_) {  // RFC 4978 §3: nothing after the OK may be read uncompressed
+            starting_compress_ = false;
+            a.next = Next::StartCompress;
+            return a;
+        }
         if (pending_) {
             auto& what = pending_->what;
             if (std::holds_alternative<Verifying>(what)) {
@@ -186,6 +191,8 @@ void Session::dispatch(ParsedCommand c, std::string& out) {
         {Cmd::Delete, Auth},      {Cmd::Rename, Auth},      {Cmd::Subscribe, Auth},  {Cmd::Unsubscribe, Auth},
         {Cmd::List, Auth},        {Cmd::Lsub, Auth},        {Cmd::Namespace, Auth},  {Cmd::Status, Auth},
         {Cmd::Append, Auth},      {Cmd::Idle, Auth},
+        {Cmd::Compress, Auth},  // RFC 4978 §3: authenticated or selected state
+        {Cmd::Sort, Sel},         {Cmd::Thread, Sel},  // RFC 5256 §3, §4
         {Cmd::Close, Sel},        {Cmd::Unselect, Sel},     {Cmd::Expunge, Sel},     {Cmd::Check, Sel},
         {Cmd::Search, Sel},       {Cmd::Fetch, Sel},        {Cmd::Store, Sel},       {Cmd::Copy, Sel},
         {Cmd::Move, Sel},
@@ -238,6 +245,9 @@ void Session::dispatch(ParsedCommand c, std::string& out) {
         case Cmd::Store: return cmd_store(c, out);
         case Cmd::Copy:
         case Cmd::Move: return cmd_copy(c, out);
+        case Cmd::Compress: return cmd_compress(c, out);
+        case Cmd::Sort: return cmd_sort(c, out);
+        case Cmd::Thread: return cmd_thread(c, out);
         default: return bad(out, c.tag, std::string(command_name(c.cmd)) + " is not supported");
     }
 }

@@ -47,6 +47,7 @@ struct SessionConfig {
     bool tls_available = false;         // STARTTLS may be offered
     bool tls_active = false;            // implicit TLS (imaps, RFC 8314)
     bool allow_plaintext_auth = false;  // LOGIN and AUTHENTICATE PLAIN/LOGIN without TLS
+    bool compress_available = false;    // the network layer handles Next::StartCompress (RFC 4978)
     std::string sasl_fake_secret = "tern";
     // FETCH ENVELOPE/BODY/BODYSTRUCTURE from the store's per-message summary (summary.hpp),
     // computed and kept on first use; false: every such FETCH parses the message (benchmarks).
@@ -96,6 +97,8 @@ public:
         Idle,            // write `output`; read, but also advance() when the account's mail changed
                          // (a store change notice) or every poll interval (other processes' changes)
         Close,           // write `output`, close
+        StartCompress,   // write `output` uncompressed, then take_unread() and compress both ways
+                         // (RFC 4978 §3: after the CRLF of the tagged OK), advance()
     };
     struct Action {
         std::string output;
@@ -114,6 +117,7 @@ public:
     std::string scram_user() const;
     void scram_credentials(std::optional<sasl::ScramCredentials> creds);
     void tls_started();
+    std::string take_unread();          // Next::StartCompress: input after COMPRESS, still compressed
 
     void abort();                       // the connection is gone
     std::string timeout_reply();        // RFC 9051 §5.4 autologout: "* BYE ..."
@@ -209,6 +213,11 @@ private:
     void cmd_copy(const ParsedCommand& c, std::string& out);
     // cmd_search.cpp
     void cmd_search(const ParsedCommand& c, std::string& out);
+    // cmd_sort.cpp
+    void cmd_sort(const ParsedCommand& c, std::string& out);
+    void cmd_thread(const ParsedCommand& c, std::string& out);
+    // cmd_compress.cpp
+    void cmd_compress(const ParsedCommand& c, std::string& out);
 
     SessionConfig config_;
     store::MailStore& store_;
@@ -224,6 +233,8 @@ private:
     std::string account_;
     bool tls_active_ = false;
     bool starting_tls_ = false;
+    bool compressing_ = false;        // RFC 4978: COMPRESS succeeded on this connection
+    bool starting_compress_ = false;  // the tagged OK is out; Next::StartCompress is due
     bool rev2_ = false;           // ENABLE IMAP4rev2
     bool utf8_accept_ = false;    // ENABLE UTF8=ACCEPT
     bool condstore_ = false;      // ENABLE CONDSTORE, or a CONDSTORE-enabling command (RFC 7162 §3.1)

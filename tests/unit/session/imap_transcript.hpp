@@ -114,6 +114,11 @@ public:
                 case Session::Next::Continue:
                     ++continues;
                     continue;
+                case Session::Next::StartCompress:
+                    // Played as a network layer that inflates: later send()s stay plain text.
+                    ++compress_starts;
+                    unread_at_compress += session_.take_unread();
+                    continue;
                 case Session::Next::Read:
                 case Session::Next::Idle:
                     return out;
@@ -142,6 +147,8 @@ public:
     std::string during_handshake;
     int tls_handshakes = 0;
     int continues = 0;
+    int compress_starts = 0;
+    std::string unread_at_compress;
     bool closed = false;
     Session::Next last_next = Session::Next::Read;
 
