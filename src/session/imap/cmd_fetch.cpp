@@ -251,11 +251,29 @@ void Session::pump_fetch(std::string& out) {
             if (!first) text += ' ';
             first = false;
         };
-        auto literal_range = [&](std::uint64_t offset, std::uint64_t length) {
+        // A range up to fetch_chunk is read now, before its literal is announced: a message
+        // expunged meanwhile then costs a NIL, not the connection. Larger ones stream later (a
+        // read failing mid-literal can only end the connection, see above).
+        auto literal_range = [&](std::uint64_t offset, std::uint64_t length) -> bool {
+            if (length <= config_.limits.fetch_chunk) {
+                std::string data(static_cast<std::size_t>(length), '\0');
+                std::size_t got = 0;
+                while (got < data.size()) {
+                    auto n = source->read(offset + got, std::span<char>(data.data() + got, data.size() - got));
+                    if (!n || *n == 0) {
+                        text += "NIL";
+                        return false;
+                    }
+                    got += *n;
+                }
+                append_literal(text, data);
+                return true;
+            }
             text += "{" + std::to_string(length) + "}\r\n";
             f.segments.push_back(Segment{std::move(text), {}, 0, 0});
             text.clear();
             if (length) f.segments.push_back(Segment{{}, source, offset, length});
+            return true;
         };
         auto section_out = [&](const Section& sec, std::optional<Partial> partial) -> bool {
             auto d = section_data(*tree, *source, sec, partial);
@@ -266,7 +284,7 @@ void Session::pump_fetch(std::string& out) {
                 return false;
             }
             switch (d->kind) {
-                case SectionData::Range: literal_range(d->offset, d->length); break;
+                case SectionData::Range: return literal_range(d->offset, d->length);
                 case SectionData::Bytes: append_literal(text, d->bytes); break;
                 case SectionData::Missing: text += "\"\""; break;  // as Dovecot does (nstring)
             }
@@ -302,7 +320,7 @@ void Session::pump_fetch(std::string& out) {
                     break;
                 case Kind::Rfc822:
                     text += "RFC822 ";
-                    literal_range(0, source->size());
+                    ok = literal_range(0, source->size());
                     break;
                 case Kind::Rfc822Header:
                     text += "RFC822.HEADER ";
