@@ -104,10 +104,10 @@ void Session::cmd_fetch(const ParsedCommand& c, std::string& out) {
     if (c.uid && !has(Kind::Uid)) f.items.insert(f.items.begin(), item(Kind::Uid));
     if (a.changed_since) {
         // RFC 7162 §3.1.4.1: only messages changed since; MODSEQ is then reported as well.
-        condstore_ = true;
+        enable_condstore(out);
         if (!has(Kind::ModSeq)) f.items.push_back(item(Kind::ModSeq));
     }
-    if (has(Kind::ModSeq)) condstore_ = true;  // RFC 7162 §3.1: a CONDSTORE-enabling command
+    if (has(Kind::ModSeq)) enable_condstore(out);  // RFC 7162 §3.1: a CONDSTORE-enabling command
     // RFC 7162 §3.1.4.1: once CONDSTORE is on, a FETCH reporting FLAGS also reports MODSEQ.
     if (condstore_ && has(Kind::Flags) && !has(Kind::ModSeq)) f.items.push_back(item(Kind::ModSeq));
     if (a.vanished) {

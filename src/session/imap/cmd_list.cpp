@@ -67,10 +67,12 @@ void Session::cmd_list(const ParsedCommand& c, std::string& out) {
     const auto& a = std::get<ListArgs>(c.args);
     const bool lsub = c.cmd == Cmd::Lsub;
     const char* verb = lsub ? "LSUB" : "LIST";
+    // A pattern that is not valid modified UTF-7 cannot name a stored mailbox by its '&' runs;
+    // it is matched as written (it then finds nothing with them), as Dovecot does: no BAD.
     auto decode_pat = [&](const std::string& s) -> std::optional<std::string> {
         if (utf8()) return s;
         auto d = mutf7_decode(s);
-        if (!d) return std::nullopt;
+        if (!d) return s;
         return *d;
     };
     auto ref = decode_pat(a.reference);

@@ -30,7 +30,7 @@ void Session::cmd_search(const ParsedCommand& c, std::string& out) {
     // RFC 9051 §6.4.4: UTF-8 must be supported (US-ASCII is a subset); others get BADCHARSET.
     if (!a.charset.empty() && a.charset != "UTF-8" && a.charset != "US-ASCII")
         return say(out, tagged(c.tag, "NO", "BADCHARSET (UTF-8 US-ASCII)", "Unsupported charset"));
-    if (uses_modseq(a.key)) condstore_ = true;  // RFC 7162 §3.1: a CONDSTORE-enabling command
+    if (uses_modseq(a.key)) enable_condstore(out);  // RFC 7162 §3.1: a CONDSTORE-enabling command
     SearchContext ctx;
     ctx.max_seq = static_cast<std::uint32_t>(v.msgs.size());
     ctx.max_uid = v.msgs.empty() ? 0 : v.msgs.back().uid;
@@ -40,6 +40,7 @@ void Session::cmd_search(const ParsedCommand& c, std::string& out) {
     std::vector<std::uint32_t> hits;       // seq numbers or UIDs, ascending
     std::vector<std::uint32_t> hit_uids;   // for SAVE
     std::uint64_t max_modseq = 0;
+    std::vector<std::uint64_t> hit_modseqs;  // parallel to hits
     // Issue 9: a search index (ImapHost::search_candidates) tells which messages may contain the
     // string of a top-level text key; every top-level key must hold, so the others are skipped.
     // Only a candidate set for a key ANDed at the top prunes; OR and NOT are scanned in full.
@@ -82,6 +83,7 @@ void Session::cmd_search(const ParsedCommand& c, std::string& out) {
         if (!*r) continue;
         hits.push_back(c.uid ? m.uid : sm.seq);
         hit_uids.push_back(m.uid);
+        hit_modseqs.push_back(m.modseq);
         max_modseq = std::max(max_modseq, m.modseq);
     }
     if (!pruning.empty() && log::trace_enabled())
@@ -119,7 +121,17 @@ void Session::cmd_search(const ParsedCommand& c, std::string& out) {
         if (ret.max && !hits.empty()) line += " MAX " + std::to_string(hits.back());
         if (ret.all && !hits.empty()) line += " ALL " + compress_numbers(hits);
         if (ret.count) line += " COUNT " + std::to_string(hits.size());
-        if (modseq) line += " MODSEQ " + std::to_string(max_modseq);
+        if (modseq) {
+            // RFC 7162 §3.1.5 with RFC 4731: the highest modseq of the messages returned; with only
+            // MIN and/or MAX that is of those one or two.
+            std::uint64_t shown = max_modseq;
+            if (!ret.all && !ret.count) {
+                shown = 0;
+                if (ret.min) shown = std::max(shown, hit_modseqs.front());
+                if (ret.max) shown = std::max(shown, hit_modseqs.back());
+            }
+            line += " MODSEQ " + std::to_string(shown);
+        }
         say(out, untagged(line));
     }
     sync(out, c.uid);

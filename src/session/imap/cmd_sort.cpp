@@ -124,7 +124,7 @@ void Session::cmd_sort(const ParsedCommand& c, std::string& out) {
     for (const auto& k : a.criteria)
         if (k.key != SortCriterion::Key::Arrival && k.key != SortCriterion::Key::Size) headers = true;
     const bool modseq_key = uses_modseq(a.key);
-    if (modseq_key) condstore_ = true;  // RFC 7162 §3.1: a CONDSTORE-enabling command
+    if (modseq_key) enable_condstore(out);  // RFC 7162 §3.1: a CONDSTORE-enabling command
     auto msgs = candidates(store_, *view_, a.key, saved_search_, c.uid, headers, id_);
     auto order = sort_messages(msgs, a.criteria);
     // RFC 7162 §3.1.5 and §7 (search-sort-mod-seq): with a MODSEQ key, the highest mod-sequence

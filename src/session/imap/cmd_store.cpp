@@ -15,7 +15,7 @@ void Session::cmd_store(const ParsedCommand& c, std::string& out) {
     if (v.read_only) return say(out, tagged(c.tag, "NO", "READ-ONLY", "The mailbox is read-only (EXAMINE)"));
     auto idx = resolve(a.set, c.uid, c.tag, out);
     if (!idx) return;
-    if (a.unchanged_since) condstore_ = true;  // RFC 7162 §3.1: a CONDSTORE-enabling command
+    if (a.unchanged_since) enable_condstore(out);  // RFC 7162 §3.1: a CONDSTORE-enabling command
     std::vector<std::uint32_t> uids;
     for (auto i : *idx) uids.push_back(v.msgs[i].uid);
     const auto mode = a.mode == StoreArgs::Mode::Add      ? store::FlagMode::Add

@@ -324,6 +324,13 @@ std::optional<std::vector<std::size_t>> Session::resolve(const SequenceSet& set,
     return idx;
 }
 
+void Session::enable_condstore(std::string& out) {
+    if (condstore_) return;
+    condstore_ = true;
+    if (state_ == State::Selected && view_)
+        say(out, untagged("OK [HIGHESTMODSEQ " + std::to_string(view_->known_modseq) + "] CONDSTORE enabled"));
+}
+
 void Session::enter_selected(View view) {
     view_ = std::move(view);
     state_ = State::Selected;

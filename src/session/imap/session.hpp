@@ -165,6 +165,9 @@ private:
     // RFC 9051 §9 seq-number, or more messages than max_fetch_messages).
     std::optional<std::vector<std::size_t>> resolve(const SequenceSet& set, bool uid, std::string_view tag,
                                                     std::string& out);
+    // RFC 7162 §3.1: a CONDSTORE-enabling command turns CONDSTORE on; with a mailbox selected the
+    // client learns its HIGHESTMODSEQ right away (an untagged OK before the command's data).
+    void enable_condstore(std::string& out);
     void enter_selected(View view);
     void leave_selected();
 

@@ -54,25 +54,37 @@ std::size_t refwd_leader(std::string_view s) {
 const mime::HeaderField* field(const mime::HeaderSection& h, std::string_view name) { return h.find(name); }
 
 // The first mailbox of an address-list field (groups flattened), if any parses.
+// The first address as ENVELOPE shows it (RFC 5256 §3 sorts on it): a group's first "address" is
+// its start, whose mailbox is the group's name; a value that does not parse as addresses (a
+// bare "d") is taken as a mailbox without a domain, as Dovecot does.
 std::optional<mime::Mailbox> first_mailbox(const mime::HeaderSection& h, std::string_view name) {
     auto* f = field(h, name);
     if (!f) return std::nullopt;
-    auto list = mime::parse_address_list(mime::unfold(f->raw_value));
-    if (!list) return std::nullopt;
-    auto boxes = mime::mailboxes(*list);
-    if (boxes.empty()) return std::nullopt;
-    return boxes.front();
+    std::string value = compress_space(mime::unfold(f->raw_value));
+    if (value.empty()) return std::nullopt;
+    auto list = mime::parse_address_list(value);
+    if (!list || list->empty()) {
+        mime::Mailbox m;
+        m.local_part = value;
+        return m;
+    }
+    if (auto* g = std::get_if<mime::Group>(&list->front())) {
+        mime::Mailbox m;
+        m.local_part = g->display_name;
+        return m;
+    }
+    return std::get<mime::Mailbox>(list->front());
 }
 
 // RFC 5957 §3: the display name (RFC 2047-decoded) if there is a non-empty one, else the addr-spec
-// (Dovecot's index-sort.c does the same).
+// (Dovecot's index-sort.c does the same); a mailbox without a domain is its local part alone.
 std::string display_key(const std::optional<mime::Mailbox>& m) {
     if (!m) return {};
     if (!m->display_name.empty()) {
         std::string name = compress_space(mime::decode_words(m->display_name));
         if (!name.empty()) return name;
     }
-    return m->addr_spec();
+    return m->domain.empty() ? m->local_part : m->addr_spec();
 }
 
 constexpr std::size_t kNone = static_cast<std::size_t>(-1);

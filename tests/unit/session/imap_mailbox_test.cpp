@@ -128,6 +128,13 @@ TEST(ImapMailbox, RecursiveMatchChildInfo) {
     EXPECT_EQ(t.send("f LIST (RECURSIVEMATCH) \"\" *\r\n"), "f BAD RECURSIVEMATCH needs another selection option\r\n");
 }
 
+TEST(ImapMailbox, ListPatternThatIsNotModifiedUtf7) {
+    Transcript t;
+    t.login();
+    // imaptest atoms: a pattern with a stray '&' matches as written (nothing here), no BAD.
+    EXPECT_EQ(t.send("a LIST \"\" \"a&b*\"\r\n"), "a OK LIST completed\r\n");
+}
+
 TEST(ImapMailbox, Namespace) {
     Transcript t;
     t.login();

@@ -34,6 +34,30 @@ TEST(ImapCondstore, EnableAndHighestModseq) {
     EXPECT_TRUE(std::regex_match(out, std::regex(R"(\* 1 FETCH \(FLAGS \(\) MODSEQ \(\d+\)\)\r\nf OK FETCH completed\r\n)"))) << out;
 }
 
+TEST(ImapCondstore, EnablingCommandSendsHighestModseq) {
+    Transcript t;
+    t.select();
+    // RFC 7162 §3.1: FETCH MODSEQ turns CONDSTORE on; the selected mailbox's HIGHESTMODSEQ first.
+    auto out = t.send("f FETCH 1 MODSEQ\r\n");
+    EXPECT_TRUE(std::regex_search(out, std::regex(R"(^\* OK \[HIGHESTMODSEQ \d+\] CONDSTORE enabled\r\n\* 1 FETCH \(MODSEQ)")))
+        << out;
+    out = t.send("g FETCH 1 MODSEQ\r\n");
+    EXPECT_EQ(out.find("HIGHESTMODSEQ"), std::string::npos) << "only once: " << out;
+}
+
+TEST(ImapCondstore, EsearchModseqOfTheReturnedMessages) {
+    Transcript t;
+    t.select();
+    t.send("a STORE 3 +FLAGS.SILENT (\\Seen)\r\n");  // message 3 now has the highest modseq
+    auto all = t.send("b SEARCH RETURN (ALL) MODSEQ 1\r\n");
+    auto min = t.send("c SEARCH RETURN (MIN) MODSEQ 1\r\n");
+    std::smatch ma, mm;
+    ASSERT_TRUE(std::regex_search(all, ma, std::regex(R"(ALL 1:3 MODSEQ (\d+))"))) << all;
+    ASSERT_TRUE(std::regex_search(min, mm, std::regex(R"(MIN 1 MODSEQ (\d+))"))) << min;
+    // RFC 7162 §3.1.5: MIN alone reports message 1's modseq, lower than message 3's.
+    EXPECT_LT(std::stoull(mm[1]), std::stoull(ma[1]));
+}
+
 TEST(ImapCondstore, ChangedSinceAndSearchModseq) {
     Transcript t;
     t.login();
