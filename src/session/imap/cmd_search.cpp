@@ -11,6 +11,7 @@
 #include "session/imap/pending.hpp"
 #include "session/imap/search_match.hpp"
 #include "session/imap/session.hpp"
+#include "session/imap/view_search.hpp"
 
 namespace tern::imap {
 namespace {
@@ -31,10 +32,7 @@ void Session::cmd_search(const ParsedCommand& c, std::string& out) {
     if (!a.charset.empty() && a.charset != "UTF-8" && a.charset != "US-ASCII")
         return say(out, tagged(c.tag, "NO", "BADCHARSET (UTF-8 US-ASCII)", "Unsupported charset"));
     if (uses_modseq(a.key)) enable_condstore(out);  // RFC 7162 §3.1: a CONDSTORE-enabling command
-    SearchContext ctx;
-    ctx.max_seq = static_cast<std::uint32_t>(v.msgs.size());
-    ctx.max_uid = v.msgs.empty() ? 0 : v.msgs.back().uid;
-    ctx.saved = &saved_search_;
+    const SearchContext ctx = search_context(v, saved_search_);
     const bool content = needs_content(a.key);
     MatchCache cache;
     std::vector<std::uint32_t> hits;       // seq numbers or UIDs, ascending
@@ -61,13 +59,7 @@ void Session::cmd_search(const ParsedCommand& c, std::string& out) {
             ++pruned;
             continue;
         }
-        SearchMessage sm;
-        sm.seq = static_cast<std::uint32_t>(i + 1);
-        sm.uid = m.uid;
-        sm.modseq = m.modseq;
-        sm.size = m.size;
-        sm.internal_date = m.internal_date;
-        sm.flags = m.flags;
+        SearchMessage sm = search_message(v, i);
         base::ByteSourceRef source;
         if (content) {
             auto src = store_.open_message(v.box, m.uid);

@@ -10,6 +10,7 @@
 #include "proto/imap/response.hpp"
 #include "session/imap/search_match.hpp"
 #include "session/imap/session.hpp"
+#include "session/imap/view_search.hpp"
 #include "session/imap/sort_thread.hpp"
 
 namespace tern::imap {
@@ -39,22 +40,13 @@ Result<std::string> read_header(const base::ByteSource& src) {
 std::vector<SortFields> candidates(store::MailStore& store, const Session::View& v, const SearchKey& key,
                                    const std::vector<std::uint32_t>& saved, bool uid, bool headers,
                                    const std::string& id) {
-    SearchContext ctx;
-    ctx.max_seq = static_cast<std::uint32_t>(v.msgs.size());
-    ctx.max_uid = v.msgs.empty() ? 0 : v.msgs.back().uid;
-    ctx.saved = &saved;
+    const SearchContext ctx = search_context(v, saved);
     const bool content = needs_content(key);
     MatchCache cache;
     std::vector<SortFields> out;
     for (std::size_t i = 0; i < v.msgs.size(); ++i) {
         const auto& m = v.msgs[i];
-        SearchMessage sm;
-        sm.seq = static_cast<std::uint32_t>(i + 1);
-        sm.uid = m.uid;
-        sm.modseq = m.modseq;
-        sm.size = m.size;
-        sm.internal_date = m.internal_date;
-        sm.flags = m.flags;
+        SearchMessage sm = search_message(v, i);
         base::ByteSourceRef source;
         if (content || headers) {
             auto src = store.open_message(v.box, m.uid);
