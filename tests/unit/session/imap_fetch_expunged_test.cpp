@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "forwarding_store.hpp"
 #include "session/imap/session.hpp"
 #include "store/store.hpp"
 
@@ -35,87 +36,17 @@ private:
 };
 
 // Every call goes to the memory store; open_message(handle, uid) hands out a FailingSource.
-class FlakyStore : public MailStore {
+class FlakyStore final : public testing::ForwardingStore {
 public:
-    std::unique_ptr<MailStore> s = store::make_memory_store();
+    FlakyStore() : ForwardingStore(store::make_memory_store()) {}
     std::shared_ptr<std::atomic<int>> budget = std::make_shared<std::atomic<int>>(1 << 30);
 
-    Result<void> create_account(std::string_view a) override { return s->create_account(a); }
-    Result<void> delete_account(std::string_view a) override { return s->delete_account(a); }
-    Result<bool> has_account(std::string_view a) override { return s->has_account(a); }
-    Result<std::vector<store::MailboxInfo>> list_mailboxes(std::string_view a) override { return s->list_mailboxes(a); }
-    Result<store::MailboxInfo> mailbox(std::string_view a, std::string_view n) override { return s->mailbox(a, n); }
-    Result<void> create_mailbox(std::string_view a, std::string_view n, store::SpecialUse u) override {
-        return s->create_mailbox(a, n, u);
-    }
-    Result<std::vector<store::Appended>> append(std::span<const store::NewMessage> b) override { return s->append(b); }
-    Result<std::vector<store::MessageInfo>> list_messages(std::string_view a, std::string_view m) override {
-        return s->list_messages(a, m);
-    }
-    Result<std::string> read_message(std::string_view a, std::string_view m, std::uint32_t u) override {
-        return s->read_message(a, m, u);
-    }
-    Result<base::ByteSourceRef> open_message(std::string_view a, std::string_view m, std::uint32_t u) override {
-        return s->open_message(a, m, u);
-    }
-    Result<void> set_flags(std::string_view a, std::string_view m, std::uint32_t u, std::vector<std::string> f) override {
-        return s->set_flags(a, m, u, std::move(f));
-    }
-    Result<void> expunge(std::string_view a, std::string_view m, std::span<const std::uint32_t> u) override {
-        return s->expunge(a, m, u);
-    }
-    Result<std::uint64_t> forget_delivered_before(std::int64_t b) override { return s->forget_delivered_before(b); }
-    Result<std::uint64_t> count_bodies() override { return s->count_bodies(); }
-    Result<store::MailboxHandle> open_mailbox(std::string_view a, std::string_view n) override {
-        return s->open_mailbox(a, n);
-    }
-    Result<store::MailboxInfo> mailbox_info(const store::MailboxHandle& b) override { return s->mailbox_info(b); }
-    Result<std::vector<store::MessageInfo>> list_messages(const store::MailboxHandle& b, std::uint32_t from,
-                                                          std::uint64_t since) override {
-        return s->list_messages(b, from, since);
-    }
-    Result<std::vector<std::uint32_t>> expunged_since(const store::MailboxHandle& b, std::uint64_t since) override {
-        return s->expunged_since(b, since);
-    }
-    Result<base::ByteSourceRef> open_message(const store::MailboxHandle& b, std::uint32_t u) override {
-        auto src = s->open_message(b, u);
+    // Both overloads: a name-based open would otherwise be hidden by the one overridden here.
+    using ForwardingStore::open_message;
+    Result<base::ByteSourceRef> open_message(const Handle& b, std::uint32_t u) override {
+        auto src = inner_->open_message(b, u);
         if (!src) return src;
         return std::make_shared<FailingSource>(*src, budget);
-    }
-    Result<store::StoreFlagsResult> store_flags(const store::MailboxHandle& b, std::span<const std::uint32_t> u,
-                                                store::FlagMode m, std::span<const std::string> f,
-                                                std::optional<std::uint64_t> since) override {
-        return s->store_flags(b, u, m, f, since);
-    }
-    Result<store::ExpungeResult> expunge(const store::MailboxHandle& b, std::span<const std::uint32_t> u) override {
-        return s->expunge(b, u);
-    }
-    Result<store::CopyResult> copy_messages(const store::MailboxHandle& f, std::span<const std::uint32_t> u,
-                                            std::string_view to) override {
-        return s->copy_messages(f, u, to);
-    }
-    Result<std::pair<store::CopyResult, store::ExpungeResult>> move_messages(const store::MailboxHandle& f,
-                                                                             std::span<const std::uint32_t> u,
-                                                                             std::string_view to) override {
-        return s->move_messages(f, u, to);
-    }
-    Result<void> rename_mailbox(std::string_view a, std::string_view f, std::string_view t) override {
-        return s->rename_mailbox(a, f, t);
-    }
-    Result<void> delete_mailbox(std::string_view a, std::string_view n) override { return s->delete_mailbox(a, n); }
-    Result<void> set_subscribed(std::string_view a, std::string_view n, bool on) override {
-        return s->set_subscribed(a, n, on);
-    }
-    Result<std::vector<std::string>> subscriptions(std::string_view a) override { return s->subscriptions(a); }
-    Result<store::ExpungeResult> expunge_deleted(const store::MailboxHandle& b, std::span<const std::uint32_t> u) override {
-        return s->expunge_deleted(b, u);
-    }
-    Result<std::optional<std::string>> summary(const store::MailboxHandle& b, std::uint32_t u) override {
-        return s->summary(b, u);
-    }
-    Result<void> set_summaries(const store::MailboxHandle& b,
-                               std::span<const std::pair<std::uint32_t, std::string>> items) override {
-        return s->set_summaries(b, items);
     }
 };
 
