@@ -275,17 +275,23 @@ class Imap(unittest.TestCase):
 
 
 class ImapCrash(unittest.TestCase):
-    def test_uids_and_modseq_never_go_back_after_kill9(self):
+    def server(self):
+        """A server of its own (the tests kill it)."""
         srv = ternlib.Server(protos=("smtp", "imaps"))
         self.addCleanup(srv.cleanup)
         srv.add_domain(DOMAIN)
         srv.add_user(ALICE, PASSWORD)
-        srv.start()
+        return srv.start()
 
-        def login():
-            m = imaplib.IMAP4_SSL("127.0.0.1", srv.port("imaps"), ssl_context=tls_context(), timeout=20)
-            m.login(ALICE, PASSWORD)
-            return m
+    @staticmethod
+    def login(srv):
+        m = imaplib.IMAP4_SSL("127.0.0.1", srv.port("imaps"), ssl_context=tls_context(), timeout=20)
+        m.login(ALICE, PASSWORD)
+        return m
+
+    def test_uids_and_modseq_never_go_back_after_kill9(self):
+        srv = self.server()
+        login = lambda: self.login(srv)  # noqa: E731
 
         m = login()
         for i in range(5):
@@ -311,16 +317,8 @@ class ImapCrash(unittest.TestCase):
     def test_kill9_during_moves_and_appends_loses_nothing_duplicates_nothing(self):
         # RFC 6851 MOVE is one store transaction: a crash leaves each message in exactly one
         # mailbox. An APPEND answered OK is durable; one cut off by the crash is there at most once.
-        srv = ternlib.Server(protos=("smtp", "imaps"))
-        self.addCleanup(srv.cleanup)
-        srv.add_domain(DOMAIN)
-        srv.add_user(ALICE, PASSWORD)
-        srv.start()
-
-        def login():
-            m = imaplib.IMAP4_SSL("127.0.0.1", srv.port("imaps"), ssl_context=tls_context(), timeout=20)
-            m.login(ALICE, PASSWORD)
-            return m
+        srv = self.server()
+        login = lambda: self.login(srv)  # noqa: E731
 
         m = login()
         m.create("Other")
