@@ -8,10 +8,10 @@
 # TLS: without them `swaks --tls` fails with "requires Net::SSLeay").
 set -euo pipefail
 build=(g++ cmake ninja-build pkg-config ccache libboost1.81-dev libssl-dev libsqlite3-dev libc-ares-dev
-       libtomlplusplus-dev libcli11-dev libcrypt-dev zlib1g-dev
+       libtomlplusplus-dev libcli11-dev libcrypt-dev zlib1g-dev libgumbo-dev libmagic-dev libncurses-dev
        swaks libnet-ssleay-perl libio-socket-ssl-perl)
 test=(libgtest-dev libgmock-dev python3 swaks fetchmail clang-16 libclang-rt-16-dev dnsmasq
-      openssl postfix dovecot-imapd isync offlineimap3 mutt)
+      openssl postfix dovecot-imapd isync offlineimap3 mutt tmux)
 bench=(python3 dovecot-imapd)  # bench/imap_bench.sh, bench/imap_summary_bench.py (the others install their own)
 want=("${build[@]}")
 [ "${1:-build}" = test ] && want+=("${test[@]}")
