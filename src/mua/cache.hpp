@@ -1,0 +1,130 @@
+// The mail client's local cache for one account: a Maildir per folder (so mutt, notmuch and
+// mblaze can read it too) under <account>/mail/, and an SQLite index (<account>/index.db) for the
+// header list, flags, sync state and the outbox. Must never acknowledge a message (return its id)
+// before its file and index row are on disk, never write outside the account's directory whatever
+// a folder is called, and never keep a message's body in the index.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.hpp"
+
+namespace tern::mua {
+
+struct Folder {
+    std::int64_t id = 0;
+    std::string name;            // the server's name, UTF-8, '/' between levels ("INBOX", "Work/2026")
+    std::string dir;             // the Maildir's directory name under mail/ (see folder_dir_name)
+    std::string special;         // RFC 6154 use ("\\Sent", "\\Drafts", ...) or ""
+    std::uint32_t uidvalidity = 0, uidnext = 0;   // IMAP sync state (0: never synced)
+    std::uint64_t highestmodseq = 0;
+    std::int64_t messages = 0, unread = 0;        // filled by folders()
+};
+
+// What the header list shows, taken from the header section when the message is added.
+struct MessageRow {
+    std::int64_t id = 0;          // the number users type: stable for the message's life here
+    std::int64_t folder_id = 0;
+    std::string folder;
+    std::uint32_t uid = 0;        // the server's UID (0: none, e.g. POP3 or not uploaded yet)
+    std::string flags;            // IMAP system flags and keywords, sorted, space-separated
+    std::int64_t date = 0;        // Date: (unix seconds), else the time it arrived here
+    std::string from_name, from_addr, to, subject;  // decoded to UTF-8
+    std::string message_id, in_reply_to, references;
+    std::uint64_t size = 0;
+    bool attachments = false;     // multipart/mixed or a part with a file name (a hint for the list)
+    std::filesystem::path path;   // the Maildir file
+    bool has(std::string_view flag) const;
+};
+
+struct ListQuery {
+    std::int64_t folder_id = 0;
+    bool unread_only = false;
+    std::size_t limit = 0;        // the newest N (0: all)
+};
+
+// What is known about a message being added besides its bytes.
+struct NewMessage {
+    std::string flags;            // IMAP flags, any order
+    std::uint32_t uid = 0;        // server UID, if from IMAP
+    std::uint64_t modseq = 0;
+    std::string pop_uidl;         // the POP3 UIDL it came from (recorded as downloaded in the same transaction)
+    std::int64_t arrived = 0;     // INTERNALDATE / download time (unix seconds; 0: now)
+};
+
+// Flags on a Maildir file name ("2,FS"): the letters of the system flags it can carry, sorted.
+std::string maildir_info(std::string_view flags);
+// The directory a folder's Maildir gets: '/' -> '.', and every byte that is not a letter, digit,
+// one of " +,-=@_" or UTF-8 becomes %XX (so '.', '%', control characters and '/' can never make
+// a path that leaves mail/); an over-long name ends in a hash.
+std::string folder_dir_name(std::string_view folder);
+// Sorted, duplicates removed, system flags with their canonical case (\seen -> \Seen).
+std::string normalize_flags(std::string_view flags);
+
+class Cache {
+public:
+    // Opens (creating) the cache in `account_dir` (0700), migrating its index if needed.
+    static Result<std::unique_ptr<Cache>> open(const std::filesystem::path& account_dir);
+    ~Cache();
+    Cache(const Cache&) = delete;
+    Cache& operator=(const Cache&) = delete;
+
+    const std::filesystem::path& root() const { return root_; }
+
+    // The folder so named (created with its Maildir when `create`).
+    Result<Folder> folder(std::string_view name, bool create = true);
+    Result<std::vector<Folder>> folders();  // with message and unread counts, by name
+    Result<void> set_special(std::int64_t folder_id, std::string_view special);
+    Result<void> set_sync_state(std::int64_t folder_id, std::uint32_t uidvalidity, std::uint32_t uidnext,
+                                std::uint64_t highestmodseq);
+
+    // A message streamed into the folder's tmp/: write() pieces, then commit() (fsync, rename into
+    // cur/, index row, one transaction with the POP3 UIDL if any) returns its id. Destroying an
+    // uncommitted one removes the temporary file.
+    class Writer {
+    public:
+        ~Writer();
+        Writer(Writer&&) noexcept;
+        Writer& operator=(Writer&&) = delete;
+        Result<void> write(std::string_view bytes);
+        Result<std::int64_t> commit(const NewMessage& meta);
+
+    private:
+        friend class Cache;
+        Writer(Cache* cache, Folder folder, std::filesystem::path tmp, int fd);
+        Cache* cache_;
+        Folder folder_;
+        std::filesystem::path tmp_;
+        int fd_;
+        std::uint64_t size_ = 0;
+        std::string head_;  // the first bytes, for the header list's fields
+    };
+    Result<Writer> begin(const Folder& folder);
+    Result<std::int64_t> add(const Folder& folder, std::string_view bytes, const NewMessage& meta);
+
+    Result<std::vector<MessageRow>> list(const ListQuery& q);
+    Result<MessageRow> get(std::int64_t id);
+    Result<std::string> read(std::int64_t id);   // the message's bytes
+    // Replaces the flags (the Maildir file is renamed to match).
+    Result<void> set_flags(std::int64_t id, std::string_view flags);
+    Result<void> remove(std::int64_t id);        // file and row
+
+    // POP3 UIDLs already downloaded (RFC 1939 §7 UIDL: "the unique-id of a message never changes").
+    Result<bool> pop_downloaded(std::string_view uidl);
+    Result<void> forget_pop_uidls_except(const std::vector<std::string>& present);
+
+private:
+    struct Impl;
+    explicit Cache(std::filesystem::path root);
+    Result<std::int64_t> index(const Folder& folder, const std::string& file, std::string_view head,
+                               std::uint64_t size, const NewMessage& meta);
+    std::filesystem::path root_;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tern::mua
