@@ -3,8 +3,12 @@
 // commands only parse arguments and print, the work is in src/mua.
 #pragma once
 #include <CLI/CLI.hpp>
+#include <memory>
 #include <string>
 
+#include "mua/account.hpp"
+#include "mua/cache.hpp"
+#include "mua/connection.hpp"
 #include "mua/paths.hpp"
 
 namespace tern::cli {
@@ -17,7 +21,27 @@ struct Context {
     int exit_code = 0;     // set by the command that ran
 };
 
+// The account chosen by --account (or the first) and its local cache; prints why not and sets
+// ctx.exit_code on failure.
+struct Opened {
+    mua::Account account;
+    std::unique_ptr<mua::Cache> cache;
+};
+std::optional<Opened> open_account(Context& ctx);
+// Prints "tern: <message>" on stderr and sets the exit code (1 unless given).
+void error(Context& ctx, const std::string& message, int code = 1);
+// The --trace sink (stderr), or none.
+mua::TraceSink trace_sink(const Context& ctx);
+// One line from stdin; no echo when stdin is a terminal (prompting on stderr).
+std::string read_secret(const std::string& prompt);
+// Terminal width (COLUMNS, the tty, else 100).
+std::size_t terminal_width();
+// "4.2K", "12M"
+std::string human_size(std::uint64_t bytes);
+
 // One per cmd_*.cpp.
 void add_account_commands(CLI::App& app, Context& ctx);
+void add_pop_commands(CLI::App& app, Context& ctx);
+void add_list_commands(CLI::App& app, Context& ctx);
 
 }  // namespace tern::cli

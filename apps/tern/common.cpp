@@ -1,0 +1,81 @@
+// Helpers every command uses (see cli.hpp): opening the account and its cache, errors, --trace,
+// reading a secret, sizes for humans.
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <iostream>
+
+#include "cli.hpp"
+
+namespace tern::cli {
+
+void error(Context& ctx, const std::string& message, int code) {
+    std::cerr << "tern: " << message << "\n";
+    ctx.exit_code = code;
+}
+
+std::optional<Opened> open_account(Context& ctx) {
+    auto account = mua::find_account(ctx.paths.config_dir, ctx.account);
+    if (!account) {
+        error(ctx, account.error().message);
+        return std::nullopt;
+    }
+    auto cache = mua::Cache::open(ctx.paths.data_dir / account->name);
+    if (!cache) {
+        error(ctx, "cannot open the local cache: " + cache.error().message);
+        return std::nullopt;
+    }
+    return Opened{std::move(*account), std::move(*cache)};
+}
+
+mua::TraceSink trace_sink(const Context& ctx) {
+    if (!ctx.trace) return {};
+    return [](std::string_view line) { std::cerr << line << "\n"; };
+}
+
+std::string read_secret(const std::string& prompt) {
+    bool tty = ::isatty(STDIN_FILENO);
+    termios old{};
+    if (tty) {
+        std::cerr << prompt << std::flush;
+        ::tcgetattr(STDIN_FILENO, &old);
+        termios quiet = old;
+        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+        ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+    }
+    std::string line;
+    std::getline(std::cin, line);
+    if (tty) {
+        ::tcsetattr(STDIN_FILENO, TCSANOW, &old);
+        std::cerr << "\n";
+    }
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    return line;
+}
+
+std::size_t terminal_width() {
+    if (const char* c = std::getenv("COLUMNS")) {
+        long n = std::strtol(c, nullptr, 10);
+        if (n >= 40 && n < 1000) return static_cast<std::size_t>(n);
+    }
+    winsize ws{};
+    if (::isatty(STDOUT_FILENO) && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40) return ws.ws_col;
+    return 100;
+}
+
+std::string human_size(std::uint64_t bytes) {
+    if (bytes < 1024) return std::to_string(bytes);
+    const char* units = "KMGT";
+    double v = static_cast<double>(bytes) / 1024;
+    int u = 0;
+    while (v >= 1024 && u < 3) {
+        v /= 1024;
+        ++u;
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof buf, v < 10 ? "%.1f%c" : "%.0f%c", v, units[u]);
+    return buf;
+}
+
+}  // namespace tern::cli
