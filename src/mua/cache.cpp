@@ -221,6 +221,10 @@ CREATE TABLE messages(
 CREATE INDEX messages_by_date ON messages(folder_id, date);
 CREATE INDEX messages_by_uid ON messages(folder_id, uid);
 CREATE TABLE pop_uidls(uidl TEXT PRIMARY KEY, at INTEGER NOT NULL);
+CREATE TABLE outbox(
+  message_id INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+  sender TEXT NOT NULL, recipients TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '');
 PRAGMA user_version = 1;
 COMMIT;)");
         if (!r) return std::unexpected(r.error());
@@ -509,6 +513,77 @@ Result<void> Cache::remove(std::int64_t id) {
     if (auto r = q->run(); !r) return r;
     ::unlink(row->path.c_str());
     return {};
+}
+
+Result<void> Cache::move(std::int64_t id, const Folder& to) {
+    auto row = get(id);
+    if (!row) return std::unexpected(row.error());
+    if (row->folder_id == to.id) return {};
+    std::string file = "cur/" + row->path.filename().string();
+    fs::path target = root_ / "mail" / to.dir / file;
+    if (::rename(row->path.c_str(), target.c_str()) != 0)
+        return fail("cannot move " + row->path.string() + ": " + std::strerror(errno), errno);
+    if (auto r = base::fsync_directory(target.parent_path()); !r) return r;
+    auto& db = impl_->db;
+    auto tx = sqlite::Tx::begin(db, true);
+    if (!tx) return std::unexpected(tx.error());
+    auto q = sqlite::Query::make(db, "UPDATE messages SET folder_id = ?2, file = ?3, uid = 0, modseq = 0, "
+                                     "server_flags = NULL WHERE id = ?1");
+    if (!q) return std::unexpected(q.error());
+    q->bind(1, id).bind(2, to.id).bind(3, file);
+    if (auto r = q->run(); !r) return r;
+    auto d = sqlite::Query::make(db, "DELETE FROM outbox WHERE message_id = ?1");
+    if (!d) return std::unexpected(d.error());
+    d->bind(1, id);
+    if (auto r = d->run(); !r) return r;
+    if (auto r = tx->commit(); !r) {
+        ::rename(target.c_str(), row->path.c_str());
+        return r;
+    }
+    return {};
+}
+
+Result<void> Cache::set_outbox(std::int64_t id, const std::string& sender, const std::vector<std::string>& recipients) {
+    std::string list;
+    for (auto& r : recipients) list += r + "\n";
+    auto q = sqlite::Query::make(impl_->db, "INSERT OR REPLACE INTO outbox(message_id, sender, recipients) VALUES(?1, ?2, ?3)");
+    if (!q) return std::unexpected(q.error());
+    q->bind(1, id).bind(2, sender).bind(3, list);
+    return q->run();
+}
+
+Result<std::vector<OutboxEntry>> Cache::outbox() {
+    auto q = sqlite::Query::make(impl_->db, "SELECT message_id, sender, recipients, attempts, last_error FROM outbox "
+                                            "ORDER BY message_id");
+    if (!q) return std::unexpected(q.error());
+    std::vector<OutboxEntry> out;
+    while (true) {
+        auto row = q->step();
+        if (!row) return std::unexpected(row.error());
+        if (!*row) break;
+        OutboxEntry e;
+        e.id = q->int64(0);
+        e.sender = q->text(1);
+        std::string list = q->text(2);
+        std::size_t start = 0;
+        while (start < list.size()) {
+            auto nl = list.find('\n', start);
+            if (nl == std::string::npos) nl = list.size();
+            if (nl > start) e.recipients.push_back(list.substr(start, nl - start));
+            start = nl + 1;
+        }
+        e.attempts = q->int64(3);
+        e.last_error = q->text(4);
+        out.push_back(std::move(e));
+    }
+    return out;
+}
+
+Result<void> Cache::outbox_attempt(std::int64_t id, std::string_view error) {
+    auto q = sqlite::Query::make(impl_->db, "UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE message_id = ?1");
+    if (!q) return std::unexpected(q.error());
+    q->bind(1, id).bind(2, error);
+    return q->run();
 }
 
 Result<bool> Cache::pop_downloaded(std::string_view uidl) {

@@ -57,6 +57,15 @@ struct NewMessage {
     std::int64_t arrived = 0;     // INTERNALDATE / download time (unix seconds; 0: now)
 };
 
+// A message waiting in the outbox (`tern send` without a connection), with its envelope.
+struct OutboxEntry {
+    std::int64_t id = 0;
+    std::string sender;
+    std::vector<std::string> recipients;
+    std::int64_t attempts = 0;
+    std::string last_error;
+};
+
 // Flags on a Maildir file name ("2,FS"): the letters of the system flags it can carry, sorted.
 std::string maildir_info(std::string_view flags);
 // The directory a folder's Maildir gets: '/' -> '.', and every byte that is not a letter, digit,
@@ -113,6 +122,15 @@ public:
     // Replaces the flags (the Maildir file is renamed to match).
     Result<void> set_flags(std::int64_t id, std::string_view flags);
     Result<void> remove(std::int64_t id);        // file and row
+
+    // Moves a message to another folder (its file to that Maildir); it leaves the outbox, and a
+    // server UID no longer applies.
+    Result<void> move(std::int64_t id, const Folder& to);
+
+    // The outbox: messages (in the Outbox folder) with the envelope they are to be sent with.
+    Result<void> set_outbox(std::int64_t id, const std::string& sender, const std::vector<std::string>& recipients);
+    Result<std::vector<OutboxEntry>> outbox();
+    Result<void> outbox_attempt(std::int64_t id, std::string_view error);
 
     // POP3 UIDLs already downloaded (RFC 1939 §7 UIDL: "the unique-id of a message never changes").
     Result<bool> pop_downloaded(std::string_view uidl);

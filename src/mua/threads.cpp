@@ -39,20 +39,24 @@ std::vector<ThreadLine> thread_order(const std::vector<MessageRow>& rows) {
         for (auto r : refs) {
             auto it = by_id.find(r);
             if (it == by_id.end() || it->second == i) continue;
-            // Refuse a parent that would close a cycle (walk up from the candidate).
-            std::size_t p = it->second, steps = 0;
-            bool cycle = false;
-            while (p != kNone && steps++ <= n) {
-                if (p == i) {
-                    cycle = true;
-                    break;
-                }
-                p = parent[p];
-            }
-            if (cycle) continue;
             parent[i] = it->second;
             break;
         }
+    }
+    // Cut reference cycles (a refers to b, b to a): walk each chain once, colouring what is on
+    // the current path; meeting the path again means the last link closes a cycle.
+    std::vector<unsigned char> state(n, 0);  // 0 unvisited, 1 on the path, 2 done
+    std::vector<std::size_t> path;
+    for (std::size_t i = 0; i < n; ++i) {
+        path.clear();
+        std::size_t v = i;
+        while (v != kNone && state[v] == 0) {
+            state[v] = 1;
+            path.push_back(v);
+            v = parent[v];
+        }
+        if (v != kNone && state[v] == 1) parent[path.back()] = kNone;
+        for (auto p : path) state[p] = 2;
     }
     std::vector<std::vector<std::size_t>> children(n);
     std::vector<std::size_t> roots;
