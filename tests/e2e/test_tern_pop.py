@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+# `tern account` and `tern pop` against a real ternd (issue 10): the account file is private, the
+# certificate is checked (pinned fingerprint; an unknown one is refused and shown), messages arrive
+# byte for byte in the local Maildir, --keep leaves them and UIDL skips them next time, a run
+# without --keep deletes them on the server, and --trace never shows the password.
+import os
+import poplib
+import smtplib
+import stat
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ternlib  # noqa: E402
+from ternclient import Client, fingerprint  # noqa: E402
+from ternlib import DOMAIN  # noqa: E402
+
+PASSWORD = "pop-client-pw"
+USER = "alice@" + DOMAIN
+
+
+def message(i, extra=b""):
+    return (b"From: Bob <bob@remote.example>\r\nTo: " + USER.encode() + b"\r\nSubject: message " +
+            str(i).encode() + b"\r\nMessage-ID: <m" + str(i).encode() + b"@remote.example>\r\n\r\n" +
+            b"line one\r\n.leading dot\r\n" + extra + b"last line\r\n")
+
+
+class TernPop(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = ternlib.Server(protos=("smtp", "pop3", "pop3s"), config="[auth]\nallow_plaintext = false\n")
+        cls.server.start()
+        cls.server.add_domain()
+        cls.server.add_user(USER, PASSWORD)
+        cls.fp = fingerprint(cls.server)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def setUp(self):
+        self.client = Client()
+        self.addCleanup(self.client.cleanup)
+        # Empty the maildrop between tests.
+        p = poplib.POP3("127.0.0.1", self.server.port("pop3"))
+        p.stls(ternlib.tls_context())
+        p.user(USER)
+        p.pass_(PASSWORD)
+        for i in range(len(p.list()[1])):
+            p.dele(i + 1)
+        p.quit()
+
+    def deliver(self, messages):
+        with smtplib.SMTP("127.0.0.1", self.server.port("smtp")) as s:
+            for m in messages:
+                s.sendmail("bob@remote.example", [USER], m)
+        self.server.wait_count(USER, len(messages))
+
+    def on_server(self):
+        p = poplib.POP3_SSL("127.0.0.1", self.server.port("pop3s"), context=ternlib.tls_context())
+        p.user(USER)
+        p.pass_(PASSWORD)
+        out = [b"\r\n".join(p.retr(i + 1)[1]) + b"\r\n" for i in range(len(p.list()[1]))]
+        p.quit()
+        return out
+
+    def add_account(self, *extra, endpoint=None):
+        endpoint = endpoint or f"127.0.0.1:{self.server.port('pop3s')}"
+        return self.client.run("account", "add", "home", "--address", USER, "--pop3", endpoint,
+                               "--fingerprint", self.fp, *extra, input=PASSWORD + "\n")
+
+    def test_account_file_is_private_and_listed(self):
+        self.add_account()
+        path = os.path.join(self.client.home, "config", "tern", "accounts.toml")
+        self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
+        self.assertEqual(stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode), 0o700)
+        listed = self.client.json("account", "list")
+        self.assertEqual(listed, [{"name": "home", "address": USER,
+                                   "pop3": {"host": "127.0.0.1", "port": self.server.port("pop3s"), "tls": "implicit"}}])
+        p = self.client.run("account", "add", "home", "--address", USER, "--pop3", "x:1", input="pw\n", check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(b"already an account named home", p.stderr)
+
+    def test_keep_then_delete(self):
+        big = b"".join(b"%06d " % i + b"x" * 70 + b"\r\n" for i in range(30000))  # ~2.3 MB, many chunks
+        sent = [message(1), message(2, "Grüße aus Köln\r\n".encode()), message(3, big)]
+        self.deliver(sent)
+        served = self.on_server()
+        self.add_account()
+        out = self.client.run("pop", "--keep").stdout.decode()
+        self.assertIn("3 new messages downloaded", out)
+        files = self.client.maildir_files("home")
+        self.assertEqual(len(files), 3)
+        got = sorted(open(f, "rb").read() for f in files)
+        self.assertEqual(got, sorted(served))
+        for f in files:
+            self.assertEqual(stat.S_IMODE(os.stat(f).st_mode), 0o600)
+        self.assertEqual(self.server.count(USER), 3)
+
+        out = self.client.run("pop", "--keep").stdout.decode()
+        self.assertIn("0 new messages downloaded, 3 already here", out)
+        self.assertEqual(len(self.client.maildir_files("home")), 3)
+
+        listed = self.client.json("list")
+        self.assertEqual([m["subject"] for m in listed], ["message 1", "message 2", "message 3"])
+        self.assertTrue(all(m["from"] == "Bob" and m["from_address"] == "bob@remote.example" for m in listed))
+        self.assertEqual([m["size"] for m in listed], [len(s) for s in served])
+
+        # Without --keep: nothing downloaded twice, everything deleted on the server.
+        self.deliver([message(4)])
+        out = self.client.run("pop").stdout.decode()
+        self.assertIn("1 new message downloaded, 3 already here, 4 deleted on the server", out)
+        self.assertEqual(self.server.count(USER), 0)
+        self.assertEqual(len(self.client.maildir_files("home")), 4)
+        human = self.client.run("list").stdout.decode()
+        self.assertEqual(len(human.splitlines()), 4)
+        self.assertIn("message 4", human)
+        self.assertEqual(len(self.client.json("list", "--limit", "2")), 2)
+
+    def test_certificate_checked(self):
+        self.client.run("account", "add", "home", "--address", USER, "--pop3",
+                        f"127.0.0.1:{self.server.port('pop3s')}", input=PASSWORD + "\n")
+        p = self.client.run("pop", check=False)
+        self.assertEqual(p.returncode, 1)
+        err = p.stderr.decode()
+        self.assertIn("not trusted", err)
+        self.assertIn(self.fp, err)  # shown so the user can pin it
+
+        other = Client()
+        self.addCleanup(other.cleanup)
+        other.run("account", "add", "home", "--address", USER, "--pop3", f"127.0.0.1:{self.server.port('pop3s')}",
+                  "--fingerprint", "AA:" * 31 + "AA", input=PASSWORD + "\n")
+        p = other.run("pop", check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("not the pinned", p.stderr.decode())
+
+    def test_starttls_and_trace_masks_password(self):
+        self.deliver([message(5)])
+        self.add_account("--tls", "starttls", endpoint=f"127.0.0.1:{self.server.port('pop3')}")
+        p = self.client.run("--trace", "pop", "--keep")
+        err = p.stderr.decode()
+        self.assertIn("C: STLS", err)
+        self.assertIn("S: +OK", err)
+        self.assertNotIn(PASSWORD, err)
+        self.assertIn("TLS", p.stdout.decode())
+        self.assertEqual(len(self.client.maildir_files("home")), 1)
+
+    def test_wrong_password_says_so(self):
+        self.client.run("account", "add", "home", "--address", USER, "--pop3", f"127.0.0.1:{self.server.port('pop3s')}",
+                        "--fingerprint", self.fp, input="wrong\n")
+        p = self.client.run("pop", check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("login failed", p.stderr.decode())
+
+
+if __name__ == "__main__":
+    ternlib.main()
