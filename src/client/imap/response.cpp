@@ -556,6 +556,7 @@ bool parse_fetch(Cursor& c, FetchData& f) {
                 bool streamed = false;
                 if (!c.literal(data, streamed, b.size)) return false;
                 if (!streamed) return c.fail("body literal not streamed");
+                b.streamed = true;
             } else {
                 std::string data;
                 bool nil = false;

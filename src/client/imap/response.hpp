@@ -66,6 +66,7 @@ struct BodyItem {
     std::string section;
     std::uint64_t size = 0;
     bool nil = false;
+    bool streamed = false;  // a literal handed out as BodyChunks (else a quoted string in body_data)
 };
 
 // One "* n FETCH (...)" reply (RFC 9051 §7.5.2). ENVELOPE and BODYSTRUCTURE are kept as raw text.
