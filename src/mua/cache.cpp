@@ -187,7 +187,24 @@ std::string folder_dir_name(std::string_view folder) {
 
 struct Cache::Impl {
     sqlite::Db db;
+    int batch = 0;  // begin_batch() depth: an open transaction the single writes join
 };
+
+namespace {
+// A write transaction, or nothing when a batch already holds one.
+struct MaybeTx {
+    std::optional<sqlite::Tx> tx;
+    Result<void> commit() { return tx ? tx->commit() : Result<void>{}; }
+};
+Result<MaybeTx> write_tx(sqlite::Db& db, int batch) {
+    MaybeTx m;
+    if (batch > 0) return m;
+    auto tx = sqlite::Tx::begin(db, true);
+    if (!tx) return std::unexpected(tx.error());
+    m.tx.emplace(std::move(*tx));
+    return m;
+}
+}  // namespace
 
 Cache::Cache(fs::path root) : root_(std::move(root)), impl_(std::make_unique<Impl>()) {}
 Cache::~Cache() = default;
@@ -217,9 +234,12 @@ CREATE TABLE messages(
   from_name TEXT NOT NULL DEFAULT '', from_addr TEXT NOT NULL DEFAULT '', to_text TEXT NOT NULL DEFAULT '',
   subject TEXT NOT NULL DEFAULT '', message_id TEXT NOT NULL DEFAULT '',
   in_reply_to TEXT NOT NULL DEFAULT '', refs TEXT NOT NULL DEFAULT '',
-  size INTEGER NOT NULL, attachments INTEGER NOT NULL DEFAULT 0);
+  size INTEGER NOT NULL, attachments INTEGER NOT NULL DEFAULT 0,
+  origin_folder_id INTEGER, origin_uid INTEGER);
 CREATE INDEX messages_by_date ON messages(folder_id, date);
 CREATE INDEX messages_by_uid ON messages(folder_id, uid);
+CREATE TABLE server_deletions(folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+  uid INTEGER NOT NULL, PRIMARY KEY(folder_id, uid));
 CREATE TABLE pop_uidls(uidl TEXT PRIMARY KEY, at INTEGER NOT NULL);
 CREATE TABLE outbox(
   message_id INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
@@ -373,7 +393,7 @@ Result<std::int64_t> Cache::index(const Folder& folder, const std::string& file,
     Fields f = header_fields(head);
     std::int64_t arrived = meta.arrived ? meta.arrived : now_seconds();
     auto& db = impl_->db;
-    auto tx = sqlite::Tx::begin(db, true);
+    auto tx = write_tx(db, impl_->batch);
     if (!tx) return std::unexpected(tx.error());
     std::string flags = normalize_flags(meta.flags);
     auto q = sqlite::Query::make(
@@ -507,10 +527,23 @@ Result<void> Cache::set_flags(std::int64_t id, std::string_view flags) {
 Result<void> Cache::remove(std::int64_t id) {
     auto row = get(id);
     if (!row) return std::unexpected(row.error());
-    auto q = sqlite::Query::make(impl_->db, "DELETE FROM messages WHERE id = ?1");
+    auto& db = impl_->db;
+    auto tx = write_tx(db, impl_->batch);
+    if (!tx) return std::unexpected(tx.error());
+    {  // the server still has it (here, or where it was moved from): the next sync expunges it there
+        auto t = sqlite::Query::make(db, "INSERT OR IGNORE INTO server_deletions(folder_id, uid) "
+                                         "SELECT CASE WHEN uid != 0 THEN folder_id ELSE origin_folder_id END, "
+                                         "CASE WHEN uid != 0 THEN uid ELSE origin_uid END FROM messages "
+                                         "WHERE id = ?1 AND (uid != 0 OR coalesce(origin_uid, 0) != 0)");
+        if (!t) return std::unexpected(t.error());
+        t->bind(1, id);
+        if (auto r = t->run(); !r) return r;
+    }
+    auto q = sqlite::Query::make(db, "DELETE FROM messages WHERE id = ?1");
     if (!q) return std::unexpected(q.error());
     q->bind(1, id);
     if (auto r = q->run(); !r) return r;
+    if (auto r = tx->commit(); !r) return r;
     ::unlink(row->path.c_str());
     return {};
 }
@@ -525,10 +558,14 @@ Result<void> Cache::move(std::int64_t id, const Folder& to) {
         return fail("cannot move " + row->path.string() + ": " + std::strerror(errno), errno);
     if (auto r = base::fsync_directory(target.parent_path()); !r) return r;
     auto& db = impl_->db;
-    auto tx = sqlite::Tx::begin(db, true);
+    auto tx = write_tx(db, impl_->batch);
     if (!tx) return std::unexpected(tx.error());
-    auto q = sqlite::Query::make(db, "UPDATE messages SET folder_id = ?2, file = ?3, uid = 0, modseq = 0, "
-                                     "server_flags = NULL WHERE id = ?1");
+    // A message the server has keeps where it came from, so a sync can MOVE it there (RFC 6851)
+    // instead of uploading it again; the first origin counts when it moves twice before a sync.
+    auto q = sqlite::Query::make(db, "UPDATE messages SET folder_id = ?2, file = ?3, "
+                                     "origin_folder_id = CASE WHEN uid != 0 THEN folder_id ELSE origin_folder_id END, "
+                                     "origin_uid = CASE WHEN uid != 0 THEN uid ELSE origin_uid END, "
+                                     "uid = 0, modseq = 0 WHERE id = ?1");
     if (!q) return std::unexpected(q.error());
     q->bind(1, id).bind(2, to.id).bind(3, file);
     if (auto r = q->run(); !r) return r;
@@ -541,6 +578,146 @@ Result<void> Cache::move(std::int64_t id, const Folder& to) {
         return r;
     }
     return {};
+}
+
+namespace {
+constexpr const char* kSyncColumns =
+    "m.id, m.folder_id, m.uid, m.flags, m.server_flags, coalesce(m.origin_folder_id, 0), coalesce(m.origin_uid, 0), "
+    "EXISTS(SELECT 1 FROM outbox o WHERE o.message_id = m.id), m.arrived FROM messages m ";
+
+Result<std::vector<SyncRow>> sync_query(sqlite::Db& db, const char* sql, std::int64_t folder_id) {
+    auto q = sqlite::Query::make(db, sql);
+    if (!q) return std::unexpected(q.error());
+    q->bind(1, folder_id);
+    std::vector<SyncRow> out;
+    while (true) {
+        auto row = q->step();
+        if (!row) return std::unexpected(row.error());
+        if (!*row) break;
+        SyncRow r;
+        r.id = q->int64(0);
+        r.folder_id = q->int64(1);
+        r.uid = static_cast<std::uint32_t>(q->int64(2));
+        r.flags = q->text(3);
+        if (!q->is_null(4)) r.server_flags = q->text(4);
+        r.origin_folder_id = q->int64(5);
+        r.origin_uid = static_cast<std::uint32_t>(q->int64(6));
+        r.outbox = q->int64(7) != 0;
+        r.arrived = q->int64(8);
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+}  // namespace
+
+Result<std::vector<SyncRow>> Cache::sync_rows(std::int64_t folder_id) {
+    static const std::string sql = std::string("SELECT ") + kSyncColumns + "WHERE m.folder_id = ?1 ORDER BY m.uid, m.id";
+    return sync_query(impl_->db, sql.c_str(), folder_id);
+}
+
+Result<std::vector<SyncRow>> Cache::moved_out_of(std::int64_t folder_id) {
+    static const std::string sql = std::string("SELECT ") + kSyncColumns + "WHERE m.origin_folder_id = ?1 ORDER BY m.id";
+    return sync_query(impl_->db, sql.c_str(), folder_id);
+}
+
+Result<void> Cache::set_synced(std::int64_t id, std::uint32_t uid, std::string_view flags) {
+    auto row = get(id);
+    if (!row) return std::unexpected(row.error());
+    std::string norm = normalize_flags(flags);
+    std::string name = row->path.filename().string();
+    auto colon = name.rfind(':');
+    std::string file = "cur/" + (colon == std::string::npos ? name : name.substr(0, colon)) + ":" + maildir_info(norm);
+    fs::path target = row->path.parent_path().parent_path() / file;
+    if (target != row->path && ::rename(row->path.c_str(), target.c_str()) != 0)
+        return fail("cannot rename " + row->path.string() + ": " + std::strerror(errno), errno);
+    auto q = sqlite::Query::make(impl_->db, "UPDATE messages SET uid = ?2, flags = ?3, server_flags = ?3, file = ?4, "
+                                            "origin_folder_id = NULL, origin_uid = NULL WHERE id = ?1");
+    if (!q) return std::unexpected(q.error());
+    q->bind(1, id).bind(2, static_cast<std::int64_t>(uid)).bind(3, norm).bind(4, file);
+    return q->run();
+}
+
+Result<void> Cache::set_uid(std::int64_t id, std::uint32_t uid) {
+    auto q = sqlite::Query::make(impl_->db, "UPDATE messages SET uid = ?2, origin_folder_id = NULL, origin_uid = NULL, "
+                                            "server_flags = CASE WHEN ?2 = 0 THEN NULL ELSE server_flags END WHERE id = ?1");
+    if (!q) return std::unexpected(q.error());
+    q->bind(1, id).bind(2, static_cast<std::int64_t>(uid));
+    return q->run();
+}
+
+Result<std::optional<Folder>> Cache::folder_by_special(std::string_view special) {
+    auto q = sqlite::Query::make(impl_->db, "SELECT id, name, dir, special, uidvalidity, uidnext, highestmodseq "
+                                            "FROM folders WHERE special = ?1 ORDER BY id LIMIT 1");
+    if (!q) return std::unexpected(q.error());
+    q->bind(1, special);
+    auto row = q->step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return std::optional<Folder>{};
+    return std::optional<Folder>{folder_from(*q)};
+}
+
+Result<void> Cache::forget(std::int64_t id) {
+    auto row = get(id);
+    if (!row) return std::unexpected(row.error());
+    auto q = sqlite::Query::make(impl_->db, "DELETE FROM messages WHERE id = ?1");
+    if (!q) return std::unexpected(q.error());
+    q->bind(1, id);
+    if (auto r = q->run(); !r) return r;
+    ::unlink(row->path.c_str());
+    return {};
+}
+
+Result<std::vector<std::uint32_t>> Cache::server_deletions(std::int64_t folder_id) {
+    auto q = sqlite::Query::make(impl_->db, "SELECT uid FROM server_deletions WHERE folder_id = ?1 ORDER BY uid");
+    if (!q) return std::unexpected(q.error());
+    q->bind(1, folder_id);
+    std::vector<std::uint32_t> out;
+    while (true) {
+        auto row = q->step();
+        if (!row) return std::unexpected(row.error());
+        if (!*row) break;
+        out.push_back(static_cast<std::uint32_t>(q->int64(0)));
+    }
+    return out;
+}
+
+Result<void> Cache::clear_server_deletions(std::int64_t folder_id) {
+    auto q = sqlite::Query::make(impl_->db, "DELETE FROM server_deletions WHERE folder_id = ?1");
+    if (!q) return std::unexpected(q.error());
+    q->bind(1, folder_id);
+    return q->run();
+}
+
+Result<void> Cache::remove_folder(std::int64_t folder_id) {
+    auto q = sqlite::Query::make(impl_->db, "SELECT dir FROM folders WHERE id = ?1");
+    if (!q) return std::unexpected(q.error());
+    q->bind(1, folder_id);
+    auto row = q->step();
+    if (!row) return std::unexpected(row.error());
+    if (!*row) return {};
+    std::string dir = q->text(0);
+    auto d = sqlite::Query::make(impl_->db, "DELETE FROM folders WHERE id = ?1");
+    if (!d) return std::unexpected(d.error());
+    d->bind(1, folder_id);
+    if (auto r = d->run(); !r) return r;
+    std::error_code ec;
+    if (!dir.empty()) fs::remove_all(root_ / "mail" / dir, ec);  // dir never holds '/' (folder_dir_name)
+    return {};
+}
+
+Result<void> Cache::begin_batch() {
+    if (impl_->batch++ > 0) return {};
+    if (auto r = impl_->db.exec("BEGIN IMMEDIATE"); !r) {
+        impl_->batch = 0;
+        return r;
+    }
+    return {};
+}
+
+Result<void> Cache::end_batch() {
+    if (impl_->batch == 0) return fail("end_batch without begin_batch");
+    if (--impl_->batch > 0) return {};
+    return impl_->db.exec("COMMIT");
 }
 
 Result<void> Cache::set_outbox(std::int64_t id, const std::string& sender, const std::vector<std::string>& recipients) {

@@ -66,6 +66,19 @@ struct OutboxEntry {
     std::string last_error;
 };
 
+// What the IMAP sync needs to know of one cached message.
+struct SyncRow {
+    std::int64_t id = 0;
+    std::int64_t folder_id = 0;
+    std::uint32_t uid = 0;                    // 0: not on the server (yet)
+    std::string flags;                        // what the user sees
+    std::optional<std::string> server_flags;  // what the server had at the last sync
+    std::int64_t origin_folder_id = 0;        // moved here from a server folder ...
+    std::uint32_t origin_uid = 0;             // ... where it had this UID (0: not moved)
+    bool outbox = false;                      // waiting to be sent, not uploaded
+    std::int64_t arrived = 0;
+};
+
 // Flags on a Maildir file name ("2,FS"): the letters of the system flags it can carry, sorted.
 std::string maildir_info(std::string_view flags);
 // The directory a folder's Maildir gets: '/' -> '.', and every byte that is not a letter, digit,
@@ -121,11 +134,33 @@ public:
     Result<std::string> read(std::int64_t id);   // the message's bytes
     // Replaces the flags (the Maildir file is renamed to match).
     Result<void> set_flags(std::int64_t id, std::string_view flags);
-    Result<void> remove(std::int64_t id);        // file and row
+    // File and row; a message the server has (uid != 0) is remembered for the next sync to expunge.
+    Result<void> remove(std::int64_t id);
 
     // Moves a message to another folder (its file to that Maildir); it leaves the outbox, and a
     // server UID no longer applies.
     Result<void> move(std::int64_t id, const Folder& to);
+
+    // ---- for the IMAP sync
+    Result<std::vector<SyncRow>> sync_rows(std::int64_t folder_id);
+    // Messages anywhere that were moved out of `folder_id` while it had them on the server.
+    Result<std::vector<SyncRow>> moved_out_of(std::int64_t folder_id);
+    // The server has the message as `uid` with `flags`: both sides agree (file renamed to match).
+    Result<void> set_synced(std::int64_t id, std::uint32_t uid, std::string_view flags);
+    // The message's UID on the server after a MOVE there (0: it must be uploaded); clears its origin.
+    Result<void> set_uid(std::int64_t id, std::uint32_t uid);
+    // The folder with this special use ("\\Sent"), if the cache has one.
+    Result<std::optional<Folder>> folder_by_special(std::string_view special);
+    // Forgets a message the server no longer has (no deletion is recorded for the next sync).
+    Result<void> forget(std::int64_t id);
+    // UIDs the user deleted here, for the next sync to expunge on the server; clear once done.
+    Result<std::vector<std::uint32_t>> server_deletions(std::int64_t folder_id);
+    Result<void> clear_server_deletions(std::int64_t folder_id);
+    // A folder gone from the server: its messages, files and Maildir.
+    Result<void> remove_folder(std::int64_t folder_id);
+    // Groups many index writes in one transaction (the sync's batches); nestable.
+    Result<void> begin_batch();
+    Result<void> end_batch();
 
     // The outbox: messages (in the Outbox folder) with the envelope they are to be sent with.
     Result<void> set_outbox(std::int64_t id, const std::string& sender, const std::vector<std::string>& recipients);

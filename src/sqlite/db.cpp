@@ -195,6 +195,8 @@ Result<void> Query::run() {
     }
 }
 
+bool Query::is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+
 std::int64_t Query::int64(int col) const {
     return sqlite3_column_int64(stmt_, col);
 }

@@ -85,6 +85,7 @@ public:
     Result<void> run();   // steps to completion, ignoring rows
 
     std::int64_t int64(int col) const;
+    bool is_null(int col) const;
     std::string text(int col) const;
     std::string blob(int col) const;
     // Columns `first` and `second` (blobs) joined in one allocation: a message read back as its
