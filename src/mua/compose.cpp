@@ -94,11 +94,10 @@ struct Addr {
     std::string domain;
 };
 
-std::string addr_key(std::string_view addr_spec) {  // for "the same address": domain case-blind
-    auto at = addr_spec.rfind('@');
-    if (at == std::string_view::npos) return lower(addr_spec);
-    return std::string(addr_spec.substr(0, at)) + lower(addr_spec.substr(at));
-}
+// "The same address" for deduplication and for finding the user's own: case-blind as a whole.
+// RFC 5321 §2.4 lets a local part be case-sensitive, but no mailbox provider makes Bob and bob
+// two people, and a user's own address in any spelling must not be copied back to them.
+std::string addr_key(std::string_view addr_spec) { return lower(addr_spec); }
 
 Addr to_addr(const mime::Mailbox& m) {
     return {mime::decode_words(m.display_name), m.addr_spec(), m.domain};
