@@ -19,5 +19,6 @@ struct Context {
 
 // One per cmd_*.cpp.
 void add_account_commands(CLI::App& app, Context& ctx);
+void add_compose_commands(CLI::App& app, Context& ctx);
 
 }  // namespace tern::cli

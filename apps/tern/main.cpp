@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
 
     tern::cli::add_account_commands(app, ctx);
+    tern::cli::add_compose_commands(app, ctx);
 
     auto paths = tern::mua::Paths::from_environment();
     if (!paths) {
