@@ -652,6 +652,7 @@ Draft forward_draft(std::string_view original, std::string_view rendered_text, b
         if (!attachment || (i == 0 && p.content_type.type == "text")) continue;
         DataPart part;
         part.content_type = p.content_type.type + "/" + p.content_type.subtype;
+        if (!valid_type(part.content_type)) part.content_type = "application/octet-stream";
         if (filename) part.name = mime::safe_filename(*filename);
         mime::DecodeOptions opt;
         opt.to_utf8 = p.content_type.type == "text";
