@@ -323,6 +323,10 @@ TEST(Compose, QuotedPrintableHandlesTrailingBlanksFromLinesDotsAndEquals) {
     mime::append_quoted_printable(out, "trailing space \r\ntab\t\r\nFrom me\r\n.\r\n..\r\na=b\r\nFromage\r\n");
     EXPECT_EQ(out, "trailing space=20\r\ntab=09\r\n=46rom me\r\n=2E\r\n=2E.\r\na=3Db\r\nFromage\r\n");
     EXPECT_EQ(mime::decode_qp(out), "trailing space \r\ntab\t\r\nFrom me\r\n.\r\n..\r\na=b\r\nFromage\r\n");
+    // After a soft break too: the "." and the "F" that land at a line's start are encoded.
+    out.clear();
+    mime::append_quoted_printable(out, std::string(75, 'a') + ".x\r\n" + std::string(75, 'b') + "From y\r\n");
+    EXPECT_EQ(out, std::string(75, 'a') + "=\r\n=2Ex\r\n" + std::string(75, 'b') + "=\r\n=46rom y\r\n");
     // A soft break never leaves a "." or "From " at the start of a line, nor splits a character.
     std::string text = std::string(75, 'a') + "." + std::string(74, 'b') + "From x" + std::string(60, 'c') +
                        std::string(30, ' ') + "\r\n";
