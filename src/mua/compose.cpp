@@ -100,7 +100,10 @@ struct Addr {
 std::string addr_key(std::string_view addr_spec) { return lower(addr_spec); }
 
 Addr to_addr(const mime::Mailbox& m) {
-    return {mime::decode_words(m.display_name), m.addr_spec(), m.domain};
+    std::string name = mime::decode_words(m.display_name);
+    for (auto& c : name)  // control characters cannot be typed back (or shown): blanks
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+    return {std::move(name), m.addr_spec(), m.domain};
 }
 
 Result<std::vector<Addr>> parse_entries(std::string_view field, const std::vector<std::string>& entries) {
@@ -145,6 +148,16 @@ std::string typed_mailbox(const Addr& a) {
 
 // --- message ids (RFC 5322 §3.6.4) ---
 
+// "<" printable ASCII ">" (RFC 5322 §3.6.4 msg-id, leniently: obs-id-left forms and ids without
+// "@" exist); nothing that could not stand in a header as it is.
+bool is_msg_id(std::string_view id) {
+    if (id.size() < 3 || id.size() > 900 || id.front() != '<' || id.back() != '>') return false;
+    return std::all_of(id.begin() + 1, id.end() - 1, [](char c) {
+        auto u = static_cast<unsigned char>(c);
+        return u > 0x20 && u < 0x7f && c != '<' && c != '>';
+    });
+}
+
 std::vector<std::string> msg_ids(std::string_view v) {
     std::vector<std::string> out;
     std::size_t i = 0;
@@ -152,16 +165,13 @@ std::vector<std::string> msg_ids(std::string_view v) {
         std::size_t e = v.find('>', i);
         if (e == std::string_view::npos) break;
         std::string_view id = v.substr(i, e - i + 1);
-        if (id.size() > 2 && id.find_first_of(" \t\r\n<", 1) == std::string_view::npos) out.emplace_back(id);
+        if (is_msg_id(id)) out.emplace_back(id);
         i = e + 1;
     }
     return out;
 }
 
-bool is_msg_id(std::string_view id) {
-    return id.size() > 2 && id.front() == '<' && id.back() == '>' &&
-           id.substr(1, id.size() - 2).find_first_of(" \t\r\n<>") == std::string_view::npos;
-}
+
 
 // --- content types (libmagic) ---
 

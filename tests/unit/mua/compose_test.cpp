@@ -570,6 +570,26 @@ TEST(Reply, ReplyToWinsAndReIsNotRepeated) {
     EXPECT_EQ(reply_draft(orig, "", "a@example.org", false).subject, "Re: Reply needed");
 }
 
+TEST(Reply, MessageIdsThatCannotStandInAHeaderAreDropped) {
+    std::string orig = "From: b@example.net\r\nMessage-ID: <caf\xc3\xa9@x>\r\n"
+                       "References: <ok@x> <bad\x01id@x> <also ok@x>\r\n\r\n";
+    Draft d = reply_draft(orig, "", "a@example.org", false);
+    EXPECT_EQ(d.in_reply_to, "");
+    EXPECT_EQ(d.references, std::vector<std::string>{"<ok@x>"});
+    d.date = 1;
+    auto built = build_message(d);
+    ASSERT_TRUE(built);
+    for (unsigned char c : header_part(built->message)) ASSERT_LT(c, 0x80);
+}
+
+TEST(Reply, ControlCharactersInANameDoNotSpoilTheReply) {
+    std::string orig = "From: =?utf-8?q?Bob=01Smith?= <b@example.net>\r\nSubject: s\r\n\r\n";
+    Draft d = reply_draft(orig, "", "a@example.org", false);
+    EXPECT_EQ(d.to, std::vector<std::string>{"Bob Smith <b@example.net>"});
+    d.date = 1;
+    EXPECT_TRUE(build_message(d));
+}
+
 TEST(Reply, ToOwnMessageGoesToItsRecipients) {
     std::string orig = "From: Alice <alice@example.org>\r\nTo: bob@example.net\r\nSubject: s\r\n\r\n";
     Draft d = reply_draft(orig, "", "alice@example.org", false);
