@@ -316,9 +316,14 @@ Result<std::string> read_file(const std::filesystem::path& path, std::uint64_t m
     return data;
 }
 
-std::string size_text(std::uint64_t n) {
-    if (n >= (1u << 20)) return std::to_string(n / (1u << 20)) + "." + std::to_string(n % (1u << 20) * 10 / (1u << 20)) + " MiB";
-    return std::to_string(n) + " bytes";
+std::string size_text(std::uint64_t n) {  // "26300000 bytes (25.08 MiB)"
+    std::string s = std::to_string(n) + " bytes";
+    if (n >= (1u << 20)) {
+        std::uint64_t hundredths = n * 100 / (1u << 20);
+        std::string frac = std::to_string(hundredths % 100);
+        s += " (" + std::to_string(hundredths / 100) + "." + (frac.size() < 2 ? "0" : "") + frac + " MiB)";
+    }
+    return s;
 }
 
 // Header fields build_message writes itself (RFC 5322 §3.6 allows each once).
@@ -382,7 +387,7 @@ Result<Built> build_message(const Draft& draft, const BuildOptions& options) {
         if (!mime::valid_utf8(value)) return fail("header field " + name + ": the value is not valid UTF-8");
     }
 
-    // Attachment size, before any file is read (RFC-free policy: the submission server's limit).
+    // Attachment size, before any file is read (policy, not an RFC: what submission servers take).
     std::uint64_t total = 0;
     for (const auto& p : draft.parts) {
         if (!p.content_type.empty() && !valid_type(p.content_type))
