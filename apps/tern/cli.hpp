@@ -43,5 +43,6 @@ std::string human_size(std::uint64_t bytes);
 void add_account_commands(CLI::App& app, Context& ctx);
 void add_pop_commands(CLI::App& app, Context& ctx);
 void add_list_commands(CLI::App& app, Context& ctx);
+void add_compose_commands(CLI::App& app, Context& ctx);
 
 }  // namespace tern::cli

@@ -42,9 +42,8 @@ bool needs_encoding(std::string_view w) {
     return w.find("=?") != std::string_view::npos && w.find("?=") != std::string_view::npos;
 }
 
-std::string base64(std::string_view in) {
+void base64_append(std::string& out, std::string_view in) {
     static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
     std::size_t i = 0;
     for (; i + 3 <= in.size(); i += 3) {
         std::uint32_t v = static_cast<unsigned char>(in[i]) << 16 | static_cast<unsigned char>(in[i + 1]) << 8 |
@@ -59,8 +58,32 @@ std::string base64(std::string_view in) {
         out += rest == 2 ? kAlphabet[(v >> 6) & 63] : '=';
         out += '=';
     }
+}
+
+std::string base64(std::string_view in) {
+    std::string out;
+    base64_append(out, in);
     return out;
 }
+
+// RFC 5322 §3.2.3 atext (ASCII only).
+bool is_atext(char c) {
+    auto u = static_cast<unsigned char>(c);
+    if ((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9')) return true;
+    return std::string_view("!#$%&'*+-/=?^_`{|}~").find(c) != std::string_view::npos;
+}
+
+// RFC 2045 §5.1 tspecials; token = 1*<any CHAR except SPACE, CTLs, or tspecials>.
+bool is_token_char(char c) {
+    auto u = static_cast<unsigned char>(c);
+    return u > 0x20 && u < 0x7f && std::string_view("()<>@,;:\\\"/[]?=").find(c) == std::string_view::npos;
+}
+
+// RFC 2231 §7 attribute-char: a token character except "*", "'" and "%".
+bool is_attribute_char(char c) { return is_token_char(c) && c != '*' && c != '\'' && c != '%'; }
+
+// A parameter section must fit a folded line: " " + section + ";" within 78 octets.
+constexpr std::size_t kParamBudget = 74;
 
 // RFC 2047 §2: an encoded-word is at most 75 characters; "=?UTF-8?B?" + "?=" leave 63, so 60
 // base64 characters, 45 octets.
@@ -260,6 +283,182 @@ bool valid_utf8(std::string_view s) {
         i += n;
     }
     return true;
+}
+
+std::string encode_phrase(std::string_view utf8) {
+    std::string name(utf8);
+    for (auto& c : name)
+        if (c == '\r' || c == '\n' || c == '\0' || c == '\t') c = ' ';
+    while (!name.empty() && name.front() == ' ') name.erase(0, 1);
+    while (!name.empty() && name.back() == ' ') name.pop_back();
+    if (name.empty()) return {};
+    bool encode = name.find("=?") != std::string::npos && name.find("?=") != std::string::npos;
+    bool atoms = true;
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        auto u = static_cast<unsigned char>(name[i]);
+        if (u < 0x20 || u > 0x7e) encode = true;
+        if (!(is_atext(name[i]) || (name[i] == ' ' && name[i - 1] != ' '))) atoms = false;
+    }
+    std::string out;
+    if (encode) {
+        encode_run(out, name);  // the whole name: no bare specials between encoded-words
+        return out;
+    }
+    if (atoms) return name;
+    out += '"';  // RFC 5322 §3.2.4 quoted-string
+    for (char c : name) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    out += '"';
+    return out;
+}
+
+std::string format_mailbox(std::string_view display_name_utf8, std::string_view addr_spec) {
+    std::string phrase = encode_phrase(display_name_utf8);
+    if (phrase.empty()) return std::string(addr_spec);
+    return phrase + " <" + std::string(addr_spec) + ">";
+}
+
+std::string mime_param(std::string_view attr, std::string_view value) {
+    std::string name(attr);
+    bool ascii = true;
+    for (char c : value) {
+        auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u > 0x7e) ascii = false;
+    }
+    // Units that must stay together in one section: a character (escaped or %-encoded as a whole).
+    std::vector<std::string> units;
+    if (ascii) {
+        bool token = !value.empty();
+        for (char c : value)
+            if (!is_token_char(c)) token = false;
+        std::string single = name + "=";
+        if (token) {
+            single += value;
+        } else {
+            single += '"';
+            for (char c : value) {
+                std::string u;
+                if (c == '"' || c == '\\') u += '\\';
+                u += c;
+                single += u;
+                units.push_back(std::move(u));
+            }
+            single += '"';
+        }
+        if (single.size() <= kParamBudget) return single;
+        if (token)
+            for (char c : value) units.emplace_back(1, c);
+    } else {
+        static constexpr char kHex[] = "0123456789ABCDEF";
+        for (std::size_t i = 0; i < value.size();) {
+            std::size_t n = utf8_len(value, i);
+            if (n == 0) n = 1;
+            std::string u;
+            for (std::size_t k = i; k < i + n; ++k) {
+                char c = value[k];
+                if (is_attribute_char(c)) {
+                    u += c;
+                } else {
+                    auto b = static_cast<unsigned char>(c);
+                    u += '%';
+                    u += kHex[b >> 4];
+                    u += kHex[b & 15];
+                }
+            }
+            units.push_back(std::move(u));
+            i += n;
+        }
+        std::string single = name + "*=utf-8''";  // RFC 2231 §4
+        for (const auto& u : units) single += u;
+        if (single.size() <= kParamBudget) return single;
+    }
+    // RFC 2231 §3 continuations: attr*0*=utf-8''...; attr*1*=... (or attr*N="..." for ASCII).
+    std::string out;
+    std::size_t k = 0;
+    for (unsigned section = 0; k < units.size(); ++section) {
+        std::string head = name + "*" + std::to_string(section) + (ascii ? "=\"" : "*=");
+        if (!ascii && section == 0) head += "utf-8''";
+        std::string piece = head;
+        std::size_t tail = ascii ? 1 : 0;
+        do {
+            piece += units[k++];
+        } while (k < units.size() && piece.size() + units[k].size() + tail <= kParamBudget);
+        if (ascii) piece += '"';
+        if (!out.empty()) out += "; ";
+        out += piece;
+    }
+    return out;
+}
+
+void append_base64_lines(std::string& out, std::string_view data) {
+    constexpr std::size_t kLine = 57;  // 57 octets = 76 base64 characters (RFC 2045 §6.8)
+    out.reserve(out.size() + (data.size() + kLine - 1) / kLine * 78);
+    for (std::size_t i = 0; i < data.size(); i += kLine) {
+        base64_append(out, data.substr(i, kLine));
+        out += "\r\n";
+    }
+}
+
+void append_quoted_printable(std::string& out, std::string_view text) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    constexpr std::size_t kMaxLine = 76;  // RFC 2045 §6.7 rule 5
+    auto hex = [](std::string& o, unsigned char b) {
+        o += '=';
+        o += kHex[b >> 4];
+        o += kHex[b & 15];
+    };
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        std::size_t eol = text.find("\r\n", pos);
+        std::string_view line = text.substr(pos, (eol == std::string_view::npos ? text.size() : eol) - pos);
+        pos = eol == std::string_view::npos ? text.size() : eol + 2;
+        std::size_t col = 0;
+        std::string unit;
+        for (std::size_t i = 0; i < line.size();) {
+            std::size_t n = utf8_len(line, i);
+            if (n == 0) n = 1;
+            const bool last = i + n == line.size();
+            auto represent = [&] {
+                unit.clear();
+                auto c = static_cast<unsigned char>(line[i]);
+                if (n > 1 || c == '=' || c > 0x7e || (c < 0x20 && c != '\t')) {
+                    for (std::size_t k = i; k < i + n; ++k) hex(unit, static_cast<unsigned char>(line[k]));
+                } else if ((c == ' ' || c == '\t') && last) {
+                    hex(unit, c);  // rule 3: no white space at the end of an encoded line
+                } else if (col == 0 && (c == '.' || (c == 'F' && line.substr(i).starts_with("From ")))) {
+                    hex(unit, c);  // no lone "." (SMTP) and no "From " (mbox) at a line's start
+                } else {
+                    unit += static_cast<char>(c);
+                }
+            };
+            represent();
+            // A soft break "=" needs a column of its own, except after the line's last unit.
+            if (col > 0 && col + unit.size() + (last ? 0 : 1) > kMaxLine) {
+                out += "=\r\n";
+                col = 0;
+                represent();
+            }
+            out += unit;
+            col += unit.size();
+            i += n;
+        }
+        out += "\r\n";
+    }
+}
+
+void append_delimiter(std::string& out, std::string_view boundary, bool first) {
+    if (!first) out += "\r\n";  // RFC 2046 §5.1.1: the CRLF belongs to the delimiter
+    out += "--";
+    out += boundary;
+    out += "\r\n";
+}
+
+void append_close_delimiter(std::string& out, std::string_view boundary) {
+    out += "\r\n--";
+    out += boundary;
+    out += "--\r\n";
 }
 
 }  // namespace tern::mime

@@ -51,4 +51,39 @@ std::string multipart_body(std::string_view boundary, std::span<const Part> part
 // True when `s` is well-formed UTF-8 (RFC 3629: no overlongs, surrogates or values over U+10FFFF).
 bool valid_utf8(std::string_view s);
 
+// --- Building blocks for the client's composer (mua/compose) ---
+
+// RFC 2047 §5 (3) for a display name in an address (a phrase): a name that needs encoding
+// (non-ASCII, or something that looks like an encoded-word) becomes UTF-8 "B" encoded-words as a
+// whole, so no ASCII special ("," "." "(") is left bare between them; printable ASCII names come
+// back as atoms or as one RFC 5322 quoted-string. Empty for an empty name.
+std::string encode_phrase(std::string_view utf8);
+
+// An RFC 5322 §3.4 mailbox for a header: "phrase <addr-spec>" (encode_phrase) or the bare
+// addr-spec when there is no name. `addr_spec` is written as given (the parser's addr_spec()).
+std::string format_mailbox(std::string_view display_name_utf8, std::string_view addr_spec);
+
+// One MIME parameter "attr=value" for Content-Type / Content-Disposition (RFC 2045 §5.1): a token,
+// else a quoted-string; a non-ASCII value as an RFC 2231 §4 extended value ("attr*=utf-8''%C3%9C");
+// a value whose "attr=..." would not fit a 78-octet line split into RFC 2231 §3 sections
+// ("attr*0*=...; attr*1*=..."), never inside a %XX triple, a quoted pair or a UTF-8 character.
+// Join several with "; " and let header_field() fold at the blanks.
+std::string mime_param(std::string_view attr, std::string_view utf8_value);
+
+// RFC 2045 §6.8 base64 of `data`, appended to `out` in lines of 76 characters, each ending CRLF.
+void append_base64_lines(std::string& out, std::string_view data);
+
+// RFC 2045 §6.7 quoted-printable of text whose lines end in CRLF (a last line without one is
+// ended with one): every output line at most 76 characters ("=" soft breaks), "=", controls and
+// 8-bit octets as =XX (a UTF-8 character never split by a soft break), a space or tab that ends a
+// line as =20 / =09 (rule 3), and at the start of an output line a "." as =2E and the "F" of
+// "From " as =46, so neither SMTP's lone dot nor an mbox "From " line can appear.
+void append_quoted_printable(std::string& out, std::string_view text);
+
+// Streaming multipart_body(): the delimiter before a part ("--boundary" CRLF, with the CRLF that
+// belongs to it in front unless `first`), and the close delimiter CRLF "--boundary--" CRLF. A
+// caller writes each part's header fields, an empty line and its body in between.
+void append_delimiter(std::string& out, std::string_view boundary, bool first);
+void append_close_delimiter(std::string& out, std::string_view boundary);
+
 }  // namespace tern::mime
