@@ -24,10 +24,20 @@
 #   d.text(user, uid, folder="INBOX") -> bytes of the message as IMAP serves it (CRLF)
 #   d.set_flags(user, uid, flags, folder="INBOX");  d.expunge(user, folder="INBOX")  (all)
 #   d.folders(user, subscribed=False) -> [names];  d.special_use(user) -> {"\\Sent": "Sent", ...}
-#   d.pop3(user) / d.imap(user) -> logged-in poplib.POP3_SSL / imaplib.IMAP4_SSL (caller closes)
+#   d.lmtp(message, [users], sender) -> delivery through Dovecot's LMTP (as from Postfix)
+#   d.pop3(user) / d.imap(user, starttls=False) -> logged-in poplib.POP3_SSL / imaplib client on
+#       IMAPS (or IMAP + STARTTLS); the caller closes it
 #   d.doveadm(*args) -> stdout str; d.log() -> log text; d.address(user) -> user@domain
 #   d.postfix_submission(**kw) -> postfixlib.Postfix in front of this Dovecot (submission with
-#       STARTTLS + smtps, SASL through d.auth_socket, mail for the domain delivered over LMTP)
+#       STARTTLS + smtps, SASL through d.auth_socket, mail for the domain delivered over LMTP);
+#       its recipient list is the users added so far, so add users first. Then pf.start(), and
+#       pf.submission_port (STARTTLS, AUTH only after it), pf.smtps_port, pf.port (25's role).
+#
+# Dovecot 2.3 counts a loopback client as "secured", so it accepts passwords on the plain IMAP and
+# POP3 ports even before STARTTLS (disable_plaintext_auth cannot prevent that here); tests about
+# refusing cleartext must check the client side (tern --trace), not Dovecot's answer. After a failed
+# login Dovecot's auth penalty (per client IP, 2 s doubling up to 15 s, not configurable) delays the
+# next attempts from 127.0.0.1 by seconds until one succeeds: keep wrong-password tests few.
 #
 # Users are "<name>@<domain>" with userdb static (uid/gid of nobody) and Maildir under
 # <tmp>/mail/<user>/Maildir; Sent, Drafts, Trash, Junk and Archive carry their special-use flags
@@ -41,6 +51,7 @@ import pwd
 import re
 import shutil
 import signal
+import smtplib
 import socket
 import ssl
 import subprocess
@@ -103,6 +114,8 @@ default_login_user = dovenull
 log_path = {d}/log/dovecot.log
 info_log_path = {d}/log/dovecot.log
 auth_verbose = yes
+# Tests try wrong passwords on purpose; Dovecot's 2 s penalty would only slow them down.
+auth_failure_delay = 0
 
 passdb {{
   driver = passwd-file
@@ -449,11 +462,22 @@ class Dovecot:
         p.pass_(self.passwords[addr])
         return p
 
-    def imap(self, user):
+    def imap(self, user, starttls=False):
+        """Logged in on IMAPS, or with starttls=True on the IMAP port after STARTTLS."""
         addr = self.address(user)
-        m = imaplib.IMAP4_SSL("127.0.0.1", self.ports["imaps"], ssl_context=self.tls_context(), timeout=20)
+        if starttls:
+            m = imaplib.IMAP4("127.0.0.1", self.ports["imap"], timeout=20)
+            m.starttls(ssl_context=self.tls_context())
+        else:
+            m = imaplib.IMAP4_SSL("127.0.0.1", self.ports["imaps"], ssl_context=self.tls_context(), timeout=20)
         m.login(addr, self.passwords[addr])
         return m
+
+    def lmtp(self, message, recipients, sender="sender@remote.example"):
+        """Delivers like Postfix would (Dovecot's LMTP adds Return-Path, Delivered-To, Received)."""
+        with smtplib.LMTP("127.0.0.1", self.ports["lmtp"], timeout=20) as c:
+            refused = c.sendmail(sender, [self.address(r) for r in recipients], message)
+        assert not refused, refused
 
     # -- Postfix in front
 

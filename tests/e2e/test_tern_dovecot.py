@@ -72,7 +72,7 @@ class TernAgainstDovecot(unittest.TestCase):
     def test_harness(self):
         """The private instances are what the tern tests rely on: CONDSTORE/QRESYNC/SPECIAL-USE,
         subscribed special-use folders, plaintext and hashed passwords, no AUTH before STARTTLS."""
-        with self.dove.imap(ALICE) as m:
+        with self.dove.imap(ALICE, starttls=True) as m:   # IMAP port (143's role) with STARTTLS
             caps = m.capability()[1][0].split()
         for cap in (b"CONDSTORE", b"QRESYNC", b"SPECIAL-USE", b"UIDPLUS", b"MOVE", b"IDLE"):
             self.assertIn(cap, caps)
@@ -85,13 +85,13 @@ class TernAgainstDovecot(unittest.TestCase):
         self.assertIn(BOB + ":{SHA512-CRYPT}$6$", stored)
         self.assertNotIn(BOB_PW, stored)
         self.dove.pop3(BOB).quit()   # the hashed password logs in
-        with self.assertRaises(poplib.error_proto):
-            p = poplib.POP3_SSL("127.0.0.1", self.dove.port("pop3s"), context=self.dove.tls_context(), timeout=20)
-            p.user(BOB)
-            p.pass_("wrong")
         uid = self.dove.save(ALICE, message(0), folder="Archive", flags=["\\Seen", "$Label1"])
         self.assertEqual(self.dove.messages(ALICE, "Archive")[-1]["flags"], ["\\Seen", "$Label1"])
         self.assertEqual(self.dove.text(ALICE, uid, "Archive"), message(0))
+        self.dove.lmtp(message(0), [ALICE], sender="carol@remote.example")
+        delivered = self.dove.messages(ALICE)
+        self.assertEqual(len(delivered), 1)
+        self.assertIn(b"Return-Path: <carol@remote.example>", self.dove.text(ALICE, delivered[0]["uid"]))
         self.dove.expunge(ALICE, "Archive")
         self.assertEqual(self.dove.count(ALICE, "Archive"), 0)
         with smtplib.SMTP("127.0.0.1", self.pf.submission_port, timeout=20) as s:
@@ -100,8 +100,9 @@ class TernAgainstDovecot(unittest.TestCase):
             s.starttls(context=self.dove.tls_context())
             s.ehlo()
             self.assertIn("PLAIN", s.esmtp_features["auth"].split())
+            s.user, s.password = ALICE, "wrong"
             with self.assertRaises(smtplib.SMTPAuthenticationError):
-                s.login(ALICE, "wrong")
+                s.auth("PLAIN", s.auth_plain)   # one attempt (login() would go on with LOGIN)
 
     def test_pop3s_keep_then_delete(self):
         big = b"".join(b"%06d " % i + b"y" * 70 + b"\r\n" for i in range(30000))  # ~2.3 MB
