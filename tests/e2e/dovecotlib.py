@@ -44,6 +44,7 @@
 # and are created and subscribed on first login. CONDSTORE/QRESYNC: Dovecot 2.3 advertises both
 # by default (no plugin needed); test_tern_dovecot.py checks the capability.
 import atexit
+import grp
 import imaplib
 import os
 import poplib
@@ -291,13 +292,11 @@ class Dovecot:
     def start(self, timeout=30.0):
         mailboxes = "".join(f"  mailbox {name} {{\n    special_use = {flag}\n    auto = subscribe\n  }}\n"
                             for name, flag in SPECIAL)
-        try:
-            pf = pwd.getpwnam("postfix")
-            auth_user, auth_group = "postfix", pf.pw_gid
+        try:     # Postfix's smtpd (user postfix) is the auth socket's only client
+            auth_user = pwd.getpwnam("postfix")
         except KeyError:
-            auth_user, auth_group = "dovecot", pwd.getpwnam("dovecot").pw_gid
-        import grp
-        auth_group = grp.getgrgid(auth_group).gr_name
+            auth_user = pwd.getpwnam("dovecot")
+        auth_user, auth_group = auth_user.pw_name, grp.getgrgid(auth_user.pw_gid).gr_name
         with open(self.conf, "w") as f:
             f.write(CONF.format(d=self.tmp, instance="tern-e2e-" + os.path.basename(self.tmp),
                                 uid=self.uid, gid=self.gid, domain=self.domain, mailboxes=mailboxes,
