@@ -11,7 +11,8 @@ build=(g++ cmake ninja-build pkg-config ccache libboost1.81-dev libssl-dev libsq
        libtomlplusplus-dev libcli11-dev libcrypt-dev zlib1g-dev libgumbo-dev libmagic-dev libncurses-dev
        swaks libnet-ssleay-perl libio-socket-ssl-perl)
 test=(libgtest-dev libgmock-dev python3 swaks fetchmail clang-16 libclang-rt-16-dev dnsmasq
-      openssl postfix dovecot-imapd isync offlineimap3 mutt tmux)
+      openssl postfix dovecot-imapd isync offlineimap3 mutt tmux
+      dovecot-pop3d dovecot-lmtpd)  # tests/e2e/dovecotlib.py: private Dovecot for tern's tests
 bench=(python3 dovecot-imapd)  # bench/imap_bench.sh, bench/imap_summary_bench.py (the others install their own)
 want=("${build[@]}")
 [ "${1:-build}" = test ] && want+=("${test[@]}")

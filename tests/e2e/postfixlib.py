@@ -1,6 +1,7 @@
 # A private Postfix instance (Debian's postfix package) on a loopback port for interop tests, built
 # like bench/smtp_bench.sh's (own config, queue and log directories, no chroot, file logging):
-# as a sender relaying everything to host:port, or as a receiver delivering a domain into Maildirs.
+# as a sender relaying everything to host:port, or as a receiver delivering a domain into Maildirs,
+# or as a submission server (STARTTLS/smtps, SASL through Dovecot) delivering over LMTP (dovecotlib).
 # Needs root (Postfix's daemons change user); never touches the system instance (/etc/postfix) and
 # is always stopped at exit. Stdlib only.
 import atexit
@@ -128,6 +129,9 @@ class Postfix:
         self.proclimit = proclimit
         self.domain = None
         self.started = False
+        self.master_extra = ""         # master.cf lines after MASTER_CF (submission() adds services)
+        self.submission_port = None    # submission(): STARTTLS + AUTH port (587's role)
+        self.smtps_port = None         # submission(): TLS-on-connect port (465's role)
         for sub in ("etc", "spool", "data", "log", "mail"):
             os.mkdir(os.path.join(self.tmp, sub))
         pf = pwd.getpwnam("postfix")
@@ -175,6 +179,53 @@ class Postfix:
                         "smtpd_tls_security_level = may\nsmtpd_tls_received_header = yes\n")
         return p
 
+    @classmethod
+    def submission(cls, domain, users, lmtp, sasl_path, cert=None, key=None, **kw):
+        """A submission server in front of a mailbox server: submission_port (STARTTLS required
+        before AUTH) and smtps_port (TLS on connect) take mail from clients authenticated through
+        Dovecot's auth socket (smtpd_sasl_type = dovecot, smtpd_sasl_path = sasl_path) and relay it
+        anywhere; mail for users@domain is delivered over LMTP to `lmtp` (a Postfix lmtp(8)
+        destination: "inet:127.0.0.1:24" or "unix:/path"). `port` (25's role) accepts mail only for
+        the domain's users: no relaying for unauthenticated clients, loopback included. cert/key:
+        PEM files (a self-signed pair is made when absent)."""
+        p = cls(**kw)
+        p.domain = domain
+        if cert is None:
+            cert, key = os.path.join(p.conf, "cert.pem"), os.path.join(p.conf, "key.pem")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                            "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+                            "-days", "2", "-subj", "/CN=" + p.hostname], check=True, capture_output=True)
+        p.submission_port, p.smtps_port = _free_port(), _free_port()
+        while p.smtps_port in (p.port, p.submission_port):
+            p.smtps_port = _free_port()
+        while p.submission_port == p.port:
+            p.submission_port = _free_port()
+        maps = ", ".join(f"{u}@{domain}=ok" for u in users)
+        p.extra += (f"virtual_mailbox_domains = {domain}\n"
+                    f"virtual_mailbox_maps = inline:{{ {maps} }}\n"
+                    f"virtual_transport = lmtp:{lmtp}\n"
+                    # mynetworks (loopback) must not relay: only SASL-authenticated clients may.
+                    "smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination\n"
+                    "smtpd_sasl_type = dovecot\n"
+                    f"smtpd_sasl_path = {sasl_path}\n"
+                    "smtpd_sasl_auth_enable = no\n"
+                    "smtpd_tls_auth_only = yes\n"
+                    "smtpd_sasl_security_options = noanonymous\n"
+                    "smtpd_sasl_authenticated_header = yes\n"
+                    f"smtpd_tls_cert_file = {cert}\nsmtpd_tls_key_file = {key}\n"
+                    "smtpd_tls_security_level = may\nsmtpd_tls_received_header = yes\n"
+                    "smtpd_tls_loglevel = 1\n")
+        opts = ("  -o smtpd_sasl_auth_enable=yes\n"
+                "  -o smtpd_client_restrictions=permit_sasl_authenticated,reject\n"
+                "  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject\n")
+        p.master_extra += (f"127.0.0.1:{p.submission_port} inet n - n - - smtpd\n"
+                           "  -o syslog_name=postfix/submission\n"
+                           "  -o smtpd_tls_security_level=encrypt\n" + opts +
+                           f"127.0.0.1:{p.smtps_port} inet n - n - - smtpd\n"
+                           "  -o syslog_name=postfix/smtps\n"
+                           "  -o smtpd_tls_wrappermode=yes\n" + opts)
+        return p
+
     # -- lifecycle
 
     def start(self, timeout=30.0):
@@ -182,7 +233,7 @@ class Postfix:
         with open(os.path.join(self.conf, "main.cf"), "w") as f:
             f.write(MAIN_CF.format(d=d, hostname=self.hostname, proclimit=self.proclimit) + self.extra)
         with open(os.path.join(self.conf, "master.cf"), "w") as f:
-            f.write(MASTER_CF.format(port=self.port))
+            f.write(MASTER_CF.format(port=self.port) + self.master_extra)
         out = ""   # `postfix start` runs `postfix check` itself
         _running.append(self)
         self.started = True
@@ -190,13 +241,16 @@ class Postfix:
         if rc != 0:
             raise AssertionError(f"postfix start failed ({rc}):\n{out}{out2}\n{self.log()}")
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return self
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError(f"postfix smtpd not listening on {self.port}:\n{out}{out2}\n{self.log()}")
+        for port in [self.port] + [p for p in (self.submission_port, self.smtps_port) if p]:
+            while True:
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=1):
+                        break
+                except OSError:
+                    if time.monotonic() >= deadline:
+                        raise AssertionError(f"postfix smtpd not listening on {port}:\n{out}{out2}\n{self.log()}")
+                    time.sleep(0.1)
+        return self
 
     def master_pid(self):
         try:
