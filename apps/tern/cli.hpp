@@ -8,6 +8,7 @@
 
 #include "mua/account.hpp"
 #include "mua/cache.hpp"
+#include "mua/compose.hpp"
 #include "mua/connection.hpp"
 #include "mua/paths.hpp"
 
@@ -39,10 +40,21 @@ std::size_t terminal_width();
 // "4.2K", "12M"
 std::string human_size(std::uint64_t bytes);
 
+// The body of a new message: from `body_file` ("-" = stdin), else stdin when it is not a terminal,
+// else $EDITOR on a temporary file holding `initial` (cmd_compose.cpp).
+Result<std::string> read_body(const std::string& body_file, const std::string& initial);
+// Date, UTC offset and Message-ID randomness for a draft about to be built.
+void stamp(mua::Draft& draft);
+
+// Builds `draft` (From = the account), sends it or queues it in the outbox, prints the outcome;
+// the id of the copy in Sent/Outbox, or 0 after printing why not (cmd_send.cpp).
+std::int64_t send_draft(Context& ctx, Opened& opened, mua::Draft draft);
+
 // One per cmd_*.cpp.
 void add_account_commands(CLI::App& app, Context& ctx);
 void add_pop_commands(CLI::App& app, Context& ctx);
 void add_list_commands(CLI::App& app, Context& ctx);
 void add_compose_commands(CLI::App& app, Context& ctx);
+void add_send_commands(CLI::App& app, Context& ctx);
 
 }  // namespace tern::cli

@@ -34,14 +34,25 @@ Result<std::string> read_all(std::istream& in, const std::string& what) {
     return ss.str();
 }
 
-// Runs $EDITOR (default vi) on an empty temporary file (0600, made by mkstemps) and returns what
-// was saved. The editor runs through /bin/sh so "EDITOR='emacs -nw'" works, as git and mutt do;
+}  // namespace
+
+// Runs $EDITOR (default vi) on a temporary file (0600, made by mkstemps) holding `initial`, and
+// returns what was saved. The editor runs through /bin/sh so "EDITOR='emacs -nw'" works, as git and mutt do;
 // the file name goes as "$1", never into the command text.
-Result<std::string> edit_body() {
+Result<std::string> edit_body(const std::string& initial) {
     const char* dir = std::getenv("TMPDIR");
     std::string path = std::string(dir && *dir ? dir : "/tmp") + "/tern-compose-XXXXXX.txt";
     int fd = ::mkstemps(path.data(), 4);
     if (fd < 0) return fail("cannot create a temporary file: " + std::string(std::strerror(errno)));
+    for (std::size_t done = 0; done < initial.size();) {
+        ssize_t n = ::write(fd, initial.data() + done, initial.size() - done);
+        if (n <= 0 && errno != EINTR) {
+            ::close(fd);
+            ::unlink(path.c_str());
+            return fail("cannot write a temporary file: " + std::string(std::strerror(errno)));
+        }
+        if (n > 0) done += static_cast<std::size_t>(n);
+    }
     ::close(fd);
     const char* env = std::getenv("EDITOR");
     std::string editor = env && *env ? env : "vi";
@@ -72,11 +83,33 @@ Result<std::string> edit_body() {
     return body;
 }
 
+namespace {
 int local_utc_offset_minutes(std::time_t now) {
     std::tm tm{};
     if (!::localtime_r(&now, &tm)) return 0;
     return static_cast<int>(tm.tm_gmtoff / 60);
 }
+}  // namespace
+
+Result<std::string> read_body(const std::string& body_file, const std::string& initial) {
+    if (body_file == "-" || (body_file.empty() && !::isatty(STDIN_FILENO))) return read_all(std::cin, "stdin");
+    if (!body_file.empty()) {
+        std::ifstream in(body_file, std::ios::binary);
+        if (!in) return fail("cannot open " + body_file);
+        return read_all(in, body_file);
+    }
+    return edit_body(initial);
+}
+
+void stamp(mua::Draft& d) {
+    std::time_t now = std::time(nullptr);
+    d.date = now;
+    d.utc_offset_minutes = local_utc_offset_minutes(now);
+    std::random_device rd;
+    d.unique = (std::uint64_t{rd()} << 32) | rd();
+}
+
+namespace {
 
 int run_compose(const ComposeArgs& args) {
     mua::Draft d;
@@ -87,28 +120,14 @@ int run_compose(const ComposeArgs& args) {
     d.subject = args.subject;
     for (const auto& a : args.attach) d.attachments.push_back({a, ""});
 
-    Result<std::string> body;
-    if (args.body_file == "-" || (args.body_file.empty() && !::isatty(STDIN_FILENO))) {
-        body = read_all(std::cin, "stdin");
-    } else if (!args.body_file.empty()) {
-        std::ifstream in(args.body_file, std::ios::binary);
-        if (!in) body = fail("cannot open " + args.body_file);
-        else body = read_all(in, args.body_file);
-    } else {
-        body = edit_body();
-    }
+    auto body = read_body(args.body_file, "");
     if (!body) {
         std::cerr << "tern compose: " << body.error().message << "\n";
         return 1;
     }
     d.body = std::move(*body);
 
-    std::time_t now = std::time(nullptr);
-    d.date = now;
-    d.utc_offset_minutes = local_utc_offset_minutes(now);
-    std::random_device rd;
-    d.unique = (std::uint64_t{rd()} << 32) | rd();
-
+    stamp(d);
     auto built = mua::build_message(d);
     if (!built) {
         std::cerr << "tern compose: " << built.error().message << "\n";

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
     tern::cli::add_pop_commands(app, ctx);
     tern::cli::add_list_commands(app, ctx);
     tern::cli::add_compose_commands(app, ctx);
+    tern::cli::add_send_commands(app, ctx);
 
     auto paths = tern::mua::Paths::from_environment();
     if (!paths) {

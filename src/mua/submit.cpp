@@ -133,7 +133,9 @@ Result<SendResult> send_or_queue(const Account& account, Cache& cache, const Env
     SendResult r;
     r.outcome = submit(account, envelope, message, trace);
     if (r.outcome.accepted) {
-        auto sent = cache.folder("Sent");
+        auto special = cache.folder_by_special("\\Sent");  // the server's Sent folder, once synced
+        if (!special) return std::unexpected(special.error());
+        auto sent = *special ? Result<Folder>(**special) : cache.folder("Sent");
         if (!sent) return std::unexpected(sent.error());
         NewMessage meta;
         meta.flags = "\\Seen";
@@ -160,7 +162,9 @@ Result<OutboxReport> flush_outbox(const Account& account, Cache& cache, const Tr
     OutboxReport report;
     auto entries = cache.outbox();
     if (!entries) return std::unexpected(entries.error());
-    auto sent = cache.folder("Sent");
+    auto special = cache.folder_by_special("\\Sent");
+    if (!special) return std::unexpected(special.error());
+    auto sent = *special ? Result<Folder>(**special) : cache.folder("Sent");
     if (!sent) return std::unexpected(sent.error());
     for (std::size_t i = 0; i < entries->size(); ++i) {
         auto& e = (*entries)[i];
