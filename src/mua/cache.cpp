@@ -358,7 +358,7 @@ Result<void> Cache::Writer::write(std::string_view bytes) {
     return {};
 }
 
-Result<std::int64_t> Cache::Writer::commit(const NewMessage& meta) {
+Result<std::int64_t> Cache::Writer::commit(const NewMessage& meta, bool sync_dir) {
     if (fd_ < 0) return fail("message already committed");
     if (::fsync(fd_) != 0) return fail("cannot write " + tmp_.string() + ": " + std::strerror(errno), errno);
     ::close(fd_);
@@ -368,7 +368,9 @@ Result<std::int64_t> Cache::Writer::commit(const NewMessage& meta) {
     if (::rename(tmp_.c_str(), (maildir / file).c_str()) != 0)
         return fail("cannot move " + tmp_.string() + " into " + maildir.string() + ": " + std::strerror(errno), errno);
     tmp_.clear();
-    if (auto r = base::fsync_directory(maildir / "cur"); !r) return std::unexpected(r.error());
+    if (sync_dir) {
+        if (auto r = base::fsync_directory(maildir / "cur"); !r) return std::unexpected(r.error());
+    }
     auto id = cache_->index(folder_, file, head_, size_, meta);
     if (!id) ::unlink((maildir / file).c_str());
     return id;
@@ -703,6 +705,10 @@ Result<void> Cache::remove_folder(std::int64_t folder_id) {
     std::error_code ec;
     if (!dir.empty()) fs::remove_all(root_ / "mail" / dir, ec);  // dir never holds '/' (folder_dir_name)
     return {};
+}
+
+Result<void> Cache::sync_folder_dir(const Folder& folder) {
+    return base::fsync_directory(root_ / "mail" / folder.dir / "cur");
 }
 
 Result<void> Cache::begin_batch() {

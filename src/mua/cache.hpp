@@ -114,7 +114,9 @@ public:
         Writer(Writer&&) noexcept;
         Writer& operator=(Writer&&) = delete;
         Result<void> write(std::string_view bytes);
-        Result<std::int64_t> commit(const NewMessage& meta);
+        // `sync_dir` false: the caller fsyncs the folder's cur/ (sync_folder_dir) before it ends
+        // the batch holding the index row, so many messages share one directory fsync.
+        Result<std::int64_t> commit(const NewMessage& meta, bool sync_dir = true);
 
     private:
         friend class Cache;
@@ -158,6 +160,7 @@ public:
     Result<void> clear_server_deletions(std::int64_t folder_id);
     // A folder gone from the server: its messages, files and Maildir.
     Result<void> remove_folder(std::int64_t folder_id);
+    Result<void> sync_folder_dir(const Folder& folder);
     // Groups many index writes in one transaction (the sync's batches); nestable.
     Result<void> begin_batch();
     Result<void> end_batch();
