@@ -43,5 +43,9 @@ std::string human_size(std::uint64_t bytes);
 void add_account_commands(CLI::App& app, Context& ctx);
 void add_pop_commands(CLI::App& app, Context& ctx);
 void add_list_commands(CLI::App& app, Context& ctx);
+void add_browse_commands(CLI::App& app, Context& ctx);
+
+// The full-screen browser (browser.cpp): `tern` with no subcommand on a terminal, `tern browse`.
+void run_browser(Context& ctx, const std::string& folder);
 
 }  // namespace tern::cli
