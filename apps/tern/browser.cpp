@@ -38,7 +38,10 @@ void on_fatal_signal(int sig) {
 struct Curses {
     Curses() {
         std::setlocale(LC_ALL, "");  // UTF-8 output and wide-character input
-        use_tioctl(TRUE);            // the terminal's real size, not a stale COLUMNS/LINES
+        // The terminal's real size, now and after SIGWINCH: an exported COLUMNS/LINES (as `tern
+        // list` honours) would pin ncurses to it and make resizing draw at the old size.
+        ::unsetenv("COLUMNS");
+        ::unsetenv("LINES");
         initscr();
         g_curses = true;
         cbreak();
