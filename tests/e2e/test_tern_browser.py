@@ -190,6 +190,41 @@ class TernBrowser(unittest.TestCase):
         t.keys("Q")
         self.assertEqual(t.exit_status()[0], 0)
 
+    def test_reply_through_the_editor_keeps_a_draft(self):
+        t = self.tmux
+        editor = os.path.join(t.dir, "editor.sh")
+        mode_file = os.path.join(t.dir, "mode")
+        with open(editor, "w") as f:
+            f.write("#!/bin/sh\nstat -c %a \"$1\" > " + mode_file + "\nprintf 'Thanks, see you there.\\n' >> \"$1\"\n")
+        os.chmod(editor, 0o700)
+        t.env["EDITOR"] = editor
+        t.start_tern()
+        t.wait_text("third quarterly report")
+        t.keys("j")
+        t.wait_for(lambda s: "[2/3]" in s, "position 2/3")
+        t.keys("r")
+        t.wait_text("Draft saved in Drafts")
+        with open(mode_file) as f:
+            self.assertEqual(f.read().strip(), "600")  # the temporary file is private
+        drafts = self.client.json("list", "--folder", "Drafts")
+        self.assertEqual([d["subject"] for d in drafts], ["Re: second Grüße aus Köln"])
+        self.assertIn("\\Draft", drafts[0]["flags"])
+        files = self.client.maildir_files("home", "Drafts")
+        self.assertEqual(len(files), 1)
+        with open(files[0], "rb") as f:
+            draft = f.read()
+        self.assertIn(b"\r\nIn-Reply-To: <b1@remote.example>\r\n", draft)
+        self.assertIn(b"To: Bob Sender <bob@remote.example>\r\n", draft)
+        self.assertIn(b"\r\n> body of message 2\r\n", draft)
+        self.assertIn(b"Thanks, see you there.\r\n", draft)
+        self.assertNotIn(b"Cc:", draft)  # left empty: dropped
+        # The browser is still running and drawn after the editor.
+        t.keys("c")
+        screen = t.wait_text("tern: folders")
+        self.assertIn("Drafts", screen)
+        t.keys("q")
+        self.assertEqual(t.exit_status()[0], 0)
+
     def test_no_terminal_prints_help(self):
         p = self.client.run(check=False)
         self.assertEqual(p.returncode, 1)
