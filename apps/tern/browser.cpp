@@ -19,6 +19,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <stdexcept>
 
 #include "cli.hpp"
 #include "mua/browser_model.hpp"
@@ -42,7 +43,8 @@ struct Curses {
         // list` honours) would pin ncurses to it and make resizing draw at the old size.
         ::unsetenv("COLUMNS");
         ::unsetenv("LINES");
-        initscr();
+        screen = newterm(nullptr, stdout, stdin);  // unlike initscr, reports an unknown $TERM
+        if (!screen) throw std::runtime_error("cannot use this terminal (TERM=" + std::string(std::getenv("TERM") ? std::getenv("TERM") : "") + ")");
         g_curses = true;
         cbreak();
         noecho();
@@ -61,10 +63,12 @@ struct Curses {
     ~Curses() {
         for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) std::signal(sig, SIG_DFL);
         endwin();
+        delscreen(screen);
         g_curses = false;
     }
     Curses(const Curses&) = delete;
     Curses& operator=(const Curses&) = delete;
+    SCREEN* screen = nullptr;
     bool colors = false;
 };
 
@@ -84,6 +88,9 @@ void draw(const mua::BrowserModel& model, const Curses& c) {
         if (l.bold) a |= A_BOLD;
         attr_set(a, pair, nullptr);
         mvaddstr(static_cast<int>(i), 0, l.text.c_str());  // the last cell may report ERR: harmless
+        // Should the terminal's wcwidth count wider than the model did, what spilled onto the
+        // next row is cleared when that row is drawn.
+        if (l.style == mua::ScreenLine::Style::Plain || l.style == mua::ScreenLine::Style::Message) clrtoeol();
         if (l.style == mua::ScreenLine::Style::Message && model.prompting()) {
             cursor_row = static_cast<int>(i);
             cursor_col = static_cast<int>(mua::display_width(l.text));
