@@ -446,3 +446,16 @@ TEST(BrowserModel, LinesNeverExceedTheWidth) {
     ASSERT_TRUE(m.prompting());
     check("prompt");
 }
+
+TEST(BrowserModel, TheHeaderListNeverReadsMessageFiles) {
+    Fixture f;
+    f.add_n(3);
+    for (auto id : f.ids) fs::remove(f.cache->get(id)->path);  // only the index is left
+    BrowserModel m(*f.cache, fixed_clock());
+    m.resize(80, 10);
+    std::string s = screen_text(m);
+    for (int i = 1; i <= 3; ++i) EXPECT_NE(s.find("message " + std::to_string(i)), std::string::npos);
+    m.key(key::Enter);  // opening does read the file: an error, not a crash
+    EXPECT_EQ(m.screen(), Screen::Index);
+    EXPECT_NE(m.message().find("cannot read message"), std::string::npos);
+}
