@@ -783,7 +783,7 @@ std::vector<ScreenLine> BrowserModel::layout() const {
     switch (screen_) {
     case Screen::Folders:
         title = "tern: folders (" + std::to_string(folders_.size()) + ")";
-        keys = "q:Quit  Enter:Open  j/k:Move  m:Mail";
+        keys = "q:Quit  Ret:Open  j/k:Move  m:Mail";
         body = layout_folders(width);
         break;
     case Screen::Index: {
@@ -792,8 +792,7 @@ std::vector<ScreenLine> BrowserModel::layout() const {
         title = "tern: " + folder_name_ + "  [" + (rows_.empty() ? "0" : std::to_string(sel_ + 1)) + "/" +
                 std::to_string(rows_.size()) + "]  " + std::to_string(unread) + " unread";
         if (!pending_delete_.empty()) title += ", " + std::to_string(pending_delete_.size()) + " to delete";
-        keys = "q:Folders  Enter:Open  j/k:Move  d:Del  u:Undel  N:New  F:Flag  /:Search  n:Next  r:Reply  m:Mail  "
-               "v:Save  c:Folders  Q:Quit";
+        keys = "q:Folders  Ret:Open  d:Del  u:Undel  N:New  F:Flag  /:Find  n:Next  r:Reply  m:Mail  v:Save  Q:Quit";
         body = layout_index(width);
         break;
     }
