@@ -455,7 +455,11 @@ void BrowserModel::open_folder(const std::string& name) {
     folder_id_ = f->id;
     rows_ = std::move(*list);
     id_width_ = 4;
-    for (auto& m : rows_) id_width_ = std::max(id_width_, std::to_string(m.id).size());
+    unread_ = 0;
+    for (auto& m : rows_) {
+        id_width_ = std::max(id_width_, std::to_string(m.id).size());
+        unread_ += !m.has("\\Seen");
+    }
     // Like mutt: start at the first unread message, else the newest (the last).
     sel_ = rows_.empty() ? 0 : rows_.size() - 1;
     for (std::size_t i = 0; i < rows_.size(); ++i)
@@ -486,8 +490,12 @@ void BrowserModel::reload() {
     auto list = cache_.list({folder_id_, false, 0});
     if (!list) return;
     rows_ = std::move(*list);
-    for (std::size_t i = 0; i < rows_.size(); ++i)
+    unread_ = 0;
+    for (std::size_t i = 0; i < rows_.size(); ++i) {
         if (rows_[i].id == keep) sel_ = i;
+        unread_ += !rows_[i].has("\\Seen");
+        id_width_ = std::max(id_width_, std::to_string(rows_[i].id).size());
+    }
     move_in(sel_, top_, rows_.size(), 0, body_rows());
 }
 
@@ -524,7 +532,8 @@ void BrowserModel::set_flag(std::string_view flag, std::optional<bool> on) {
     }
     MessageRow& m = rows_[sel_];
     auto flags = split_flags(m.flags);
-    bool now = on.value_or(!flags.contains(std::string(flag)));
+    bool was = flags.contains(std::string(flag));
+    bool now = on.value_or(!was);
     if (now) flags.emplace(flag);
     else flags.erase(std::string(flag));
     std::string joined = normalize_flags(join_flags(flags));
@@ -532,6 +541,7 @@ void BrowserModel::set_flag(std::string_view flag, std::optional<bool> on) {
         message_ = "cannot change the flags: " + r.error().message;
         return;
     }
+    if (flag == "\\Seen" && was != now) unread_ = now ? unread_ - 1 : unread_ + 1;
     m.flags = joined;
 }
 
@@ -787,10 +797,8 @@ std::vector<ScreenLine> BrowserModel::layout() const {
         body = layout_folders(width);
         break;
     case Screen::Index: {
-        std::size_t unread = 0;
-        for (auto& m : rows_) unread += !m.has("\\Seen");
         title = "tern: " + folder_name_ + "  [" + (rows_.empty() ? "0" : std::to_string(sel_ + 1)) + "/" +
-                std::to_string(rows_.size()) + "]  " + std::to_string(unread) + " unread";
+                std::to_string(rows_.size()) + "]  " + std::to_string(unread_) + " unread";
         if (!pending_delete_.empty()) title += ", " + std::to_string(pending_delete_.size()) + " to delete";
         keys = "q:Folders  Ret:Open  d:Del  u:Undel  N:New  F:Flag  /:Find  n:Next  r:Reply  m:Mail  v:Save  Q:Quit";
         body = layout_index(width);

@@ -147,6 +147,7 @@ private:
     std::int64_t folder_id_ = 0;
     std::vector<MessageRow> rows_;   // the header list, loaded once per folder
     std::size_t id_width_ = 4;
+    std::size_t unread_ = 0;         // rows_ without \Seen (kept as flags change: no scan per draw)
     std::size_t sel_ = 0, top_ = 0;
     std::set<std::int64_t> pending_delete_;  // \Deleted here, removed on leaving the folder
     std::string search_;

@@ -227,9 +227,14 @@ TEST(BrowserModel, OpeningMarksSeenAndShowsTheBody) {
     m.key('j');
     EXPECT_FALSE(f.cache->get(f.ids[1])->has("\\Seen"));
     EXPECT_TRUE(m.layout()[2].bold);  // unread: bold
+    EXPECT_NE(m.layout()[0].text.find("3 unread"), std::string::npos);
     m.key(key::Enter);
     EXPECT_EQ(m.screen(), Screen::Pager);
     EXPECT_TRUE(f.cache->get(f.ids[1])->has("\\Seen"));
+    m.key(key::Enter);  // scrolls, does not mark again
+    m.key('q');
+    EXPECT_NE(m.layout()[0].text.find("2 unread"), std::string::npos);
+    m.key(key::Enter);
     EXPECT_NE(screen_text(m).find("hello"), std::string::npos);
     EXPECT_NE(screen_text(m).find("Subject: message 2"), std::string::npos);
     m.key('q');
@@ -289,10 +294,13 @@ TEST(BrowserModel, FlagsToggle) {
     m.resize(80, 24);
     m.key('F');
     EXPECT_TRUE(f.cache->get(f.ids[0])->has("\\Flagged"));
+    EXPECT_NE(m.layout()[0].text.find("[1/1]  1 unread"), std::string::npos);
     m.key('N');
     EXPECT_TRUE(f.cache->get(f.ids[0])->has("\\Seen"));
+    EXPECT_NE(m.layout()[0].text.find("[1/1]  0 unread"), std::string::npos);
     m.key('s');
     EXPECT_FALSE(f.cache->get(f.ids[0])->has("\\Seen"));
+    EXPECT_NE(m.layout()[0].text.find("[1/1]  1 unread"), std::string::npos);
     m.key('F');
     EXPECT_FALSE(f.cache->get(f.ids[0])->has("\\Flagged"));
 }
