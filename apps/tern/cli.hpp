@@ -56,5 +56,9 @@ void add_pop_commands(CLI::App& app, Context& ctx);
 void add_list_commands(CLI::App& app, Context& ctx);
 void add_compose_commands(CLI::App& app, Context& ctx);
 void add_send_commands(CLI::App& app, Context& ctx);
+void add_browse_commands(CLI::App& app, Context& ctx);
+
+// The full-screen browser (browser.cpp): `tern` with no subcommand on a terminal, `tern browse`.
+void run_browser(Context& ctx, const std::string& folder);
 
 }  // namespace tern::cli
