@@ -87,6 +87,7 @@ std::string mask_secrets(std::string_view text) {
         "EXAMINE", "UID", "EXPUNGE", "APPEND", "CREATE", "DELETE", "RENAME", "SUBSCRIBE", "UNSUBSCRIBE",
         "IDLE", "CLOSE", "UNSELECT", "NAMESPACE", "ID", "FETCH", "STORE", "SEARCH"};
     std::string out;
+    bool in_login = false;  // the rest of a LOGIN command after one of its literals
     while (!text.empty()) {
         const auto lf = text.find('\n');
         std::string_view line = text.substr(0, lf == std::string_view::npos ? text.size() : lf + 1);
@@ -102,7 +103,9 @@ std::string mask_secrets(std::string_view text) {
         const std::string verb =
             sp == std::string_view::npos ? "" : upper(line.substr(sp + 1, sp2 == std::string_view::npos ? sp2 : sp2 - sp - 1));
         bool secret_literals = false;
-        if (verb == "LOGIN") {
+        if (in_login) {
+            secret_literals = true;  // what follows a LOGIN literal: more arguments, all hidden
+        } else if (verb == "LOGIN") {
             // tag LOGIN user password: the user kept when it is an atom or quoted on this line
             std::string_view rest = sp2 == std::string_view::npos ? "" : line.substr(sp2 + 1);
             std::string kept(line.substr(0, sp2 == std::string_view::npos ? line.size() : sp2));
@@ -147,6 +150,9 @@ std::string mask_secrets(std::string_view text) {
                 out += secret_literals ? "****" : std::string(text.substr(0, n));
                 text.remove_prefix(n);
             }
+            in_login = secret_literals;
+        } else {
+            in_login = false;
         }
     }
     return out;
@@ -761,8 +767,9 @@ void Session::on_continuation(const std::string& text, std::string& out) {
         (used_method_ == LoginMethod::Scram || used_method_ == LoginMethod::Plain))
         return auth_step(text, out);
     for (auto& p : pending_) {
-        if (p.expect == Expect::Request && p.request.command == Command::Idle && !idling_) {
-            // RFC 2177 §3: idling until DONE.
+        if (p.expect == Expect::Request && p.request.command == Command::Idle && !idle_started_) {
+            // RFC 2177 §3: idling until DONE; one "+" per IDLE.
+            idle_started_ = true;
             idling_ = true;
             if (done_wanted_ || !queue_.empty()) {
                 out += "DONE\r\n";
@@ -963,7 +970,8 @@ void Session::finish(Pending& p, const Status& s, std::string& out) {
             // RFC 9051 §6.3.2: a failed SELECT leaves no mailbox selected.
             if (ok) {
                 selected_ = p.request.mailbox;
-                o.mailbox->read_only = s.code.name == "READ-ONLY";
+                o.mailbox->read_only = s.code.name == "READ-ONLY" ||
+                                       (p.request.command == Command::Examine && s.code.name != "READ-WRITE");
             } else {
                 selected_.reset();
                 o.mailbox.reset();
@@ -980,6 +988,7 @@ void Session::finish(Pending& p, const Status& s, std::string& out) {
             break;
         case Command::Idle:
             idling_ = false;
+            idle_started_ = false;
             done_wanted_ = false;
             break;
         case Command::Move:

@@ -311,6 +311,7 @@ private:
     bool logout_queued_ = false;
     bool idling_ = false;         // IDLE's "+" came
     bool done_wanted_ = false;
+    bool idle_started_ = false;   // the IDLE in flight got its "+"
     bool sasl_done_ = false, scram_sent_final_ = false;
     std::string sasl_initial_;
     std::string auth_error_;

@@ -193,6 +193,10 @@ TEST(ImapClientSession, MaskSecrets) {
     EXPECT_EQ(mask_secrets("A1 LOGIN \"al ice\" \"sec ret\"\r\n"), "A1 LOGIN \"al ice\" ****\r\n");
     EXPECT_EQ(mask_secrets("A1 LOGIN alice {6+}\r\nsecret\r\nA2 NOOP\r\n"), "A1 LOGIN alice ****\r\n****\r\nA2 NOOP\r\n");
     EXPECT_EQ(mask_secrets("A1 AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==\r\n"), "A1 AUTHENTICATE PLAIN ****\r\n");
+    // Both LOGIN arguments as non-synchronizing literals in one write: the password literal comes
+    // after the user's, on the same command.
+    EXPECT_EQ(mask_secrets("A1 LOGIN {5+}\r\nalice {6+}\r\nsecret\r\nA2 NOOP\r\n"),
+              "A1 LOGIN ****\r\n****\r\n****\r\nA2 NOOP\r\n");
     EXPECT_EQ(mask_secrets("A1 AUTHENTICATE SCRAM-SHA-256\r\nbiwsbj11c2Vy\r\n\r\n*\r\n"),
               "A1 AUTHENTICATE SCRAM-SHA-256\r\n****\r\n\r\n*\r\n");
     EXPECT_EQ(mask_secrets("A3 SELECT INBOX\r\nA4 UID FETCH 1:* (FLAGS)\r\nDONE\r\n"),
@@ -288,6 +292,20 @@ TEST(ImapClientSession, QueuedRequestEndsIdle) {
                         });
     EXPECT_TRUE(run.sent.ends_with("A3 IDLE\r\nDONE\r\nA4 NOOP\r\n")) << run.sent;
     EXPECT_EQ(run.outcomes.size(), 3u);
+}
+
+TEST(ImapClientSession, SecondIdleContinuationIsAnError) {
+    auto run = converse_all_splits(
+        user_options(),
+        [](Session& s) {
+            s.select("INBOX");
+            s.idle();
+            s.done();  // asked to stop before the "+" came: DONE goes right after it, once
+        },
+        {"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR IDLE] ready\r\n", "A1 OK [CAPABILITY IMAP4rev1 IDLE] in\r\n",
+         "A2 OK selected\r\n", "+ idling\r\n", "+ idling again\r\n"});
+    EXPECT_TRUE(run.sent.ends_with("A3 IDLE\r\nDONE\r\n")) << run.sent;
+    EXPECT_EQ(run.end, ConnectionEnd::ProtocolError);
 }
 
 TEST(ImapClientSession, PipelinesOnlyUidCommandsInSelectedState) {
