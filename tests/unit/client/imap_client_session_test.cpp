@@ -308,6 +308,17 @@ TEST(ImapClientSession, SecondIdleContinuationIsAnError) {
     EXPECT_EQ(run.end, ConnectionEnd::ProtocolError);
 }
 
+TEST(ImapClientSession, ExamineIsReadOnlyWithoutACode) {
+    auto run = converse_all_splits(user_options(), [](Session& s) { s.examine("Archive"); },
+                                   {"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR] ready\r\n",
+                                    "A1 OK [CAPABILITY IMAP4rev1] in\r\n", "* 0 EXISTS\r\nA2 OK examined\r\n"});
+    EXPECT_TRUE(run.sent.ends_with("A2 EXAMINE Archive\r\n")) << run.sent;
+    ASSERT_EQ(run.outcomes.size(), 1u);
+    ASSERT_TRUE(run.outcomes[0].mailbox);
+    EXPECT_TRUE(run.outcomes[0].mailbox->read_only);
+    EXPECT_EQ(run.outcomes[0].command, Command::Examine);
+}
+
 TEST(ImapClientSession, PipelinesOnlyUidCommandsInSelectedState) {
     Options o = user_options();
     o.pipeline_window = 2;
