@@ -615,7 +615,7 @@ void Session::dispatch(Response& r, std::string& out) {
     using K = Response::Kind;
     Pending* p = front_request();
     const Command cmd = p ? p->request.command : Command::Noop;
-    const bool selecting = p && (cmd == Command::Select || cmd == Command::Examine);
+    const bool selecting = p && (cmd == Command::Select || cmd == Command::Examine) && !p->request.old_open;
     auto too_many = [&](std::size_t n) {
         if (n < options_.max_results) return false;
         end_with(ConnectionEnd::ProtocolError, made_up("more results than max_results"));
@@ -705,7 +705,8 @@ void Session::on_fetch(FetchData& f) {
     }
     f.body_data.clear();  // never kept: the sink has them
     std::vector<FetchData>* into = nullptr;
-    if (p && (cmd == Command::Select || cmd == Command::Examine)) into = &p->outcome.mailbox->changed;
+    if (p && (cmd == Command::Select || cmd == Command::Examine) && !p->request.old_open)
+        into = &p->outcome.mailbox->changed;
     else if (p && (cmd == Command::Fetch || cmd == Command::Store)) into = &p->outcome.fetched;
     if (into) {
         if (into->size() >= options_.max_results) {
@@ -742,7 +743,8 @@ void Session::on_untagged_status(const Status& s, std::string& out) {
     Pending* p = front_request();
     if (!p) return;
     const Command cmd = p->request.command;
-    if ((cmd == Command::Select || cmd == Command::Examine) && s.kind == Status::Kind::Ok) {
+    if ((cmd == Command::Select || cmd == Command::Examine) && c.name == "CLOSED") p->request.old_open = false;
+    if ((cmd == Command::Select || cmd == Command::Examine) && s.kind == Status::Kind::Ok && !p->request.old_open) {
         // RFC 9051 §6.3.2 / RFC 7162 §3.1.2: the untagged OKs of SELECT carry the mailbox state.
         auto& m = *p->outcome.mailbox;
         if (c.name == "UIDVALIDITY" && c.number <= 0xffffffffu) m.uidvalidity = static_cast<std::uint32_t>(c.number);
@@ -970,6 +972,8 @@ void Session::finish(Pending& p, const Status& s, std::string& out) {
             // RFC 9051 §6.3.2: a failed SELECT leaves no mailbox selected.
             if (ok) {
                 selected_ = p.request.mailbox;
+                // RFC 7162 §3.1.2.1: the tagged OK may carry HIGHESTMODSEQ too.
+                if (s.code.name == "HIGHESTMODSEQ") o.mailbox->highestmodseq = s.code.number;
                 o.mailbox->read_only = s.code.name == "READ-ONLY" ||
                                        (p.request.command == Command::Examine && s.code.name != "READ-WRITE");
             } else {
@@ -1136,6 +1140,7 @@ void Session::send_request(std::string& out, Request r) {
         o.mailbox = MailboxState{};
         o.mailbox->name = r.mailbox;
         o.mailbox->read_only = r.command == Command::Examine;
+        r.old_open = selected_.has_value() && enabled("QRESYNC");
         selected_.reset();  // RFC 9051 §6.3.2: SELECT deselects the current mailbox first
     }
     send(out, Expect::Request, std::move(parts), std::move(r), std::move(o));

@@ -243,6 +243,8 @@ private:
         std::string uids, dest;       // MOVE emulation
         int step = 0;                 // MOVE emulation: 0 COPY, 1 STORE, 2 UID EXPUNGE
         bool pipelinable = false;
+        bool old_open = false;        // SELECT with QRESYNC on while a mailbox was open: until
+                                      // [CLOSED], untagged data is the old mailbox's (RFC 7162 §3.2.11)
     };
     struct Pending {
         Expect expect = Expect::Request;

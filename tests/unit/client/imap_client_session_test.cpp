@@ -319,6 +319,29 @@ TEST(ImapClientSession, ExamineIsReadOnlyWithoutACode) {
     EXPECT_EQ(run.outcomes[0].command, Command::Examine);
 }
 
+TEST(ImapClientSession, DataBeforeClosedBelongsToTheOldMailbox) {
+    // RFC 7162 §3.2.11: with QRESYNC on, what comes before [CLOSED] is about the old mailbox.
+    auto run = converse_all_splits(
+        user_options(),
+        [](Session& s) {
+            s.select("INBOX");
+            s.select("Archive");
+        },
+        {kGreeting, kLoggedIn, kEnabled, "* 3 EXISTS\r\nA3 OK selected\r\n",
+         "* 1 FETCH (UID 9 FLAGS (\\Seen))\r\n* 4 EXISTS\r\n* OK [CLOSED] closed\r\n* 7 EXISTS\r\n"
+         "* OK [UIDVALIDITY 5] v\r\nA4 OK [HIGHESTMODSEQ 77] selected\r\n"});
+    ASSERT_EQ(run.outcomes.size(), 2u);
+    const auto& m = run.outcomes[1].mailbox;
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->exists, 7u);
+    EXPECT_EQ(m->uidvalidity, 5u);
+    EXPECT_EQ(m->highestmodseq, 77u);
+    EXPECT_TRUE(m->changed.empty());
+    ASSERT_EQ(run.updates.size(), 2u);
+    EXPECT_EQ(run.updates[0].kind, Update::Kind::Fetch);
+    EXPECT_EQ(run.updates[1].kind, Update::Kind::Exists);
+}
+
 TEST(ImapClientSession, PipelinesOnlyUidCommandsInSelectedState) {
     Options o = user_options();
     o.pipeline_window = 2;
