@@ -542,6 +542,8 @@ void Session::receive(std::string_view bytes) {
 Session::Action Session::advance() {
     budget_ = std::max<std::size_t>(1, options_.write_chunk);
     std::string out = std::exchange(deferred_, {});
+    // Everything already received is handled before new requests go out: bytes that arrived
+    // before a command was sent are never taken for part of its answer.
     for (;;) {
         while (end_ == ConnectionEnd::Open && !tls_due_ && step(out)) {
         }

@@ -5,6 +5,8 @@
 // synchronizing literal, the MOVE fallback, mailbox name encoding and the trace mask.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "client/imap/session.hpp"
 #include "imap_client_harness.hpp"
 
@@ -467,6 +469,54 @@ TEST(ImapClientSession, ConnectionLostFailsWhatIsPending) {
     auto o2 = s.take_outcomes();
     ASSERT_EQ(o2.size(), 1u);
     EXPECT_EQ(o2[0].id, late);
+}
+
+}  // namespace
+}  // namespace tern::client::imap
+
+namespace tern::client::imap {
+namespace {
+
+// The fuzz target's seed (tests/corpus/imap_client_session/basic) must drive its request batch
+// all the way to LOGOUT, or the fuzzer starts from a shallow state.
+TEST(ImapClientSession, FuzzSeedReachesLogout) {
+    std::FILE* f = std::fopen(TERN_SOURCE_DIR "/tests/corpus/imap_client_session/basic", "rb");
+    ASSERT_NE(f, nullptr);
+    std::string seed;
+    char buf[4096];
+    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) seed.append(buf, n);
+    std::fclose(f);
+    ASSERT_GT(seed.size(), 1u);
+    Options o;
+    o.user = "alice";
+    o.password = "pa55word";
+    o.write_chunk = 1 + static_cast<unsigned char>(seed[0]) % 7;
+    o.pipeline_window = 1 + (static_cast<unsigned char>(seed[0]) >> 5);
+    Session s(o);
+    s.list("", "*");
+    SelectOptions so;
+    so.condstore = true;
+    s.select("INBOX", so);
+    s.fetch("1:*", "(UID FLAGS MODSEQ BODY.PEEK[])");
+    StoreOptions st;
+    st.flags = {"\\Seen"};
+    st.unchanged_since = 5;
+    s.store("1:3", st);
+    s.search("UNSEEN");
+    s.move("2", "Trash");
+    s.append("Entwürfe", base::bytes_from_string("Subject: x\r\n\r\nbody\r\n"));
+    s.idle();
+    s.logout();
+    testing::Run run;
+    const std::size_t piece = 1 + (static_cast<unsigned char>(seed[0]) >> 2) % 32;  // as the fuzzer feeds it
+    for (std::size_t i = 1; i < seed.size(); i += piece) {
+        s.receive(std::string_view(seed).substr(i, piece));
+        testing::pump(s, run);
+    }
+    EXPECT_EQ(s.end(), ConnectionEnd::Logout) << run.sent << s.end_status().text;
+    auto out = s.take_outcomes();
+    ASSERT_EQ(out.size(), 9u);
+    for (const auto& x : out) EXPECT_TRUE(x.ok) << x.id << " " << x.text;
 }
 
 }  // namespace
