@@ -344,6 +344,26 @@ TEST(ImapClientSession, DataBeforeClosedBelongsToTheOldMailbox) {
     EXPECT_EQ(run.updates[1].kind, Update::Kind::Exists);
 }
 
+TEST(ImapClientSession, SearchAnsweredByEsearch) {
+    // An IMAP4rev2 server answers UID SEARCH with ESEARCH (RFC 9051 §7.3.4); its tag names the command.
+    auto run = converse_all_splits(
+        user_options(),
+        [](Session& s) {
+            s.select("INBOX");
+            s.search("UNSEEN");
+            s.search("ALL");
+        },
+        {"* OK [CAPABILITY IMAP4rev2 AUTH=PLAIN SASL-IR] ready\r\n", "A1 OK [CAPABILITY IMAP4rev2] in\r\n",
+         "A2 OK selected\r\n",
+         "* ESEARCH (TAG \"A3\") UID ALL 4:6,9\r\nA3 OK s\r\n* ESEARCH (TAG \"A4\") UID\r\nA4 OK s\r\n"});
+    ASSERT_EQ(run.outcomes.size(), 3u);
+    ASSERT_TRUE(run.outcomes[1].uid_set);
+    EXPECT_TRUE(run.outcomes[1].uid_set->contains(5, 0));
+    EXPECT_FALSE(run.outcomes[1].uid_set->contains(7, 0));
+    ASSERT_TRUE(run.outcomes[2].uid_set);
+    EXPECT_TRUE(run.outcomes[2].uid_set->ranges.empty());
+}
+
 TEST(ImapClientSession, PipelinesOnlyUidCommandsInSelectedState) {
     Options o = user_options();
     o.pipeline_window = 2;
