@@ -524,6 +524,10 @@ std::uint64_t Session::idle() {
 }
 
 void Session::done() {
+    const auto is_idle = [](const auto& x) { return x.command == Command::Idle; };
+    bool idle_asked = std::any_of(queue_.begin(), queue_.end(), is_idle);
+    for (const auto& p : pending_) idle_asked |= p.expect == Expect::Request && is_idle(p.request);
+    if (!idle_asked) return;  // no IDLE to end: a later one must not end at once
     done_wanted_ = true;
     if (idling_) {
         deferred_ += "DONE\r\n";  // RFC 2177 §3

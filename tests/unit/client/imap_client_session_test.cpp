@@ -344,6 +344,20 @@ TEST(ImapClientSession, DataBeforeClosedBelongsToTheOldMailbox) {
     EXPECT_EQ(run.updates[1].kind, Update::Kind::Exists);
 }
 
+TEST(ImapClientSession, DoneWithoutIdleIsIgnored) {
+    auto run = converse_all_splits(
+        user_options(),
+        [](Session& s) {
+            s.done();  // nothing to end
+            s.select("INBOX");
+            s.idle();
+        },
+        {"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR IDLE] ready\r\n", "A1 OK [CAPABILITY IMAP4rev1 IDLE] in\r\n",
+         "A2 OK selected\r\n", "+ idling\r\n"});
+    EXPECT_TRUE(run.sent.ends_with("A3 IDLE\r\n")) << run.sent;  // no DONE: still idling
+    EXPECT_EQ(run.last, Session::Next::Read);
+}
+
 TEST(ImapClientSession, SearchAnsweredByEsearch) {
     // An IMAP4rev2 server answers UID SEARCH with ESEARCH (RFC 9051 §7.3.4); its tag names the command.
     auto run = converse_all_splits(
