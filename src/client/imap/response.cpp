@@ -259,6 +259,11 @@ ResponseReader::Result ResponseReader::next(Response& out, BodyChunk& chunk) {
             p.size = size;
             p.streamed = fetch_context(p.text);
             if (p.streamed ? size > limits_.max_body : size > limits_.max_literal) return fail("literal too large");
+            if (!p.streamed) {
+                // Kept literals are part of the response held in memory: bounded with its text.
+                text_total_ += size;
+                if (text_total_ > limits_.max_line) return fail("response too long");
+            }
             pieces_.push_back(std::move(p));
             in_literal_ = true;
             literal_streamed_ = pieces_.back().streamed;

@@ -18,7 +18,7 @@ namespace tern::client::imap {
 using tern::imap::SequenceSet;
 
 struct ReaderLimits {
-    std::size_t max_line = 16u << 20;      // text of one response outside its literals (SEARCH of 1M UIDs)
+    std::size_t max_line = 16u << 20;      // one response held: its text and kept literals (SEARCH of 1M UIDs)
     std::size_t max_literal = 1u << 20;    // a literal that is not a FETCH body (names, ENVELOPE strings)
     std::size_t max_literals = 100000;     // literals per response
     std::size_t max_depth = 100;           // parenthesis nesting (BODYSTRUCTURE)

@@ -87,6 +87,7 @@ std::string mask_secrets(std::string_view text) {
         "EXAMINE", "UID", "EXPUNGE", "APPEND", "CREATE", "DELETE", "RENAME", "SUBSCRIBE", "UNSUBSCRIBE",
         "IDLE", "CLOSE", "UNSELECT", "NAMESPACE", "ID", "FETCH", "STORE", "SEARCH"};
     std::string out;
+    bool in_login = false;  // the rest of a LOGIN command after one of its literals
     while (!text.empty()) {
         const auto lf = text.find('\n');
         std::string_view line = text.substr(0, lf == std::string_view::npos ? text.size() : lf + 1);
@@ -102,7 +103,9 @@ std::string mask_secrets(std::string_view text) {
         const std::string verb =
             sp == std::string_view::npos ? "" : upper(line.substr(sp + 1, sp2 == std::string_view::npos ? sp2 : sp2 - sp - 1));
         bool secret_literals = false;
-        if (verb == "LOGIN") {
+        if (in_login) {
+            secret_literals = true;  // what follows a LOGIN literal: more arguments, all hidden
+        } else if (verb == "LOGIN") {
             // tag LOGIN user password: the user kept when it is an atom or quoted on this line
             std::string_view rest = sp2 == std::string_view::npos ? "" : line.substr(sp2 + 1);
             std::string kept(line.substr(0, sp2 == std::string_view::npos ? line.size() : sp2));
@@ -147,6 +150,9 @@ std::string mask_secrets(std::string_view text) {
                 out += secret_literals ? "****" : std::string(text.substr(0, n));
                 text.remove_prefix(n);
             }
+            in_login = secret_literals;
+        } else {
+            in_login = false;
         }
     }
     return out;
@@ -518,6 +524,10 @@ std::uint64_t Session::idle() {
 }
 
 void Session::done() {
+    const auto is_idle = [](const auto& x) { return x.command == Command::Idle; };
+    bool idle_asked = std::any_of(queue_.begin(), queue_.end(), is_idle);
+    for (const auto& p : pending_) idle_asked |= p.expect == Expect::Request && is_idle(p.request);
+    if (!idle_asked) return;  // no IDLE to end: a later one must not end at once
     done_wanted_ = true;
     if (idling_) {
         deferred_ += "DONE\r\n";  // RFC 2177 §3
@@ -536,6 +546,8 @@ void Session::receive(std::string_view bytes) {
 Session::Action Session::advance() {
     budget_ = std::max<std::size_t>(1, options_.write_chunk);
     std::string out = std::exchange(deferred_, {});
+    // Everything already received is handled before new requests go out: bytes that arrived
+    // before a command was sent are never taken for part of its answer.
     for (;;) {
         while (end_ == ConnectionEnd::Open && !tls_due_ && step(out)) {
         }
@@ -609,7 +621,7 @@ void Session::dispatch(Response& r, std::string& out) {
     using K = Response::Kind;
     Pending* p = front_request();
     const Command cmd = p ? p->request.command : Command::Noop;
-    const bool selecting = p && (cmd == Command::Select || cmd == Command::Examine);
+    const bool selecting = p && (cmd == Command::Select || cmd == Command::Examine) && !p->request.old_open;
     auto too_many = [&](std::size_t n) {
         if (n < options_.max_results) return false;
         end_with(ConnectionEnd::ProtocolError, made_up("more results than max_results"));
@@ -699,7 +711,8 @@ void Session::on_fetch(FetchData& f) {
     }
     f.body_data.clear();  // never kept: the sink has them
     std::vector<FetchData>* into = nullptr;
-    if (p && (cmd == Command::Select || cmd == Command::Examine)) into = &p->outcome.mailbox->changed;
+    if (p && (cmd == Command::Select || cmd == Command::Examine) && !p->request.old_open)
+        into = &p->outcome.mailbox->changed;
     else if (p && (cmd == Command::Fetch || cmd == Command::Store)) into = &p->outcome.fetched;
     if (into) {
         if (into->size() >= options_.max_results) {
@@ -736,7 +749,8 @@ void Session::on_untagged_status(const Status& s, std::string& out) {
     Pending* p = front_request();
     if (!p) return;
     const Command cmd = p->request.command;
-    if ((cmd == Command::Select || cmd == Command::Examine) && s.kind == Status::Kind::Ok) {
+    if ((cmd == Command::Select || cmd == Command::Examine) && c.name == "CLOSED") p->request.old_open = false;
+    if ((cmd == Command::Select || cmd == Command::Examine) && s.kind == Status::Kind::Ok && !p->request.old_open) {
         // RFC 9051 §6.3.2 / RFC 7162 §3.1.2: the untagged OKs of SELECT carry the mailbox state.
         auto& m = *p->outcome.mailbox;
         if (c.name == "UIDVALIDITY" && c.number <= 0xffffffffu) m.uidvalidity = static_cast<std::uint32_t>(c.number);
@@ -761,8 +775,9 @@ void Session::on_continuation(const std::string& text, std::string& out) {
         (used_method_ == LoginMethod::Scram || used_method_ == LoginMethod::Plain))
         return auth_step(text, out);
     for (auto& p : pending_) {
-        if (p.expect == Expect::Request && p.request.command == Command::Idle && !idling_) {
-            // RFC 2177 §3: idling until DONE.
+        if (p.expect == Expect::Request && p.request.command == Command::Idle && !idle_started_) {
+            // RFC 2177 §3: idling until DONE; one "+" per IDLE.
+            idle_started_ = true;
             idling_ = true;
             if (done_wanted_ || !queue_.empty()) {
                 out += "DONE\r\n";
@@ -963,7 +978,10 @@ void Session::finish(Pending& p, const Status& s, std::string& out) {
             // RFC 9051 §6.3.2: a failed SELECT leaves no mailbox selected.
             if (ok) {
                 selected_ = p.request.mailbox;
-                o.mailbox->read_only = s.code.name == "READ-ONLY";
+                // RFC 7162 §3.1.2.1: the tagged OK may carry HIGHESTMODSEQ too.
+                if (s.code.name == "HIGHESTMODSEQ") o.mailbox->highestmodseq = s.code.number;
+                o.mailbox->read_only = s.code.name == "READ-ONLY" ||
+                                       (p.request.command == Command::Examine && s.code.name != "READ-WRITE");
             } else {
                 selected_.reset();
                 o.mailbox.reset();
@@ -980,6 +998,7 @@ void Session::finish(Pending& p, const Status& s, std::string& out) {
             break;
         case Command::Idle:
             idling_ = false;
+            idle_started_ = false;
             done_wanted_ = false;
             break;
         case Command::Move:
@@ -1127,6 +1146,7 @@ void Session::send_request(std::string& out, Request r) {
         o.mailbox = MailboxState{};
         o.mailbox->name = r.mailbox;
         o.mailbox->read_only = r.command == Command::Examine;
+        r.old_open = selected_.has_value() && enabled("QRESYNC");
         selected_.reset();  // RFC 9051 §6.3.2: SELECT deselects the current mailbox first
     }
     send(out, Expect::Request, std::move(parts), std::move(r), std::move(o));

@@ -243,6 +243,8 @@ private:
         std::string uids, dest;       // MOVE emulation
         int step = 0;                 // MOVE emulation: 0 COPY, 1 STORE, 2 UID EXPUNGE
         bool pipelinable = false;
+        bool old_open = false;        // SELECT with QRESYNC on while a mailbox was open: until
+                                      // [CLOSED], untagged data is the old mailbox's (RFC 7162 §3.2.11)
     };
     struct Pending {
         Expect expect = Expect::Request;
@@ -311,6 +313,7 @@ private:
     bool logout_queued_ = false;
     bool idling_ = false;         // IDLE's "+" came
     bool done_wanted_ = false;
+    bool idle_started_ = false;   // the IDLE in flight got its "+"
     bool sasl_done_ = false, scram_sent_final_ = false;
     std::string sasl_initial_;
     std::string auth_error_;

@@ -205,6 +205,13 @@ TEST(ImapClientResponse, LimitsMakeErrors) {
     EXPECT_TRUE(read_all("* LIST () \"/\" {11}\r\n", 3, lim).error);
     EXPECT_FALSE(read_all("* LIST () \"/\" {10}\r\n0123456789\r\n", 3, lim).error);
     EXPECT_FALSE(read_all("* 1 FETCH (BODY[] {11}\r\n0123456789a)\r\n", 3, lim).error);  // bodies are not kept
+    // Kept literals count towards the response's bound: many of them cannot add up past it.
+    lim = {};
+    lim.max_line = 4096;
+    std::string many = "* 1 FETCH (ENVELOPE (";
+    for (int i = 0; i < 8; ++i) many += "{1000}\r\n" + std::string(1000, 'x') + " ";
+    many += "NIL))\r\n";
+    EXPECT_TRUE(read_all(many, 64, lim).error);
     lim = {};
     lim.max_depth = 5;
     EXPECT_TRUE(read_all("* 1 FETCH (BODYSTRUCTURE ((((((x)))))))\r\n", 3, lim).error);

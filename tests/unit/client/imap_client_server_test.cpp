@@ -449,5 +449,31 @@ TEST(ImapClientServer, MoveEmulatedWithoutMoveCapability) {
     EXPECT_EQ(w.st.list_messages("alice@example.org", "Trash")->size(), 2u);
 }
 
+TEST(ImapClientServer, IdleReportsNewMail) {
+    Wire w(alice_login());
+    w.client.select("INBOX");
+    ASSERT_EQ(w.run(), Session::Next::Idle);
+    w.client.take_outcomes();
+    const auto id = w.client.idle();
+    EXPECT_EQ(w.run(), Session::Next::Read);
+    ASSERT_TRUE(w.client.idling());
+    store::NewMessage n;
+    n.account = "alice@example.org";
+    n.data = "Subject: new\r\n\r\nhi\r\n";
+    ASSERT_TRUE(w.st.append(std::span<const store::NewMessage>(&n, 1)));
+    // The network layer wakes the idling server session on the store's change notice.
+    w.client.receive(w.srv.send(""));
+    EXPECT_EQ(w.run(), Session::Next::Read);
+    auto ups = w.client.take_updates();
+    ASSERT_FALSE(ups.empty());
+    EXPECT_EQ(ups[0].kind, Update::Kind::Exists);
+    EXPECT_EQ(ups[0].number, 4u);
+    w.client.done();
+    EXPECT_EQ(w.run(), Session::Next::Idle);
+    auto o = w.one();
+    EXPECT_EQ(o.id, id);
+    EXPECT_TRUE(o.ok) << o.text;
+}
+
 }  // namespace
 }  // namespace tern::client::imap

@@ -5,6 +5,8 @@
 // synchronizing literal, the MOVE fallback, mailbox name encoding and the trace mask.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "client/imap/session.hpp"
 #include "imap_client_harness.hpp"
 
@@ -193,6 +195,10 @@ TEST(ImapClientSession, MaskSecrets) {
     EXPECT_EQ(mask_secrets("A1 LOGIN \"al ice\" \"sec ret\"\r\n"), "A1 LOGIN \"al ice\" ****\r\n");
     EXPECT_EQ(mask_secrets("A1 LOGIN alice {6+}\r\nsecret\r\nA2 NOOP\r\n"), "A1 LOGIN alice ****\r\n****\r\nA2 NOOP\r\n");
     EXPECT_EQ(mask_secrets("A1 AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==\r\n"), "A1 AUTHENTICATE PLAIN ****\r\n");
+    // Both LOGIN arguments as non-synchronizing literals in one write: the password literal comes
+    // after the user's, on the same command.
+    EXPECT_EQ(mask_secrets("A1 LOGIN {5+}\r\nalice {6+}\r\nsecret\r\nA2 NOOP\r\n"),
+              "A1 LOGIN ****\r\n****\r\n****\r\nA2 NOOP\r\n");
     EXPECT_EQ(mask_secrets("A1 AUTHENTICATE SCRAM-SHA-256\r\nbiwsbj11c2Vy\r\n\r\n*\r\n"),
               "A1 AUTHENTICATE SCRAM-SHA-256\r\n****\r\n\r\n*\r\n");
     EXPECT_EQ(mask_secrets("A3 SELECT INBOX\r\nA4 UID FETCH 1:* (FLAGS)\r\nDONE\r\n"),
@@ -288,6 +294,88 @@ TEST(ImapClientSession, QueuedRequestEndsIdle) {
                         });
     EXPECT_TRUE(run.sent.ends_with("A3 IDLE\r\nDONE\r\nA4 NOOP\r\n")) << run.sent;
     EXPECT_EQ(run.outcomes.size(), 3u);
+}
+
+TEST(ImapClientSession, SecondIdleContinuationIsAnError) {
+    auto run = converse_all_splits(
+        user_options(),
+        [](Session& s) {
+            s.select("INBOX");
+            s.idle();
+            s.done();  // asked to stop before the "+" came: DONE goes right after it, once
+        },
+        {"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR IDLE] ready\r\n", "A1 OK [CAPABILITY IMAP4rev1 IDLE] in\r\n",
+         "A2 OK selected\r\n", "+ idling\r\n", "+ idling again\r\n"});
+    EXPECT_TRUE(run.sent.ends_with("A3 IDLE\r\nDONE\r\n")) << run.sent;
+    EXPECT_EQ(run.end, ConnectionEnd::ProtocolError);
+}
+
+TEST(ImapClientSession, ExamineIsReadOnlyWithoutACode) {
+    auto run = converse_all_splits(user_options(), [](Session& s) { s.examine("Archive"); },
+                                   {"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR] ready\r\n",
+                                    "A1 OK [CAPABILITY IMAP4rev1] in\r\n", "* 0 EXISTS\r\nA2 OK examined\r\n"});
+    EXPECT_TRUE(run.sent.ends_with("A2 EXAMINE Archive\r\n")) << run.sent;
+    ASSERT_EQ(run.outcomes.size(), 1u);
+    ASSERT_TRUE(run.outcomes[0].mailbox);
+    EXPECT_TRUE(run.outcomes[0].mailbox->read_only);
+    EXPECT_EQ(run.outcomes[0].command, Command::Examine);
+}
+
+TEST(ImapClientSession, DataBeforeClosedBelongsToTheOldMailbox) {
+    // RFC 7162 §3.2.11: with QRESYNC on, what comes before [CLOSED] is about the old mailbox.
+    auto run = converse_all_splits(
+        user_options(),
+        [](Session& s) {
+            s.select("INBOX");
+            s.select("Archive");
+        },
+        {kGreeting, kLoggedIn, kEnabled, "* 3 EXISTS\r\nA3 OK selected\r\n",
+         "* 1 FETCH (UID 9 FLAGS (\\Seen))\r\n* 4 EXISTS\r\n* OK [CLOSED] closed\r\n* 7 EXISTS\r\n"
+         "* OK [UIDVALIDITY 5] v\r\nA4 OK [HIGHESTMODSEQ 77] selected\r\n"});
+    ASSERT_EQ(run.outcomes.size(), 2u);
+    const auto& m = run.outcomes[1].mailbox;
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->exists, 7u);
+    EXPECT_EQ(m->uidvalidity, 5u);
+    EXPECT_EQ(m->highestmodseq, 77u);
+    EXPECT_TRUE(m->changed.empty());
+    ASSERT_EQ(run.updates.size(), 2u);
+    EXPECT_EQ(run.updates[0].kind, Update::Kind::Fetch);
+    EXPECT_EQ(run.updates[1].kind, Update::Kind::Exists);
+}
+
+TEST(ImapClientSession, DoneWithoutIdleIsIgnored) {
+    auto run = converse_all_splits(
+        user_options(),
+        [](Session& s) {
+            s.done();  // nothing to end
+            s.select("INBOX");
+            s.idle();
+        },
+        {"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR IDLE] ready\r\n", "A1 OK [CAPABILITY IMAP4rev1 IDLE] in\r\n",
+         "A2 OK selected\r\n", "+ idling\r\n"});
+    EXPECT_TRUE(run.sent.ends_with("A3 IDLE\r\n")) << run.sent;  // no DONE: still idling
+    EXPECT_EQ(run.last, Session::Next::Read);
+}
+
+TEST(ImapClientSession, SearchAnsweredByEsearch) {
+    // An IMAP4rev2 server answers UID SEARCH with ESEARCH (RFC 9051 §7.3.4); its tag names the command.
+    auto run = converse_all_splits(
+        user_options(),
+        [](Session& s) {
+            s.select("INBOX");
+            s.search("UNSEEN");
+            s.search("ALL");
+        },
+        {"* OK [CAPABILITY IMAP4rev2 AUTH=PLAIN SASL-IR] ready\r\n", "A1 OK [CAPABILITY IMAP4rev2] in\r\n",
+         "A2 OK selected\r\n",
+         "* ESEARCH (TAG \"A3\") UID ALL 4:6,9\r\nA3 OK s\r\n* ESEARCH (TAG \"A4\") UID\r\nA4 OK s\r\n"});
+    ASSERT_EQ(run.outcomes.size(), 3u);
+    ASSERT_TRUE(run.outcomes[1].uid_set);
+    EXPECT_TRUE(run.outcomes[1].uid_set->contains(5, 0));
+    EXPECT_FALSE(run.outcomes[1].uid_set->contains(7, 0));
+    ASSERT_TRUE(run.outcomes[2].uid_set);
+    EXPECT_TRUE(run.outcomes[2].uid_set->ranges.empty());
 }
 
 TEST(ImapClientSession, PipelinesOnlyUidCommandsInSelectedState) {
@@ -415,6 +503,54 @@ TEST(ImapClientSession, ConnectionLostFailsWhatIsPending) {
     auto o2 = s.take_outcomes();
     ASSERT_EQ(o2.size(), 1u);
     EXPECT_EQ(o2[0].id, late);
+}
+
+}  // namespace
+}  // namespace tern::client::imap
+
+namespace tern::client::imap {
+namespace {
+
+// The fuzz target's seed (tests/corpus/imap_client_session/basic) must drive its request batch
+// all the way to LOGOUT, or the fuzzer starts from a shallow state.
+TEST(ImapClientSession, FuzzSeedReachesLogout) {
+    std::FILE* f = std::fopen(TERN_SOURCE_DIR "/tests/corpus/imap_client_session/basic", "rb");
+    ASSERT_NE(f, nullptr);
+    std::string seed;
+    char buf[4096];
+    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) seed.append(buf, n);
+    std::fclose(f);
+    ASSERT_GT(seed.size(), 1u);
+    Options o;
+    o.user = "alice";
+    o.password = "pa55word";
+    o.write_chunk = 1 + static_cast<unsigned char>(seed[0]) % 7;
+    o.pipeline_window = 1 + (static_cast<unsigned char>(seed[0]) >> 5);
+    Session s(o);
+    s.list("", "*");
+    SelectOptions so;
+    so.condstore = true;
+    s.select("INBOX", so);
+    s.fetch("1:*", "(UID FLAGS MODSEQ BODY.PEEK[])");
+    StoreOptions st;
+    st.flags = {"\\Seen"};
+    st.unchanged_since = 5;
+    s.store("1:3", st);
+    s.search("UNSEEN");
+    s.move("2", "Trash");
+    s.append("Entwürfe", base::bytes_from_string("Subject: x\r\n\r\nbody\r\n"));
+    s.idle();
+    s.logout();
+    testing::Run run;
+    const std::size_t piece = 1 + (static_cast<unsigned char>(seed[0]) >> 2) % 32;  // as the fuzzer feeds it
+    for (std::size_t i = 1; i < seed.size(); i += piece) {
+        s.receive(std::string_view(seed).substr(i, piece));
+        testing::pump(s, run);
+    }
+    EXPECT_EQ(s.end(), ConnectionEnd::Logout) << run.sent << s.end_status().text;
+    auto out = s.take_outcomes();
+    ASSERT_EQ(out.size(), 9u);
+    for (const auto& x : out) EXPECT_TRUE(x.ok) << x.id << " " << x.text;
 }
 
 }  // namespace
