@@ -56,6 +56,8 @@ void add_pop_commands(CLI::App& app, Context& ctx);
 void add_list_commands(CLI::App& app, Context& ctx);
 void add_compose_commands(CLI::App& app, Context& ctx);
 void add_send_commands(CLI::App& app, Context& ctx);
+void add_sync_commands(CLI::App& app, Context& ctx);
+void add_manage_commands(CLI::App& app, Context& ctx);
 void add_browse_commands(CLI::App& app, Context& ctx);
 
 // The full-screen browser (browser.cpp): `tern` with no subcommand on a terminal, `tern browse`.

@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
     tern::cli::add_list_commands(app, ctx);
     tern::cli::add_compose_commands(app, ctx);
     tern::cli::add_send_commands(app, ctx);
+    tern::cli::add_sync_commands(app, ctx);
+    tern::cli::add_manage_commands(app, ctx);
     tern::cli::add_browse_commands(app, ctx);
 
     auto paths = tern::mua::Paths::from_environment();
