@@ -1013,6 +1013,13 @@ private:
 
 }  // namespace
 
+std::string clean_display_text(std::string_view utf8) {
+    std::string out;
+    out.reserve(utf8.size());
+    append_clean(out, utf8);
+    return out;
+}
+
 std::size_t display_width(std::string_view s) {
     std::size_t w = 0;
     for (std::size_t i = 0; i < s.size();) {

@@ -38,6 +38,10 @@ HtmlText html_to_text(std::string_view html, const HtmlTextOptions& options = {}
 // or tags beyond max_elements dropped; a "<" that starts no tag escaped.
 std::string normalize_html(std::string_view html, const HtmlTextOptions& options, bool* truncated = nullptr);
 
+// Text made safe for a terminal: invalid UTF-8 becomes U+FFFD; control characters other than LF
+// and TAB (C0, DEL, C1: no escape sequences), and invisible padding characters are dropped.
+std::string clean_display_text(std::string_view utf8);
+
 // Display columns of UTF-8 text (wide East Asian characters count 2, combining marks 0).
 std::size_t display_width(std::string_view utf8);
 
