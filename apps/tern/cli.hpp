@@ -19,5 +19,7 @@ struct Context {
 
 // One per cmd_*.cpp.
 void add_account_commands(CLI::App& app, Context& ctx);
+void add_read_commands(CLI::App& app, Context& ctx);         // cmd_read.cpp
+void add_attachments_commands(CLI::App& app, Context& ctx);  // cmd_attachments.cpp
 
 }  // namespace tern::cli

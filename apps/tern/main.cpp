@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
 
     tern::cli::add_account_commands(app, ctx);
+    tern::cli::add_read_commands(app, ctx);
+    tern::cli::add_attachments_commands(app, ctx);
 
     auto paths = tern::mua::Paths::from_environment();
     if (!paths) {
