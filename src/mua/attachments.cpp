@@ -48,7 +48,13 @@ bool in_alternative(const mime::PartTree& tree, const mime::MimePart& p) {
     return p.parent != mime::kNoPart && tree.parts[p.parent].content_type.is("multipart", "alternative");
 }
 
-std::string type_of(const mime::MimePart& p) { return p.content_type.type + "/" + p.content_type.subtype; }
+// "type/subtype" for display: RFC 2045 §5.1 tokens are printable ASCII; anything else becomes "?".
+std::string type_of(const mime::MimePart& p) {
+    std::string t = p.content_type.type + "/" + p.content_type.subtype;
+    for (char& c : t)
+        if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
+    return t;
+}
 
 // Text parts scanned for uuencoded blocks: body text/plain (what a 1990s client would have sent).
 bool may_hold_uuencode(const mime::PartTree& tree, std::uint32_t i) {

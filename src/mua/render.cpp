@@ -252,7 +252,7 @@ private:
         b.quote_depth = quote;
         b.part = i;
         b.section = mime::section_path(tree_, i);
-        b.content_type = q.content_type.type + "/" + q.content_type.subtype;
+        b.content_type = one_line(q.content_type.type + "/" + q.content_type.subtype);
         if (const mime::Param* cs = q.content_type.params.find("charset")) b.charset = mime::param_utf8(*cs);
         bool cut = false;
         std::string bytes = decoded_part(msg_, q, o_.max_part_text, &b.damaged, &cut);
@@ -302,7 +302,7 @@ private:
         else if (b.charset_replaced)
             r_.notes.push_back(where + ": octets invalid in " + one_line(b.charset.empty() ? "us-ascii" : b.charset) +
                                " shown as U+FFFD");
-        if (b.damaged) r_.notes.push_back(where + ": damaged " + q.transfer_encoding + " encoding");
+        if (b.damaged) r_.notes.push_back(where + ": damaged " + one_line(q.transfer_encoding) + " encoding");
         if (b.truncated) r_.notes.push_back(where + ": text cut short (too long)");
         r_.blocks.push_back(std::move(b));
     }

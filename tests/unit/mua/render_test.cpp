@@ -203,3 +203,17 @@ TEST(Render, MalformedMessageStillRenders) {
 }
 
 }  // namespace
+
+namespace {
+
+// Found by fuzz_mua_render: a Content-Type with 8-bit octets reached the attachment list raw.
+TEST(Render, EightBitContentTypeIsNotShownRaw) {
+    std::string m = "From: a@example.com\r\nContent-Type: multipart/mixed; boundary=q\r\n\r\n"
+                    "--q\r\nContent-Type: \xFF\xFE" "application/x\r\n\r\nzz\r\n--q--\r\n";
+    Rendered r = render_message(m);
+    ASSERT_EQ(r.attachments.size(), 1u);
+    EXPECT_EQ(r.attachments[0].content_type, "??application/x");
+    EXPECT_TRUE(has(r.text, "  [1] attachment-1.bin  ??application/x  2 B\n"));
+}
+
+}  // namespace
