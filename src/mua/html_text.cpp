@@ -11,7 +11,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <map>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "mime/charset.hpp"
 
@@ -157,17 +157,94 @@ Tag read_tag(std::string_view s, std::size_t pos, bool keep_attrs) {
     return t;
 }
 
+enum : std::uint8_t {
+    kBScope = 1,        // "has an element in scope" boundary
+    kBTable = 2,        // table scope boundary (html, table, template)
+    kBList = 4,         // list item scope adds ol, ul
+    kBButton = 8,       // button scope adds button
+    kBSpecial = 16,
+    kBFormatting = 32,
+    kBIntegration = 64, // SVG/MathML integration point
+};
+
+std::uint8_t flags_for(std::string_view name) {
+    std::uint8_t f = 0;
+    if (one_of(name, kScope)) f |= kBScope;
+    if (one_of(name, kTableScope)) f |= kBTable;
+    if (name == "ol" || name == "ul") f |= kBList;
+    if (name == "button") f |= kBButton;
+    if (one_of(name, kSpecial)) f |= kBSpecial;
+    if (one_of(name, kFormatting)) f |= kBFormatting;
+    if (one_of(name, kIntegration)) f |= kBIntegration;
+    return f;
+}
+
+// The normalizer's model of the open elements, with a count per name so that the common
+// "is there an open p?" question costs nothing when there is none.
+class OpenStack {
+public:
+    struct Entry {
+        std::string name;
+        bool foreign = false;  // in the SVG or MathML namespace
+        std::uint8_t flags = 0;
+    };
+    void push(const std::string& name, bool foreign) {
+        v_.push_back({name, foreign, flags_for(name)});
+        ++counts_[name];
+    }
+    void pop_back() {
+        if (--counts_[v_.back().name] == 0) counts_.erase(v_.back().name);
+        v_.pop_back();
+    }
+    void resize(std::size_t n) {
+        while (v_.size() > n) pop_back();
+    }
+    void erase(std::size_t i) {
+        if (--counts_[v_[i].name] == 0) counts_.erase(v_[i].name);
+        v_.erase(v_.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+    std::size_t size() const { return v_.size(); }
+    bool empty() const { return v_.empty(); }
+    const Entry& back() const { return v_.back(); }
+    const Entry& operator[](std::size_t i) const { return v_[i]; }
+    bool has(const std::string& name) const { return counts_.count(name) != 0; }
+    // Index of `name` searching from the top, npos when an element with a `boundary` flag comes
+    // first (HTML §13.2.4.2 "has an element in ... scope").
+    std::size_t find(const std::string& name, std::uint8_t boundary) const {
+        if (!has(name)) return std::string::npos;
+        for (std::size_t i = v_.size(); i-- > 0;) {
+            if (v_[i].name == name) return i;
+            if (v_[i].flags & boundary) return std::string::npos;
+        }
+        return std::string::npos;
+    }
+
+private:
+    std::vector<Entry> v_;
+    std::unordered_map<std::string, std::size_t> counts_;
+};
+
 class Normalizer {
 public:
     Normalizer(std::string_view s, const HtmlTextOptions& o) : s_(s), o_(o) {}
 
     std::string run() {
-        out_.reserve(s_.size() + s_.size() / 8);
+        out_.reserve(std::min(s_.size(), o_.max_parse) + 64);
         std::size_t n = s_.size();
         std::size_t pos = 0;
         while (pos < n) {
+            if (out_.size() >= o_.max_parse) {
+                truncated_ = true;
+                break;
+            }
             std::size_t lt = s_.find('<', pos);
-            text(s_.substr(pos, (lt == std::string_view::npos ? n : lt) - pos));
+            std::size_t text_end = lt == std::string_view::npos ? n : lt;
+            if (text_end - pos > o_.max_parse) text_end = pos + o_.max_parse;  // checked on the next turn
+            text(s_.substr(pos, text_end - pos));
+            if (text_end < n && lt != text_end) {
+                pos = text_end;
+                continue;
+            }
             if (lt == std::string_view::npos) break;
             pos = lt;
             char next = pos + 1 < n ? s_[pos + 1] : '\0';
@@ -207,15 +284,10 @@ public:
     bool truncated() const { return truncated_; }
 
 private:
-    struct Open {
-        std::string name;
-        bool foreign = false;  // in the SVG or MathML namespace
-    };
-
     std::string_view s_;
     const HtmlTextOptions& o_;
     std::string out_;
-    std::vector<Open> stack_;
+    OpenStack stack_;
     std::size_t elements_ = 0;
     bool truncated_ = false;
 
@@ -254,76 +326,80 @@ private:
 
     bool top_foreign() const { return !stack_.empty() && stack_.back().foreign; }
 
-    // Index of `name` on the stack when it is "in scope" with the given boundaries, else npos.
-    template <std::size_t N>
-    std::size_t in_scope(std::string_view name, const std::string_view (&bounds)[N],
-                         std::string_view extra = {}) const {
-        for (std::size_t i = stack_.size(); i-- > 0;) {
-            const std::string& e = stack_[i].name;
-            if (e == name) return i;
-            if (one_of(e, bounds) || (!extra.empty() && e == extra)) return std::string::npos;
-            if (extra == "ol|ul" && (e == "ol" || e == "ul")) return std::string::npos;
-        }
-        return std::string::npos;
-    }
+    std::size_t in_scope(const std::string& name, std::uint8_t boundary) const { return stack_.find(name, boundary); }
 
-    void pop_to(std::size_t i) { stack_.resize(i); }
+    // Closes the elements from the top down to index i, each with an explicit end tag: gumbo then
+    // sees well-nested markup, so no formatting element is left "active" to be reconstructed
+    // later (HTML §13.2.4.3), which on misnested input ("<div><b></div>x" repeated) would nest
+    // deeper at every step while this model stays flat.
+    void pop_to(std::size_t i) {
+        while (stack_.size() > i) pop_one();
+    }
+    void pop_one() {
+        out_ += "</";
+        out_ += stack_.back().name;
+        out_ += '>';
+        stack_.pop_back();
+    }
 
     // li/dd/dt (§13.2.6.4.7): an open one is closed unless a special element other than address,
     // div and p lies between.
     void close_list_item(std::initializer_list<std::string_view> names) {
+        bool any = false;
+        for (std::string_view n : names) any = any || stack_.has(std::string(n));
+        if (!any) return;
         for (std::size_t i = stack_.size(); i-- > 0;) {
             const std::string& e = stack_[i].name;
             if (std::find(names.begin(), names.end(), e) != names.end()) {
                 pop_to(i);
                 return;
             }
-            if (one_of(e, kSpecial) && e != "address" && e != "div" && e != "p") return;
+            if ((stack_[i].flags & kBSpecial) && e != "address" && e != "div" && e != "p") return;
         }
     }
 
     void implied_ends(const std::string& name) {
         if (top_foreign() && one_of(name, kBreakout)) {
-            while (!stack_.empty() && stack_.back().foreign && !one_of(stack_.back().name, kIntegration))
-                stack_.pop_back();
+            while (!stack_.empty() && stack_.back().foreign && !(stack_.back().flags & kBIntegration))
+                pop_one();
         }
         if (top_foreign()) return;
         if (name == "li") close_list_item({"li"});
         if (name == "dd" || name == "dt") close_list_item({"dd", "dt"});
         if (one_of(name, kClosesP) && name != "table") {
-            std::size_t p = in_scope("p", kScope, "button");
+            std::size_t p = in_scope("p", kBScope | kBButton);
             if (p != std::string::npos) pop_to(p);
         }
         if (name.size() == 2 && name[0] == 'h' && name[1] >= '1' && name[1] <= '6' && !stack_.empty()) {
             const std::string& t = stack_.back().name;
-            if (t.size() == 2 && t[0] == 'h' && t[1] >= '1' && t[1] <= '6') stack_.pop_back();
+            if (t.size() == 2 && t[0] == 'h' && t[1] >= '1' && t[1] <= '6') pop_one();
         }
         if (name == "td" || name == "th") {
-            std::size_t a = in_scope("td", kTableScope), b = in_scope("th", kTableScope);
+            std::size_t a = in_scope("td", kBTable), b = in_scope("th", kBTable);
             std::size_t i = a == std::string::npos ? b : (b == std::string::npos ? a : std::max(a, b));
             if (i != std::string::npos) pop_to(i);
         }
         if (name == "tr") {
-            std::size_t i = in_scope("tr", kTableScope);
+            std::size_t i = in_scope("tr", kBTable);
             if (i != std::string::npos) pop_to(i);
         }
         if (name == "tbody" || name == "thead" || name == "tfoot") {
-            for (std::string_view g : {"tbody", "thead", "tfoot"}) {
-                std::size_t i = in_scope(g, kTableScope);
+            for (const char* g : {"tbody", "thead", "tfoot"}) {
+                std::size_t i = in_scope(g, kBTable);
                 if (i != std::string::npos) pop_to(i);
             }
         }
         if (name == "option" || name == "optgroup") {
-            if (!stack_.empty() && stack_.back().name == "option") stack_.pop_back();
-            if (name == "optgroup" && !stack_.empty() && stack_.back().name == "optgroup") stack_.pop_back();
+            if (!stack_.empty() && stack_.back().name == "option") pop_one();
+            if (name == "optgroup" && !stack_.empty() && stack_.back().name == "optgroup") pop_one();
         }
         if (name == "button") {
-            std::size_t i = in_scope("button", kScope);
+            std::size_t i = in_scope("button", kBScope);
             if (i != std::string::npos) pop_to(i);
         }
         if (name == "a" || name == "nobr") {  // §13.2.6.4.7: a second <a> runs the adoption agency
-            std::size_t i = in_scope(name, kScope);
-            if (i != std::string::npos) stack_.erase(stack_.begin() + static_cast<std::ptrdiff_t>(i));
+            std::size_t i = in_scope(name, kBScope);
+            if (i != std::string::npos) stack_.erase(i);
         }
     }
 
@@ -349,7 +425,7 @@ private:
         bool is_void = one_of(name, kVoid);
         if (!is_void) implied_ends(name);
         bool foreign = name == "svg" || name == "math" ||
-                       (top_foreign() && !one_of(stack_.back().name, kIntegration));
+                       (top_foreign() && !(stack_.back().flags & kBIntegration));
         bool opens = !is_void && !(t.self_closing && foreign);
         if (!may_add(opens)) return t.end;
         out_ += '<';
@@ -383,7 +459,7 @@ private:
         if (hidden) out_ += " hidden";
         if (t.self_closing) out_ += '/';
         out_ += '>';
-        if (opens) stack_.push_back({name, foreign});
+        if (opens) stack_.push(name, foreign);
         return t.end;
     }
 
@@ -417,7 +493,7 @@ private:
         return resume;  // script, style, title, noscript, iframe, noembed, noframes: dropped
     }
 
-    bool foreign_context() const { return top_foreign() && !one_of(stack_.back().name, kIntegration); }
+    bool foreign_context() const { return top_foreign() && !(stack_.back().flags & kBIntegration); }
 
     void end_tag(const std::string& name) {
         if (name == "br") {  // §13.2.6.4.7: "</br>" is a <br>
@@ -429,24 +505,25 @@ private:
         bool table_part = name == "table" || name == "tbody" || name == "thead" || name == "tfoot" ||
                           name == "tr" || name == "td" || name == "th" || name == "caption";
         if (table_part)
-            i = in_scope(name, kTableScope);
+            i = in_scope(name, kBTable);
         else if (name == "li")
-            i = in_scope(name, kScope, "ol|ul");
+            i = in_scope(name, kBScope | kBList);
         else if (name == "p")
-            i = in_scope(name, kScope, "button");
+            i = in_scope(name, kBScope | kBButton);
         else
-            i = in_scope(name, kScope);
+            i = in_scope(name, kBScope);
         if (i == std::string::npos) return;  // nothing to close: dropped
         bool only_formatting_above = true;
         for (std::size_t j = i + 1; j < stack_.size(); ++j)
-            if (!one_of(stack_[j].name, kFormatting)) only_formatting_above = false;
-        if (one_of(name, kFormatting) && !only_formatting_above)
-            stack_.erase(stack_.begin() + static_cast<std::ptrdiff_t>(i));  // adoption agency
-        else
-            pop_to(i);
-        out_ += "</";
-        out_ += name;
-        out_ += '>';
+            if (!(stack_[j].flags & kBFormatting)) only_formatting_above = false;
+        if (one_of(name, kFormatting) && !only_formatting_above) {
+            stack_.erase(i);  // the adoption agency (§13.2.6.4.7) keeps the blocks above it open
+            out_ += "</";
+            out_ += name;
+            out_ += '>';
+        } else {
+            pop_to(i);  // with the end tags of what was open above it
+        }
     }
 };
 
@@ -767,22 +844,45 @@ private:
 
 // ------------------------------------------------------------------ the tree walk
 
+// Every block gumbo allocates, linked through a 16-octet header, so the whole tree is freed in
+// one loop (gumbo_destroy_output recurses on the tree's depth) and a free costs O(1).
+struct Block {
+    Block* prev;
+    Block* next;
+};
+static_assert(sizeof(Block) == 16);  // keeps malloc's 16-octet alignment for the caller's part
+
 struct AllocTracker {
-    std::unordered_set<void*> live;
+    Block head{&head, &head};
+    AllocTracker() = default;
+    AllocTracker(const AllocTracker&) = delete;
+    AllocTracker& operator=(const AllocTracker&) = delete;
     ~AllocTracker() {
-        for (void* p : live) std::free(p);
+        for (Block* b = head.next; b != &head;) {
+            Block* n = b->next;
+            std::free(b);
+            b = n;
+        }
     }
 };
 
 void* track_alloc(void* ud, std::size_t n) {
-    void* p = std::malloc(n ? n : 1);
-    if (!p) std::abort();  // gumbo does not check for NULL
-    static_cast<AllocTracker*>(ud)->live.insert(p);
-    return p;
+    auto* t = static_cast<AllocTracker*>(ud);
+    auto* b = static_cast<Block*>(std::malloc(sizeof(Block) + n));
+    if (!b) std::abort();  // gumbo does not check for NULL
+    b->prev = &t->head;
+    b->next = t->head.next;
+    t->head.next->prev = b;
+    t->head.next = b;
+    return b + 1;
 }
 
-void track_free(void* ud, void* p) {
-    if (p && static_cast<AllocTracker*>(ud)->live.erase(p)) std::free(p);
+void track_free(void*, void* p) {
+    if (!p) return;
+    Block* b = static_cast<Block*>(p) - 1;
+    b->prev->next = b->next;
+    b->next->prev = b->prev;
+    std::free(b);
 }
 
 std::string_view attr(const GumboNode* n, const char* name) {

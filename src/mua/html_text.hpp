@@ -16,7 +16,9 @@ struct HtmlTextOptions {
     std::size_t width = 78;                 // wrap paragraphs at this many columns; 0: never wrap
     bool link_list = true;                  // "[n]" after link texts and the URLs at the end
     // Bounds (a hostile document must cost neither stack nor unbounded memory or time):
-    std::size_t max_input = 4u << 20;       // HTML octets parsed; the rest is dropped (truncated)
+    std::size_t max_input = 16u << 20;      // HTML octets read; the rest is dropped (truncated)
+    std::size_t max_parse = 2u << 20;       // octets of normalized markup handed to gumbo (its tree
+                                            // costs ~30x that); the rest is dropped (truncated)
     std::size_t max_depth = 200;            // open elements kept nested; deeper start tags are
                                             // dropped before parsing (their text is kept)
     std::size_t max_elements = 100000;      // start tags kept; later ones dropped (text kept)
