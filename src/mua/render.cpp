@@ -6,6 +6,7 @@
 #include "mua/render.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include "mime/charset.hpp"
 #include "mime/encoded_word.hpp"
@@ -141,6 +142,15 @@ std::string meta_charset(std::string_view html) {
     return {};
 }
 
+bool valid_utf8(std::string_view s) {
+    for (std::size_t i = 0; i < s.size();) {
+        std::size_t n = mime::utf8_len(s, i);
+        if (n == 0) return false;
+        i += n;
+    }
+    return true;
+}
+
 // CRLF and lone CR to LF, then terminal hygiene; the text ends with "\n" unless empty.
 std::string tidy_text(std::string_view s) {
     std::string lf;
@@ -258,10 +268,17 @@ private:
         std::string bytes = decoded_part(msg_, q, o_.max_part_text, &b.damaged, &cut);
         b.from_html = q.content_type.is("text", "html");
         if (b.from_html && b.charset.empty()) b.charset = meta_charset(bytes);
+        // No charset (RFC 2046 §4.1.2: then US-ASCII) or US-ASCII: 8-bit octets are outside it
+        // anyway; when they form valid UTF-8 (RFC 6532 mail, sloppy senders) they are read as
+        // UTF-8, else as windows-1252 (what us-ascii means to mime::to_utf8).
+        std::string charset = b.charset;
+        std::string lc = one_line(charset);
+        for (char& c : lc) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (lc.empty() || lc == "us-ascii" || lc == "ascii") charset = valid_utf8(bytes) ? "utf-8" : "us-ascii";
         std::string utf8;
         std::size_t next_uu = 0;
         auto convert = [&](std::string_view piece) {
-            mime::Utf8Text t = mime::to_utf8(piece, b.charset.empty() ? "us-ascii" : b.charset, o_.max_part_text);
+            mime::Utf8Text t = mime::to_utf8(piece, charset, o_.max_part_text);
             b.charset_fallback = b.charset_fallback || t.fallback;
             b.charset_replaced = b.charset_replaced || t.replaced;
             cut = cut || t.truncated;

@@ -217,3 +217,18 @@ TEST(Render, EightBitContentTypeIsNotShownRaw) {
 }
 
 }  // namespace
+
+namespace {
+
+// Without a charset parameter, 8-bit text that is valid UTF-8 is read as UTF-8, else as
+// windows-1252 (was: always windows-1252, so "café" in UTF-8 showed as "cafÃ©").
+TEST(Render, UndeclaredCharsetUtf8OrWindows1252) {
+    Rendered r = render_message("From: a@example.com\r\n\r\ncaf\xC3\xA9\r\n");
+    ASSERT_EQ(r.blocks.size(), 1u);
+    EXPECT_EQ(r.blocks[0].text, "caf\xC3\xA9\n");
+    r = render_message("From: a@example.com\r\n\r\ncaf\xE9 \x80\r\n");
+    ASSERT_EQ(r.blocks.size(), 1u);
+    EXPECT_EQ(r.blocks[0].text, "caf\xC3\xA9 \xE2\x82\xAC\n");
+}
+
+}  // namespace
