@@ -142,6 +142,13 @@ std::string meta_charset(std::string_view html) {
     return {};
 }
 
+bool iequal(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+    return true;
+}
+
 bool valid_utf8(std::string_view s) {
     for (std::size_t i = 0; i < s.size();) {
         std::size_t n = mime::utf8_len(s, i);
@@ -149,6 +156,81 @@ bool valid_utf8(std::string_view s) {
         i += n;
     }
     return true;
+}
+
+// Greedy wrap of one logical line at `width` columns (0: none), breaking only at spaces.
+void wrap_into(std::string& out, std::string_view prefix, std::string_view line, std::size_t width) {
+    std::size_t pw = display_width(prefix);
+    std::size_t avail = width == 0 ? 0 : (width > pw + 20 ? width - pw : 20);
+    std::string cur;
+    std::size_t cur_w = 0;
+    auto emit = [&] {
+        out += prefix;
+        out += cur;
+        out += '\n';
+        cur.clear();
+        cur_w = 0;
+    };
+    if (avail == 0 || display_width(line) <= avail) {
+        cur = std::string(line);
+        emit();
+        return;
+    }
+    for (std::size_t b = 0; b <= line.size();) {
+        std::size_t e = line.find(' ', b);
+        if (e == std::string_view::npos) e = line.size();
+        std::string_view w = line.substr(b, e - b);
+        std::size_t ww = display_width(w);
+        if (!cur.empty() && cur_w + 1 + ww > avail) emit();
+        if (!cur.empty()) {
+            cur += ' ';
+            ++cur_w;
+        }
+        cur += w;
+        cur_w += ww;
+        b = e + 1;
+    }
+    if (!cur.empty()) emit();
+}
+
+// RFC 3676 format=flowed: quote depth from leading ">", space-stuffing removed (§4.4), a line
+// ending in a space continues on the next line of the same depth (§4.2; DelSp=yes drops that
+// space, §4.3), "-- " stays a signature separator (§4.3); paragraphs rewrapped at `width`.
+std::string unflow(std::string_view text, bool delsp, std::size_t width) {
+    std::string out, para;
+    std::size_t para_depth = 0;
+    bool open = false;
+    auto flush = [&] {
+        if (!open) return;
+        std::string prefix;
+        for (std::size_t k = 0; k < para_depth; ++k) prefix += '>';
+        if (para_depth) prefix += ' ';
+        wrap_into(out, prefix, para, width);
+        para.clear();
+        open = false;
+    };
+    for (std::size_t b = 0; b < text.size();) {
+        std::size_t e = text.find('\n', b);
+        if (e == std::string_view::npos) e = text.size();
+        std::string_view line = text.substr(b, e - b);
+        b = e + 1;
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        std::size_t depth = 0;
+        while (depth < line.size() && line[depth] == '>') ++depth;
+        line.remove_prefix(depth);
+        if (!line.empty() && line.front() == ' ') line.remove_prefix(1);  // space-stuffing
+        if (open && depth != para_depth) flush();
+        bool sig = line == "-- ";
+        bool flowed = !sig && !line.empty() && line.back() == ' ';
+        if (flowed && delsp) line.remove_suffix(1);
+        if (sig) flush();
+        para += line;
+        para_depth = depth;
+        open = true;
+        if (!flowed) flush();
+    }
+    flush();
+    return out;
 }
 
 // CRLF and lone CR to LF, then terminal hygiene; the text ends with "\n" unless empty.
@@ -308,6 +390,10 @@ private:
             b.text = tidy_text(h.text);
             b.links = std::move(h.links);
             cut = cut || h.truncated;
+        } else if (const mime::Param* f = q.content_type.params.find("format");
+                   f && iequal(f->value, "flowed") && q.content_type.is("text", "plain")) {
+            const mime::Param* d = q.content_type.params.find("delsp");
+            b.text = tidy_text(unflow(utf8, d && iequal(d->value, "yes"), o_.width));
         } else {
             b.text = tidy_text(utf8);
         }

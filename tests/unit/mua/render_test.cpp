@@ -232,3 +232,31 @@ TEST(Render, UndeclaredCharsetUtf8OrWindows1252) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Render, FormatFlowedIsJoinedAndRewrapped) {
+    std::string m =
+        "From: a@example.com\r\nContent-Type: text/plain; charset=utf-8; format=flowed; delsp=no\r\n\r\n"
+        "This paragraph was sent \r\nflowed over \r\nthree lines.\r\n"
+        "\r\n"
+        "> Quoted and \r\n> flowed.\r\n"
+        " >not a quote (stuffed)\r\n"
+        "-- \r\n"
+        "Sig\r\n";
+    Rendered r = render_message(m);
+    ASSERT_EQ(r.blocks.size(), 1u);
+    EXPECT_EQ(r.blocks[0].text,
+              "This paragraph was sent flowed over three lines.\n"
+              "\n"
+              "> Quoted and flowed.\n"
+              ">not a quote (stuffed)\n"
+              "-- \n"
+              "Sig\n");
+    RenderOptions o;
+    o.width = 30;
+    r = render_message(m, o);
+    EXPECT_TRUE(r.blocks[0].text.starts_with("This paragraph was sent flowed\nover three lines.\n\n> Quoted")) << r.blocks[0].text;
+}
+
+}  // namespace
