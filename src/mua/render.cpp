@@ -265,6 +265,10 @@ public:
         r_.attachments = list_attachments(msg_, tree_, lo);
         if (tree_.root().envelope) r_.header = make_header(*tree_.root().envelope);
         part(0, 0);
+        if (tree_.root().content_type.is("multipart", "encrypted"))  // RFC 1847 §2.2
+            r_.notes.push_back("the message is encrypted (" + one_line(type_param("protocol")) + "); not decrypted");
+        else if (r_.blocks.empty())
+            r_.notes.push_back("no text to show; see the attachments");
         if (tree_.truncated) r_.notes.push_back("the message has more parts than are shown");
         compose_text();
     }
@@ -276,6 +280,11 @@ private:
     mime::PartTree tree_;
 
     const mime::MimePart& p(std::uint32_t i) const { return tree_.parts[i]; }
+
+    std::string type_param(std::string_view name) const {
+        const mime::Param* v = tree_.root().content_type.params.find(name);
+        return v ? v->value : std::string();
+    }
 
     // Does the subtree at i (not entering encapsulated messages) hold a shown leaf of this type?
     bool holds(std::uint32_t i, std::string_view subtype, bool nonempty) const {

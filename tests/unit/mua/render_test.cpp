@@ -260,3 +260,19 @@ TEST(Render, FormatFlowedIsJoinedAndRewrapped) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Render, EncryptedMessageSaysSo) {
+    std::string m =
+        "From: a@example.com\r\nContent-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=e\r\n\r\n"
+        "--e\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n"
+        "--e\r\nContent-Type: application/octet-stream\r\n\r\n-----BEGIN PGP MESSAGE-----\r\n--e--\r\n";
+    Rendered r = render_message(m);
+    EXPECT_TRUE(r.blocks.empty());
+    ASSERT_EQ(r.notes.size(), 1u);
+    EXPECT_EQ(r.notes[0], "the message is encrypted (application/pgp-encrypted); not decrypted");
+    EXPECT_EQ(r.attachments.size(), 2u);
+}
+
+}  // namespace
