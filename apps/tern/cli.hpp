@@ -62,5 +62,7 @@ void add_browse_commands(CLI::App& app, Context& ctx);
 
 // The full-screen browser (browser.cpp): `tern` with no subcommand on a terminal, `tern browse`.
 void run_browser(Context& ctx, const std::string& folder);
+void add_read_commands(CLI::App& app, Context& ctx);         // cmd_read.cpp
+void add_attachments_commands(CLI::App& app, Context& ctx);  // cmd_attachments.cpp
 
 }  // namespace tern::cli
