@@ -17,7 +17,7 @@
 namespace tern::mua {
 
 // A file to attach, read when the message is built.
-struct Attachment {
+struct FileAttachment {
     std::filesystem::path path;
     std::string name;  // the name shown to the recipient (UTF-8); empty: the path's base name
 };
@@ -38,7 +38,7 @@ struct Draft {
     std::string subject;    // UTF-8
     std::string body;       // UTF-8 text; LF, CRLF or CR line ends
     std::vector<DataPart> parts;          // attached first, in order
-    std::vector<Attachment> attachments;  // then these files, in order
+    std::vector<FileAttachment> attachments;  // then these files, in order
     std::string in_reply_to;              // "<id@host>" or empty
     std::vector<std::string> references;  // "<id@host>" each, oldest first
     std::vector<std::pair<std::string, std::string>> headers;  // extra fields (name, UTF-8 value)
