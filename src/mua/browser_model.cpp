@@ -301,12 +301,6 @@ std::set<std::string> split_flags(std::string_view flags) {
 
 // ---- Text ----
 
-std::size_t display_width(std::string_view s) {
-    std::size_t w = 0;
-    for (auto& c : cells(s)) w += c.width;
-    return w;
-}
-
 std::string fit(std::string_view s, std::size_t width, bool pad) {
     std::string out;
     std::size_t shown = 0;

@@ -14,13 +14,12 @@
 #include <vector>
 
 #include "mua/cache.hpp"
+#include "mua/html_text.hpp"  // display_width
 
 namespace tern::mua {
 
 // ---- Text in display columns (UTF-8; invalid octets shown as U+FFFD, controls as spaces) ----
 
-// Columns `s` takes on a terminal: East Asian wide characters 2, combining marks 0, others 1.
-std::size_t display_width(std::string_view s);
 // At most `width` columns of `s` (a wide character that would not fit is left out), padded with
 // spaces to exactly `width` when `pad`. Always valid UTF-8 without control characters.
 std::string fit(std::string_view s, std::size_t width, bool pad = false);
