@@ -467,13 +467,11 @@ private:
     }
 
     Result<void> download(const Folder& local, std::uint32_t start, FolderReport& fr) {
-        auto listed = answer(s_->fetch(std::to_string(start) + ":*", "(UID FLAGS INTERNALDATE MODSEQ)"));
+        // MODSEQ only where the server has CONDSTORE (RFC 7162 §3.1.5); elsewhere it is a BAD.
+        auto listed = answer(s_->fetch(std::to_string(start) + ":*", report_.condstore ? "(UID FLAGS INTERNALDATE MODSEQ)"
+                                                                                       : "(UID FLAGS INTERNALDATE)"));
         if (!listed) return std::unexpected(listed.error());
-        if (!listed->ok) {  // a server without CONDSTORE refuses MODSEQ: ask again without it
-            listed = answer(s_->fetch(std::to_string(start) + ":*", "(UID FLAGS INTERNALDATE)"));
-            if (!listed) return std::unexpected(listed.error());
-            if (!listed->ok) return fail("UID FETCH failed in " + local.name + ": " + listed->text);
-        }
+        if (!listed->ok) return fail("UID FETCH failed in " + local.name + ": " + listed->text);
         auto rows = cache_.sync_rows(local.id);
         if (!rows) return std::unexpected(rows.error());
         std::unordered_set<std::uint32_t> have;
