@@ -297,7 +297,7 @@ void Session::pump_fetch(std::string& out) {
                 case Kind::Uid: text += "UID " + std::to_string(m.uid); break;
                 case Kind::Flags:
                     text += "FLAGS ";
-                    append_flag_list(text, m.flags);
+                    append_flag_list(text, m.flags, shows_recent(m.uid));
                     break;
                 case Kind::InternalDate: text += "INTERNALDATE \"" + format_date_time(m.internal_date) + "\""; break;
                 case Kind::Rfc822Size: text += "RFC822.SIZE " + std::to_string(m.size); break;

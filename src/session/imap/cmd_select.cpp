@@ -35,15 +35,18 @@ void Session::cmd_select(const ParsedCommand& c, std::string& out) {
     auto info = store_.mailbox_info(*handle);
     if (!info) return say(out, store_error(c.tag, info.error(), command_name(c.cmd)));
     if (info->noselect) return say(out, tagged(c.tag, "NO", "CANNOT", "That name holds no messages (\\Noselect)"));
-    auto list = store_.list_messages(*handle, 1, 0);
-    if (!list) return say(out, store_error(c.tag, list.error(), command_name(c.cmd)));
-    if (a.condstore) condstore_ = true;  // RFC 7162 §3.1.8: SELECT (CONDSTORE) enables it
     // RFC 7162 §3.2.5: QRESYNC parameters only after ENABLE QRESYNC.
     if (a.qresync && !qresync_) return bad(out, c.tag, "QRESYNC needs ENABLE QRESYNC first");
     View v;
     v.box = *handle;
     v.name = info->name;
     v.read_only = examine;
+    // RFC 3501 §6.3.1: SELECT makes the messages no session has seen yet \Recent in this one
+    // (claimed before the listing, so that the listing shows every message claimed).
+    take_recent(v, 1, info->uidnext, info->first_recent_uid);
+    auto list = store_.list_messages(*handle, 1, 0);
+    if (!list) return say(out, store_error(c.tag, list.error(), command_name(c.cmd)));
+    if (a.condstore) condstore_ = true;  // RFC 7162 §3.1.8: SELECT (CONDSTORE) enables it
     v.msgs = std::move(*list);
     v.known_modseq = info->highest_modseq;
     v.uidnext = info->uidnext;
@@ -57,7 +60,7 @@ void Session::cmd_select(const ParsedCommand& c, std::string& out) {
     }
     say(out, untagged(std::to_string(v.msgs.size()) + " EXISTS"));
     if (!rev2_) {
-        say(out, untagged("0 RECENT"));  // RFC 3501 §6.3.1; RFC 9051 dropped \Recent
+        say(out, untagged(std::to_string(v.recent_count()) + " RECENT"));  // RFC 3501 §6.3.1; not in RFC 9051
         if (first_unseen) say(out, untagged("OK [UNSEEN " + std::to_string(first_unseen) + "] First unseen"));
     }
     say_flags(out, v);
@@ -87,7 +90,7 @@ void Session::cmd_select(const ParsedCommand& c, std::string& out) {
             const auto& m = v.msgs[i];
             if (m.modseq <= q.modseq) continue;
             std::string line = std::to_string(i + 1) + " FETCH (UID " + std::to_string(m.uid) + " FLAGS ";
-            append_flag_list(line, m.flags);
+            append_flag_list(line, m.flags, !rev2_ && v.is_recent(m.uid));
             line += " MODSEQ (" + std::to_string(m.modseq) + "))";
             say(out, untagged(line));
         }
@@ -133,6 +136,7 @@ void Session::cmd_status(const ParsedCommand& c, std::string& out) {
     bool need_list = false;
     for (auto item : a.items)
         if (item == StatusItem::Unseen || item == StatusItem::Deleted || item == StatusItem::Size) need_list = true;
+    std::uint64_t recent = 0;  // counted from the mailbox's listing when that is made anyway
     std::uint64_t unseen = 0, deleted = 0, size = 0;
     if (need_list) {
         auto list = store_.list_messages(*handle, 1, 0);
@@ -140,6 +144,7 @@ void Session::cmd_status(const ParsedCommand& c, std::string& out) {
         for (const auto& m : *list) {
             if (!has_flag(m, "\\Seen")) ++unseen;
             if (has_flag(m, "\\Deleted")) ++deleted;
+            if (m.uid >= info->first_recent_uid) ++recent;
             size += m.size;
         }
     }
@@ -158,7 +163,8 @@ void Session::cmd_status(const ParsedCommand& c, std::string& out) {
             case StatusItem::Unseen: add("UNSEEN", unseen); break;
             case StatusItem::Deleted: add("DELETED", deleted); break;
             case StatusItem::Size: add("SIZE", size); break;
-            case StatusItem::Recent: add("RECENT", 0); break;
+            // RFC 3501 §6.3.10: messages with \Recent, i.e. not yet claimed by any session.
+            case StatusItem::Recent: add("RECENT", need_list ? recent : unclaimed_recent(*info)); break;
             case StatusItem::HighestModSeq: add("HIGHESTMODSEQ", info->highest_modseq); break;
             case StatusItem::AppendLimit: break;
         }

@@ -50,7 +50,7 @@ void Session::cmd_store(const ParsedCommand& c, std::string& out) {
         if (c.uid) line += "UID " + std::to_string(m.uid) + " ";
         if (!a.silent) {
             line += "FLAGS ";
-            append_flag_list(line, known.flags);
+            append_flag_list(line, known.flags, shows_recent(known.uid));
             if (condstore_) line += " ";
         }
         if (condstore_) line += "MODSEQ (" + std::to_string(known.modseq) + ")";

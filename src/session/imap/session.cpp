@@ -21,6 +21,32 @@ std::uint32_t Session::View::seq_of(std::uint32_t uid) const {
     return static_cast<std::uint32_t>(it - msgs.begin()) + 1;
 }
 
+bool Session::View::is_recent(std::uint32_t uid) const {
+    auto it = std::upper_bound(recent.begin(), recent.end(), uid,
+                               [](std::uint32_t u, const auto& r) { return u < r.first; });
+    return it != recent.begin() && uid < std::prev(it)->second;
+}
+
+std::uint32_t Session::View::recent_count() const {
+    std::uint32_t n = 0;
+    auto by_uid = [](const store::MessageInfo& m, std::uint32_t u) { return m.uid < u; };
+    for (const auto& [first, last] : recent) {
+        auto a = std::lower_bound(msgs.begin(), msgs.end(), first, by_uid);
+        auto b = std::lower_bound(a, msgs.end(), last, by_uid);
+        n += static_cast<std::uint32_t>(b - a);
+    }
+    return n;
+}
+
+void Session::View::add_recent(std::uint32_t first, std::uint32_t last) {
+    if (first >= last) return;
+    if (!recent.empty() && first <= recent.back().second) {  // claims ascend; join neighbours
+        recent.back().second = std::max(recent.back().second, last);
+        return;
+    }
+    recent.emplace_back(first, last);
+}
+
 Session::Session(SessionConfig config, store::MailStore& store, ImapHost& host, std::string id)
     : config_(std::move(config)), store_(store), host_(host), id_(std::move(id)),
       reader_(config_.limits.before_login), tls_active_(config_.tls_active) {}
@@ -336,6 +362,25 @@ void Session::enter_selected(View view) {
     state_ = State::Selected;
 }
 
+void Session::take_recent(View& v, std::uint32_t from, std::uint32_t upto, std::uint32_t first_unclaimed) {
+    if (rev2_ || upto <= from) return;  // RFC 9051 dropped \Recent: a rev2 session claims nothing
+    if (v.read_only) {
+        // RFC 3501 §6.3.2: EXAMINE leaves \Recent for the next session that selects read-write.
+        v.add_recent(std::max(from, first_unclaimed), upto);
+        return;
+    }
+    auto claimed = store_.claim_recent(v.box, upto);
+    if (!claimed) return log::warn("imap[", id_, "] could not claim \\Recent: ", claimed.error().message);
+    v.add_recent(std::max(from, claimed->first), claimed->second);
+}
+
+std::uint64_t Session::unclaimed_recent(const store::MailboxInfo& info) {
+    if (info.first_recent_uid >= info.uidnext) return 0;
+    auto list = store_.list_messages(store::MailboxHandle{account_, info.id, info.uidvalidity}, info.first_recent_uid, 0);
+    if (!list) return 0;
+    return list->size();
+}
+
 void Session::leave_selected() {
     view_.reset();
     saved_search_.clear();
@@ -394,6 +439,8 @@ void Session::sync(std::string& out, bool allow_expunge) {
         for (auto u : *gone)
             if (v.seq_of(u) && std::find(v.pending_expunge.begin(), v.pending_expunge.end(), u) == v.pending_expunge.end())
                 v.pending_expunge.push_back(u);
+        // RFC 3501 §7.3.2: new messages are \Recent for the first session told about them.
+        take_recent(v, v.uidnext, info->uidnext, info->first_recent_uid);
         // Expunges first (when allowed): the sequence numbers below are then the final ones.
         if (allow_expunge) announce_expunges(out);
         const std::size_t before = v.msgs.size();
@@ -427,14 +474,15 @@ void Session::sync(std::string& out, bool allow_expunge) {
             auto seq = v.seq_of(uid);
             const auto& m = v.msgs[seq - 1];
             std::string line = std::to_string(seq) + " FETCH (UID " + std::to_string(uid) + " FLAGS ";
-            append_flag_list(line, m.flags);
+            append_flag_list(line, m.flags, shows_recent(uid));
             if (condstore_) line += " MODSEQ (" + std::to_string(m.modseq) + ")";
             line += ")";
             say(out, untagged(line));
         }
         if (v.msgs.size() != before) {
             say(out, untagged(std::to_string(v.msgs.size()) + " EXISTS"));
-            if (!rev2_) say(out, untagged("0 RECENT"));  // RFC 3501 §7.3.2; Tern keeps no \Recent
+            // RFC 3501 §7.3.2 (RFC 9051 dropped RECENT)
+            if (!rev2_) say(out, untagged(std::to_string(v.recent_count()) + " RECENT"));
         }
     }
     if (allow_expunge) announce_expunges(out);

@@ -141,7 +141,14 @@ public:
         std::uint64_t known_modseq = 0;
         std::uint32_t uidnext = 1;
         std::set<std::string> keywords;          // for the FLAGS response
+        // RFC 3501 §2.3.2 \Recent in this session: UID ranges [first, last), ascending and
+        // disjoint: what a read-write rev1 session claimed (store::MailStore::claim_recent), or
+        // what was unclaimed when a read-only one saw it arrive. Empty for IMAP4rev2.
+        std::vector<std::pair<std::uint32_t, std::uint32_t>> recent;
         std::uint32_t seq_of(std::uint32_t uid) const;  // 0 when absent
+        bool is_recent(std::uint32_t uid) const;
+        std::uint32_t recent_count() const;      // messages in msgs that are \Recent
+        void add_recent(std::uint32_t first, std::uint32_t last);
     };
 
 private:
@@ -169,6 +176,14 @@ private:
     // client learns its HIGHESTMODSEQ right away (an untagged OK before the command's data).
     void enable_condstore(std::string& out);
     void enter_selected(View view);
+    // RFC 3501 §2.3.2: the messages below `upto` (a uidnext read before the listing that shows
+    // them) become \Recent in this session: claimed in the store when read-write; when
+    // read-only, those nobody claimed (at or above `first_unclaimed`), claiming nothing. Nothing
+    // for IMAP4rev2 (RFC 9051 dropped \Recent).
+    void take_recent(View& v, std::uint32_t from, std::uint32_t upto, std::uint32_t first_unclaimed);
+    bool shows_recent(std::uint32_t uid) const { return !rev2_ && view_ && view_->is_recent(uid); }
+    // RFC 3501 §6.3.10 STATUS RECENT: the mailbox's messages no session has claimed yet.
+    std::uint64_t unclaimed_recent(const store::MailboxInfo& info);
     void leave_selected();
 
     // cmd_any.cpp

@@ -14,7 +14,7 @@ TEST(ImapAppend, SynchronizingLiteralAndAppendUid) {
     EXPECT_EQ(normalize(t.send(msg + "\r\n")), "a OK [APPENDUID V 4] APPEND completed\r\n");
     t.send("s SELECT INBOX\r\n");
     EXPECT_EQ(t.send("f FETCH 4 (FLAGS BODY.PEEK[TEXT])\r\n"),
-              "* 4 FETCH (FLAGS (\\Seen) BODY[TEXT] {10}\r\nappended\r\n)\r\nf OK FETCH completed\r\n");
+              "* 4 FETCH (FLAGS (\\Recent \\Seen) BODY[TEXT] {10}\r\nappended\r\n)\r\nf OK FETCH completed\r\n");
 }
 
 TEST(ImapAppend, LiteralPlusMultiappendAndBareLf) {
@@ -28,7 +28,7 @@ TEST(ImapAppend, LiteralPlusMultiappendAndBareLf) {
     // The bare LFs became CRLF (25 octets); the given date and flags were kept.
     EXPECT_EQ(t.send("b FETCH 1 RFC822.SIZE\r\nc FETCH 2 (INTERNALDATE FLAGS)\r\n"),
               "* 1 FETCH (RFC822.SIZE 25)\r\nb OK FETCH completed\r\n"
-              "* 2 FETCH (INTERNALDATE \"07-Dec-2026 11:00:00 +0000\" FLAGS (\\Draft))\r\nc OK FETCH completed\r\n");
+              "* 2 FETCH (INTERNALDATE \"07-Dec-2026 11:00:00 +0000\" FLAGS (\\Recent \\Draft))\r\nc OK FETCH completed\r\n");
 }
 
 TEST(ImapAppend, RefusalsAndTryCreate) {

@@ -174,6 +174,9 @@ std::unique_ptr<store::MailStore> corpus_store() {
         batch.push_back(std::move(n));
     }
     EXPECT_TRUE(s->append(batch));
+    // Seen before (not \Recent), so every session's listing is the same.
+    auto inbox = s->open_mailbox("alice@example.org", "INBOX");
+    EXPECT_TRUE(inbox && s->claim_recent(*inbox, 1000));
     return s;
 }
 
