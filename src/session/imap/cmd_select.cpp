@@ -47,17 +47,19 @@ void Session::cmd_select(const ParsedCommand& c, std::string& out) {
     auto list = store_.list_messages(*handle, 1, 0);
     if (!list) return say(out, store_error(c.tag, list.error(), command_name(c.cmd)));
     if (a.condstore) condstore_ = true;  // RFC 7162 §3.1.8: SELECT (CONDSTORE) enables it
-    v.msgs = std::move(*list);
     v.known_modseq = info->highest_modseq;
     v.uidnext = info->uidnext;
     std::uint32_t first_unseen = 0;
-    for (std::size_t i = 0; i < v.msgs.size(); ++i) {
-        const auto& m = v.msgs[i];
+    v.msgs.reserve(list->size());
+    for (auto& m : *list) {
         v.uidnext = std::max(v.uidnext, m.uid + 1);
         for (const auto& f : m.flags)
             if (!f.starts_with("\\")) v.keywords.insert(f);
-        if (!first_unseen && !has_flag(m, "\\Seen")) first_unseen = static_cast<std::uint32_t>(i + 1);
+        if (!first_unseen && !has_flag(m, "\\Seen")) first_unseen = static_cast<std::uint32_t>(v.msgs.size() + 1);
+        v.msgs.push_back(v.make(std::move(m)));
     }
+    list->clear();
+    list->shrink_to_fit();
     say(out, untagged(std::to_string(v.msgs.size()) + " EXISTS"));
     if (!rev2_) {
         say(out, untagged(std::to_string(v.recent_count()) + " RECENT"));  // RFC 3501 §6.3.1; not in RFC 9051
@@ -90,7 +92,7 @@ void Session::cmd_select(const ParsedCommand& c, std::string& out) {
             const auto& m = v.msgs[i];
             if (m.modseq <= q.modseq) continue;
             std::string line = std::to_string(i + 1) + " FETCH (UID " + std::to_string(m.uid) + " FLAGS ";
-            append_flag_list(line, m.flags, !rev2_ && v.is_recent(m.uid));
+            append_flag_list(line, v.flags(m), !rev2_ && v.is_recent(m.uid));
             line += " MODSEQ (" + std::to_string(m.modseq) + "))";
             say(out, untagged(line));
         }
@@ -114,7 +116,7 @@ void Session::cmd_close(const ParsedCommand& c, std::string& out) {
         // RFC 9051 §6.4.1: CLOSE removes \Deleted messages silently (no EXPUNGE responses).
         std::vector<std::uint32_t> uids;
         for (const auto& m : v.msgs)
-            if (has_flag(m, "\\Deleted")) uids.push_back(m.uid);
+            if (v.has_flag(m, "\\Deleted")) uids.push_back(m.uid);
         if (!uids.empty()) {
             auto r = store_.expunge_deleted(v.box, uids);
             if (!r) log::warn("imap[", id_, "] CLOSE could not expunge: ", r.error().message);

@@ -14,9 +14,44 @@
 
 namespace tern::imap {
 
+std::uint32_t Session::FlagSets::intern(std::vector<std::string> flags) {
+    if (flags.empty()) return 0;
+    if (auto it = index_.find(flags); it != index_.end()) return it->second;
+    const auto i = static_cast<std::uint32_t>(sets_.size());
+    sets_.push_back(flags);
+    index_.emplace(std::move(flags), i);
+    return i;
+}
+
+bool Session::View::has_flag(const ViewMessage& m, std::string_view flag) const {
+    const auto& f = flags(m);
+    return std::find(f.begin(), f.end(), flag) != f.end();
+}
+
+Session::ViewMessage Session::View::make(store::MessageInfo m) {
+    ViewMessage v;
+    v.uid = m.uid;
+    v.modseq = m.modseq;
+    v.size = m.size;
+    v.internal_date = m.internal_date;
+    v.flags = flag_sets.intern(std::move(m.flags));
+    return v;
+}
+
+void Session::View::set_flags(ViewMessage& m, std::vector<std::string> flags) {
+    m.flags = flag_sets.intern(std::move(flags));
+    if (flag_sets.size() > 2 * msgs.size() + 64) compact_flags();
+}
+
+void Session::View::compact_flags() {
+    FlagSets fresh;
+    for (auto& m : msgs) m.flags = fresh.intern(flag_sets[m.flags]);
+    flag_sets = std::move(fresh);
+}
+
 std::uint32_t Session::View::seq_of(std::uint32_t uid) const {
     auto it = std::lower_bound(msgs.begin(), msgs.end(), uid,
-                               [](const store::MessageInfo& m, std::uint32_t u) { return m.uid < u; });
+                               [](const ViewMessage& m, std::uint32_t u) { return m.uid < u; });
     if (it == msgs.end() || it->uid != uid) return 0;
     return static_cast<std::uint32_t>(it - msgs.begin()) + 1;
 }
@@ -29,7 +64,7 @@ bool Session::View::is_recent(std::uint32_t uid) const {
 
 std::uint32_t Session::View::recent_count() const {
     std::uint32_t n = 0;
-    auto by_uid = [](const store::MessageInfo& m, std::uint32_t u) { return m.uid < u; };
+    auto by_uid = [](const ViewMessage& m, std::uint32_t u) { return m.uid < u; };
     for (const auto& [first, last] : recent) {
         auto a = std::lower_bound(msgs.begin(), msgs.end(), first, by_uid);
         auto b = std::lower_bound(a, msgs.end(), last, by_uid);
@@ -451,15 +486,15 @@ void Session::sync(std::string& out, bool allow_expunge) {
             for (auto& f : m.flags)
                 if (!f.starts_with("\\")) v.keywords.insert(f);
             if (m.uid > last_uid) {
-                if (v.msgs.empty() || m.uid > v.msgs.back().uid) v.msgs.push_back(std::move(m));
+                if (v.msgs.empty() || m.uid > v.msgs.back().uid) v.msgs.push_back(v.make(std::move(m)));
                 continue;
             }
             auto seq = v.seq_of(m.uid);
             if (!seq) continue;
             auto& known = v.msgs[seq - 1];
             if (known.modseq >= m.modseq) continue;  // our own STORE, already answered
-            bool flags_differ = known.flags != m.flags;
-            known.flags = std::move(m.flags);
+            bool flags_differ = v.flags(known) != m.flags;
+            v.set_flags(known, std::move(m.flags));
             known.modseq = m.modseq;
             if (flags_differ || condstore_) flag_changes.push_back(known.uid);
         }
@@ -474,7 +509,7 @@ void Session::sync(std::string& out, bool allow_expunge) {
             auto seq = v.seq_of(uid);
             const auto& m = v.msgs[seq - 1];
             std::string line = std::to_string(seq) + " FETCH (UID " + std::to_string(uid) + " FLAGS ";
-            append_flag_list(line, m.flags, shows_recent(uid));
+            append_flag_list(line, v.flags(m), shows_recent(uid));
             if (condstore_) line += " MODSEQ (" + std::to_string(m.modseq) + ")";
             line += ")";
             say(out, untagged(line));

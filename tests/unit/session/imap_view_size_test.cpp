@@ -44,5 +44,24 @@ TEST(ImapViewSize, BytesPerMessageOfA100kMailbox) {
     EXPECT_GT(per, 8.0) << "the view holds at least a UID and a modseq per message";
 }
 
+// Flag lists are interned: messages with the same flags share one list, a change re-points the
+// message, and lists nobody uses are dropped once they outnumber the messages.
+TEST(ImapViewSize, FlagListsAreSharedAndBounded) {
+    Session::View v;
+    store::MessageInfo a{.uid = 1, .modseq = 1, .flags = {"\\Seen"}, .internal_date = 0, .size = 0, .envelope_from = {}};
+    store::MessageInfo b = a;
+    b.uid = 2;
+    v.msgs.push_back(v.make(a));
+    v.msgs.push_back(v.make(b));
+    EXPECT_EQ(v.msgs[0].flags, v.msgs[1].flags);
+    EXPECT_EQ(v.flag_sets.size(), 2u) << "the empty list and (\\Seen)";
+    for (int i = 0; i < 1000; ++i) v.set_flags(v.msgs[0], {"$k" + std::to_string(i)});
+    EXPECT_LE(v.flag_sets.size(), 2 * v.msgs.size() + 64 + 1);
+    EXPECT_EQ(v.flags(v.msgs[0]), std::vector<std::string>{"$k999"});
+    EXPECT_EQ(v.flags(v.msgs[1]), std::vector<std::string>{"\\Seen"});
+    EXPECT_TRUE(v.has_flag(v.msgs[1], "\\Seen"));
+    EXPECT_FALSE(v.has_flag(v.msgs[0], "\\Seen"));
+}
+
 }  // namespace
 }  // namespace tern::imap::testing
