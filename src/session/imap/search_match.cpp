@@ -571,12 +571,11 @@ public:
             case K::Undraft: return !has_flag(msg_.flags, "\\Draft");
             case K::Unflagged: return !has_flag(msg_.flags, "\\Flagged");
             case K::Unseen: return !has_flag(msg_.flags, "\\Seen");
-            // RFC 3501 §6.4.4 RECENT, NEW (= RECENT UNSEEN), OLD (= NOT RECENT). The store has no
-            // \Recent (RFC 9051 §2.3.2 dropped it; no session ever sees a message first), so no
-            // message is recent: RECENT and NEW match nothing, OLD everything.
-            case K::Recent:
-            case K::New: return false;
-            case K::Old: return true;
+            // RFC 3501 §6.4.4 RECENT, NEW (= RECENT UNSEEN), OLD (= NOT RECENT); \Recent is the
+            // session's (never in an IMAP4rev2 session: RFC 9051 dropped it).
+            case K::Recent: return msg_.recent;
+            case K::New: return msg_.recent && !has_flag(msg_.flags, "\\Seen");
+            case K::Old: return !msg_.recent;
             case K::Keyword: return has_flag(msg_.flags, k.text);
             case K::Unkeyword: return !has_flag(msg_.flags, k.text);
             // RFC 9051 §6.4.4 LARGER/SMALLER: RFC822.SIZE larger/smaller than n.
