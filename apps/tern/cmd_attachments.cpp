@@ -8,6 +8,7 @@
 
 #include "cli.hpp"
 #include "mua/attachments.hpp"
+#include "mua/json.hpp"
 
 namespace tern::cli {
 
@@ -57,9 +58,9 @@ int attachments_of(std::string_view message, const AttachmentsArgs& args, bool j
         if (s.error) rc = 1;
         if (json) {
             if (js.size() > 1) js += ',';
-            js += "{\"index\":" + std::to_string(s.index) + ",\"path\":" + mua::json_quote(s.path.string()) +
+            js += "{\"index\":" + std::to_string(s.index) + ",\"path\":" + mua::json_string(s.path.string()) +
                   ",\"size\":" + std::to_string(s.size) + ",\"replaced\":" + (s.replaced ? "true" : "false") +
-                  ",\"error\":" + (s.error ? mua::json_quote(*s.error) : std::string("null")) + "}";
+                  ",\"error\":" + (s.error ? mua::json_string(*s.error) : std::string("null")) + "}";
         } else if (s.error) {
             err << "tern: attachment " << s.index << (s.path.empty() ? "" : " (" + s.path.string() + ")") << ": "
                 << *s.error << "\n";
