@@ -92,12 +92,12 @@ void add_read_commands(CLI::App& app, Context& ctx) {
     auto* file = cmd->add_option("--file", args->file, "a message file instead (e.g. one from a Maildir)");
     id->excludes(file);
     file->excludes(id);
-    cmd->require_option(1);
     cmd->add_flag("--json", ctx.json, "the structured rendering as JSON");
     cmd->add_option("--width", args->width, "wrap HTML text at N columns (0: never)")->check(CLI::Range(0, 10000));
     cmd->add_flag("--html-raw", args->html_raw, "show an HTML body as its source instead of rendering it");
     cmd->add_flag("--prefer-html", args->prefer_html, "multipart/alternative: show the HTML part");
     cmd->callback([&ctx, args] {
+        if (args->id == 0 && args->file.empty()) return error(ctx, "read: give a message ID or --file PATH");
         std::optional<Opened> opened;
         auto bytes = message_bytes(ctx, args->id, args->file, &opened);
         if (!bytes) return;
