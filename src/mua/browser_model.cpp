@@ -368,7 +368,8 @@ Result<Draft> parse_draft_text(std::string_view text, Draft base) {
         }
         if (line[0] == ' ' || line[0] == '\t') {  // RFC 5322 §2.2.3: a folded line continues the field
             if (fields.empty()) return fail("the draft starts with an indented line, not a header field");
-            fields.back().second += " " + std::string(trim_ws(line));
+            std::string_view more = trim_ws(line);
+            if (!more.empty()) fields.back().second += (fields.back().second.empty() ? "" : " ") + std::string(more);
             continue;
         }
         std::size_t colon = line.find(':');
