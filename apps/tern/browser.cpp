@@ -221,12 +221,6 @@ std::string keep_draft(mua::Cache& cache, const std::string& text) {
     return "kept in Drafts as message " + std::to_string(*id);
 }
 
-// Adds a flag to a message in the cache (the next sync tells the server).
-void add_flag(mua::Cache& cache, std::int64_t id, std::string_view flag) {
-    auto row = cache.get(id);
-    if (row && !row->has(flag)) (void)cache.set_flags(id, mua::normalize_flags(row->flags + " " + std::string(flag)));
-}
-
 // The edited draft sent as `tern send` sends (send_draft_quietly); what to tell the user. What
 // could not be sent nor queued is kept in Drafts. `original`: the message replied to (\Answered).
 std::string send_edited(Opened& opened, const mua::Draft& base, const std::string& text, std::int64_t original) {

@@ -77,4 +77,12 @@ void add_read_commands(CLI::App& app, Context& ctx);         // cmd_read.cpp
 void add_attachments_commands(CLI::App& app, Context& ctx);  // cmd_attachments.cpp
 void add_reply_commands(CLI::App& app, Context& ctx);        // cmd_reply.cpp
 
+// Message `id` of the account's cache (the ID `tern list` shows), or the message file when `file`
+// is given; prints why not and sets ctx.exit_code on failure. From the cache, `*opened_out` keeps
+// the account open for flags to set afterwards (cmd_read.cpp).
+std::optional<std::string> message_bytes(Context& ctx, std::int64_t id, const std::string& file,
+                                         std::optional<Opened>* opened_out);
+// Adds `flag` to message `id`'s flags in the cache (the next sync pushes it); says so if it cannot.
+void add_flag(mua::Cache& cache, std::int64_t id, std::string_view flag);
+
 }  // namespace tern::cli

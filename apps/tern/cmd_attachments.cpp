@@ -11,10 +11,6 @@
 
 namespace tern::cli {
 
-// cmd_read.cpp
-std::optional<std::string> message_bytes(Context& ctx, std::int64_t id, const std::string& file,
-                                         std::optional<Opened>* opened_out);
-void add_flag(Context& ctx, mua::Cache& cache, std::int64_t id, std::string_view flag);
 
 struct AttachmentsArgs {
     std::optional<std::int64_t> id;
@@ -99,7 +95,7 @@ void add_attachments_commands(CLI::App& app, Context& ctx) {
         auto bytes = message_bytes(ctx, id, args->file, &opened);
         if (!bytes) return;
         ctx.exit_code = attachments_of(*bytes, *args, ctx.json, std::cout, std::cerr);
-        if (opened) add_flag(ctx, *opened->cache, id, "\\Seen");
+        if (opened) add_flag(*opened->cache, id, "\\Seen");
     });
 }
 

@@ -62,13 +62,12 @@ std::optional<std::string> message_bytes(Context& ctx, std::int64_t id, const st
 }
 
 // Adds `flag` to message `id`'s flags in the cache (kept for the next sync); says so if it cannot.
-void add_flag(Context& ctx, mua::Cache& cache, std::int64_t id, std::string_view flag) {
+void add_flag(mua::Cache& cache, std::int64_t id, std::string_view flag) {
     auto row = cache.get(id);
     if (row && row->has(flag)) return;
     auto r = row ? cache.set_flags(id, mua::normalize_flags(row->flags + " " + std::string(flag)))
                  : Result<void>(std::unexpected(row.error()));
     if (!r) std::cerr << "tern: cannot mark message " << id << " " << flag << ": " << r.error().message << "\n";
-    (void)ctx;
 }
 
 // The bytes of one message to what `tern read` prints. Returns the exit code.
@@ -103,7 +102,7 @@ void add_read_commands(CLI::App& app, Context& ctx) {
         if (!bytes) return;
         ctx.exit_code = show_message(*bytes, *args, ctx.json, std::cout);
         // RFC 9051 §2.3.2: \Seen once the message has been read.
-        if (opened) add_flag(ctx, *opened->cache, args->id, "\\Seen");
+        if (opened) add_flag(*opened->cache, args->id, "\\Seen");
     });
 }
 

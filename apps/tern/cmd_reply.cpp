@@ -13,10 +13,6 @@
 
 namespace tern::cli {
 
-// cmd_read.cpp
-std::optional<std::string> message_bytes(Context& ctx, std::int64_t id, const std::string& file,
-                                         std::optional<Opened>* opened_out);
-void add_flag(Context& ctx, mua::Cache& cache, std::int64_t id, std::string_view flag);
 
 namespace {
 
@@ -64,7 +60,7 @@ void run(Context& ctx, const ReplyArgs& args, bool forward) {
     std::int64_t id = send_draft(ctx, *opened, std::move(d));
     if (!id) return;
     // RFC 9051 §2.3.2 \Answered; $Forwarded is the keyword IANA registers for forwarded messages (RFC 5788).
-    add_flag(ctx, *opened->cache, args.id, forward ? "$Forwarded" : "\\Answered");
+    add_flag(*opened->cache, args.id, forward ? "$Forwarded" : "\\Answered");
 }
 
 }  // namespace
