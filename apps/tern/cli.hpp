@@ -64,5 +64,6 @@ void add_browse_commands(CLI::App& app, Context& ctx);
 void run_browser(Context& ctx, const std::string& folder);
 void add_read_commands(CLI::App& app, Context& ctx);         // cmd_read.cpp
 void add_attachments_commands(CLI::App& app, Context& ctx);  // cmd_attachments.cpp
+void add_search_commands(CLI::App& app, Context& ctx);       // cmd_search.cpp
 
 }  // namespace tern::cli
