@@ -84,5 +84,6 @@ std::optional<std::string> message_bytes(Context& ctx, std::int64_t id, const st
                                          std::optional<Opened>* opened_out);
 // Adds `flag` to message `id`'s flags in the cache (the next sync pushes it); says so if it cannot.
 void add_flag(mua::Cache& cache, std::int64_t id, std::string_view flag);
+void add_search_commands(CLI::App& app, Context& ctx);       // cmd_search.cpp
 
 }  // namespace tern::cli

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
     tern::cli::add_read_commands(app, ctx);
     tern::cli::add_attachments_commands(app, ctx);
     tern::cli::add_reply_commands(app, ctx);
+    tern::cli::add_search_commands(app, ctx);
 
     auto paths = tern::mua::Paths::from_environment();
     if (!paths) {
