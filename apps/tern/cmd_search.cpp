@@ -9,74 +9,20 @@
 
 #include "cli.hpp"
 #include "mua/json.hpp"
+#include "mua/listing.hpp"
 #include "mua/search_index.hpp"
 
 namespace tern::cli {
 
 namespace {
 
-std::string column(std::string_view s, std::size_t width) {
-    std::string out;
-    std::size_t shown = 0, i = 0;
-    while (i < s.size() && shown < width) {
-        unsigned char c = static_cast<unsigned char>(s[i]);
-        std::size_t len = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-        if (i + len > s.size()) break;
-        if (c < 0x20 || c == 0x7f) out += ' ';
-        else out.append(s.substr(i, len));
-        i += len;
-        ++shown;
-    }
-    out.append(width - shown, ' ');
-    return out;
-}
-
-std::string short_date(std::int64_t t) {
-    std::time_t tt = static_cast<std::time_t>(t), now = std::time(nullptr);
-    std::tm tm{}, today{};
-    ::localtime_r(&tt, &tm);
-    ::localtime_r(&now, &today);
-    char buf[32];
-    if (tm.tm_year == today.tm_year && tm.tm_yday == today.tm_yday) std::strftime(buf, sizeof buf, "%H:%M", &tm);
-    else if (tm.tm_year == today.tm_year) std::strftime(buf, sizeof buf, "%b %d", &tm);
-    else std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-    return buf;
-}
-
-std::string iso_date(std::int64_t t) {
-    std::time_t tt = static_cast<std::time_t>(t);
-    std::tm tm{};
-    ::gmtime_r(&tt, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
-std::string flag_letters(const mua::MessageRow& m) {
-    std::string f;
-    f += m.has("\\Seen") ? ' ' : 'N';
-    f += m.has("\\Deleted") ? 'D' : m.has("\\Flagged") ? '!' : m.has("\\Answered") ? 'r' : ' ';
-    f += m.attachments ? '+' : ' ';
-    return f;
-}
-
 // The objects `tern --json list` prints.
 void print_json(const std::vector<mua::MessageRow>& rows) {
     mua::JsonWriter j;
     j.begin_array();
     for (auto& m : rows) {
-        j.begin_object().key("id").value(m.id).key("folder").value(m.folder).key("uid").value(std::int64_t{m.uid});
-        j.key("flags").begin_array();
-        std::string_view fl = m.flags;
-        while (!fl.empty()) {
-            auto sp = fl.find(' ');
-            j.value(fl.substr(0, sp));
-            fl = sp == std::string_view::npos ? "" : fl.substr(sp + 1);
-        }
-        j.end_array();
-        j.key("date").value(iso_date(m.date)).key("from").value(m.from_name).key("from_address").value(m.from_addr);
-        j.key("subject").value(m.subject).key("size").value(m.size).key("attachments").value(m.attachments);
-        j.key("message_id").value(m.message_id);
+        j.begin_object();
+        mua::message_json(j, m);
         j.end_object();
     }
     j.end_array();
@@ -84,24 +30,13 @@ void print_json(const std::vector<mua::MessageRow>& rows) {
 }
 
 void print_rows(const std::vector<mua::MessageRow>& rows, bool show_folder) {
-    std::size_t width = terminal_width();
-    std::size_t id_w = 4, folder_w = 0;
-    for (auto& m : rows) id_w = std::max(id_w, std::to_string(m.id).size());
+    mua::LineLayout layout;
+    layout.width = terminal_width();
+    for (auto& m : rows) layout.id_width = std::max(layout.id_width, std::to_string(m.id).size());
     if (show_folder)
-        for (auto& m : rows) folder_w = std::min<std::size_t>(16, std::max(folder_w, m.folder.size()));
-    std::size_t from_w = 20, fixed = id_w + 1 + 3 + 1 + 10 + 1 + from_w + 1 + 1 + 6 + (folder_w ? folder_w + 1 : 0);
-    std::size_t subject_w = width > fixed + 10 ? width - fixed : 10;
+        for (auto& m : rows) layout.folder_width = std::min<std::size_t>(16, std::max(layout.folder_width, m.folder.size()));
     std::string out;
-    for (auto& m : rows) {
-        std::string id = std::to_string(m.id);
-        out += std::string(id_w - id.size(), ' ') + id + " " + flag_letters(m) + " ";
-        out += column(short_date(m.date), 10) + " ";
-        if (folder_w) out += column(m.folder, folder_w) + " ";
-        out += column(m.from_name.empty() ? m.from_addr : m.from_name, from_w) + " ";
-        out += column(m.subject, subject_w) + " ";
-        std::string size = human_size(m.size);
-        out += std::string(size.size() < 6 ? 6 - size.size() : 0, ' ') + size + "\n";
-    }
+    for (auto& m : rows) out += mua::header_line(m, layout) + "\n";
     std::cout << out;
 }
 

@@ -3,6 +3,8 @@
 // Must never return a line wider than asked, nor invalid UTF-8 or control characters to draw.
 #include "mua/browser_model.hpp"
 
+#include "mua/listing.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
@@ -123,42 +125,6 @@ std::string lower_ascii(std::string_view s) {
     for (auto& c : out)
         if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     return out;
-}
-
-std::string short_size(std::uint64_t bytes) {
-    if (bytes < 1024) return std::to_string(bytes);
-    const char* units = "KMGT";
-    double v = static_cast<double>(bytes) / 1024;
-    int u = 0;
-    while (v >= 1024 && u < 3) {
-        v /= 1024;
-        ++u;
-    }
-    char buf[32];
-    std::snprintf(buf, sizeof buf, v < 10 ? "%.1f%c" : "%.0f%c", v, units[u]);
-    return buf;
-}
-
-// As `tern list` shows dates: the time today, the day this year, else the full date.
-std::string short_date(std::int64_t t, std::int64_t now_s) {
-    std::time_t tt = static_cast<std::time_t>(t), now = static_cast<std::time_t>(now_s);
-    std::tm tm{}, today{};
-    ::localtime_r(&tt, &tm);
-    ::localtime_r(&now, &today);
-    char buf[32];
-    if (tm.tm_year == today.tm_year && tm.tm_yday == today.tm_yday) std::strftime(buf, sizeof buf, "%H:%M", &tm);
-    else if (tm.tm_year == today.tm_year) std::strftime(buf, sizeof buf, "%b %d", &tm);
-    else std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-    return buf;
-}
-
-// mutt's letters, as `tern list`: N unread, D deleted, ! flagged, r answered, + attachments.
-std::string flag_letters(const MessageRow& m) {
-    std::string f;
-    f += m.has("\\Seen") ? ' ' : 'N';
-    f += m.has("\\Deleted") ? 'D' : m.has("\\Flagged") ? '!' : m.has("\\Answered") ? 'r' : ' ';
-    f += m.attachments ? '+' : ' ';
-    return f;
 }
 
 std::string right(std::string s, std::size_t width) {
@@ -722,18 +688,11 @@ const std::vector<std::string>& BrowserModel::pager_text() const {
 // ---- Layout ----
 
 std::string BrowserModel::index_line(const MessageRow& m, std::size_t width) const {
-    std::time_t now = options_.now ? static_cast<std::time_t>(options_.now) : std::time(nullptr);
-    // The columns of `tern list`: id, flags, date, from, subject, size; from narrows first.
-    std::size_t fixed = id_width_ + 1 + 3 + 1 + 10 + 1 + 1 + 1 + 6;
-    std::size_t avail = width > fixed ? width - fixed : 0;
-    std::size_t from_w = std::min<std::size_t>(20, std::max<std::size_t>(8, avail / 3));
-    std::size_t subject_w = avail > from_w ? avail - from_w : 1;
-    std::string line = right(std::to_string(m.id), id_width_) + " " + flag_letters(m) + " ";
-    line += fit(short_date(m.date, now), 10, true) + " ";
-    line += fit(m.from_name.empty() ? m.from_addr : m.from_name, from_w, true) + " ";
-    line += fit(m.subject, subject_w, true) + " ";
-    line += right(short_size(m.size), 6);
-    return fit(line, width);
+    LineLayout l;
+    l.width = width;
+    l.id_width = id_width_;
+    l.now = options_.now ? options_.now : std::time(nullptr);
+    return header_line(m, l);  // the columns of `tern list`
 }
 
 std::vector<ScreenLine> BrowserModel::layout_folders(std::size_t width) const {
