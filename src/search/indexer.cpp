@@ -147,7 +147,8 @@ Result<void> Indexer::index_account(const std::string& account) {
         auto h = store_.open_mailbox(account, b.name);
         if (!h) continue;  // deleted or renamed meanwhile: the next notice finds it
         live.push_back(h->id);
-        if (auto r = index_ ? index_mailbox(account, *h) : summarize_mailbox(account, *h); !r) {
+        const std::uint32_t uidnext = h->id == b.id && h->uidvalidity == b.uidvalidity ? b.uidnext : 0;
+        if (auto r = index_ ? index_mailbox(account, *h) : summarize_mailbox(account, *h, uidnext); !r) {
             if (r.error().code == ENOENT) continue;  // the mailbox went meanwhile
             return r;
         }
@@ -197,7 +198,10 @@ void Indexer::keep_summaries(const store::MailboxHandle& box, std::vector<std::p
 }
 
 // Without an index: the messages past the mark that have no summary are read and summarized.
-Result<void> Indexer::summarize_mailbox(const std::string& account, const store::MailboxHandle& box) {
+// `uidnext`: as listed before; every UID below it was stored then, so the mark may go up to it even
+// when the last messages were expunged (no look at the mailbox on the next notice).
+Result<void> Indexer::summarize_mailbox(const std::string& account, const store::MailboxHandle& box,
+                                        std::uint32_t uidnext) {
     std::uint32_t through = 0;
     {
         std::lock_guard lock(mu_);
@@ -221,6 +225,12 @@ Result<void> Indexer::summarize_mailbox(const std::string& account, const store:
         std::lock_guard lock(mu_);
         summary_marks_[account][box.id] = SummaryMark{box.uidvalidity, (*msgs)[end - 1].uid};
         if (stopping_) return {};
+    }
+    if (uidnext > through + 1) {
+        std::lock_guard lock(mu_);
+        auto& mark = summary_marks_[account][box.id];
+        if (mark.uidvalidity == box.uidvalidity) mark.through = std::max(mark.through, uidnext - 1);
+        else mark = SummaryMark{box.uidvalidity, uidnext - 1};
     }
     return {};
 }

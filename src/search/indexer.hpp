@@ -97,7 +97,7 @@ private:
     void run();
     void compact_if_needed();
     Result<void> index_mailbox(const std::string& account, const store::MailboxHandle& box);
-    Result<void> summarize_mailbox(const std::string& account, const store::MailboxHandle& box);
+    Result<void> summarize_mailbox(const std::string& account, const store::MailboxHandle& box, std::uint32_t uidnext);
     // Whether `uid`'s body has no summary yet (so one is to be made): false when it has one or
     // went meanwhile; a failed look-up counts as "has one" (FETCH makes it, as before).
     bool wants_summary(const store::MailboxHandle& box, std::uint32_t uid);
