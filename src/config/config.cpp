@@ -201,8 +201,8 @@ const std::vector<Key>& schema() {
              return {};
          }},
         {"imap.summaries", "boolean", "true",
-         "Keep each message's ENVELOPE, BODY and BODYSTRUCTURE in the store (computed at IMAP APPEND or at "
-         "the first FETCH that needs them) and answer FETCH from them without reading the message. false: "
+         "Keep each message's ENVELOPE, BODY and BODYSTRUCTURE in the store (computed at IMAP APPEND, for "
+         "delivered mail soon after it is stored, on a background thread, or at the first FETCH that needs them) and answer FETCH from them without reading the message. false: "
          "every such FETCH parses the message again (for comparisons; kept summaries stay in the store).",
          [](Config& c, const toml::node& n) -> Result<void> {
              auto v = n.value<bool>();

@@ -1,5 +1,6 @@
-// The search index's writer thread (see indexer.hpp). Must never hold its mutex while it reads the
-// store or writes the index, and never give up on an account for good after one failure.
+// The search index's writer thread (see indexer.hpp), which also keeps new messages' summaries.
+// Must never hold its mutex while it reads the store or writes the index, never give up on an
+// account for good after one failure, and never let a summary stop the index (a cache fill).
 #include "search/indexer.hpp"
 
 #include <algorithm>
@@ -12,13 +13,21 @@
 namespace tern::search {
 
 Indexer::Indexer(store::MailStore& store, std::unique_ptr<Index> index, Extract extract, IndexerOptions options)
-    : store_(store), index_(std::move(index)), extract_(std::move(extract)), options_(options) {}
+    : Indexer(store, std::move(index), std::move(extract), Summarize{}, options) {}
+
+Indexer::Indexer(store::MailStore& store, std::unique_ptr<Index> index, Extract extract, Summarize summarize,
+                 IndexerOptions options)
+    : store_(store),
+      index_(std::move(index)),
+      extract_(std::move(extract)),
+      summarize_(std::move(summarize)),
+      options_(options) {}
 
 Indexer::~Indexer() { stop(); }
 
 void Indexer::start() {
     if (thread_.joinable()) return;
-    if (auto accounts = index_->accounts()) {
+    if (auto accounts = index_ ? index_->accounts() : Result<std::vector<std::string>>{}) {
         std::lock_guard lock(mu_);
         for (auto& a : *accounts) pending_.insert(std::move(a));
     }
@@ -59,17 +68,19 @@ void Indexer::run() {
         busy_ = true;
         lock.unlock();
         const auto started = std::chrono::steady_clock::now();
-        const std::uint64_t before = counters_.indexed.load();
+        const std::uint64_t before = counters_.indexed.load(), summed = counters_.summarized.load();
         auto r = index_account(account);
-        if (std::uint64_t n = counters_.indexed.load() - before; n >= 1000 || (n > 0 && log::trace_enabled())) {
+        const std::uint64_t n = counters_.indexed.load() - before, k = counters_.summarized.load() - summed;
+        if (std::max(n, k) >= 1000 || (n + k > 0 && log::trace_enabled())) {
             auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
-            log::info("search index: ", account, ": ", n, " messages indexed in ", ms.count(), " ms");
+            log::info("search index: ", account, ": ", n, " messages indexed, ", k, " summaries kept in ",
+                      ms.count(), " ms");
         }
         if (!r) {
             log::warn("search index: ", account, ": ", r.error().message);
             // The index is derived data: a damaged one starts again (refilled from the store).
             // Then wait a little, so that a disk that stays full is not a busy loop.
-            if (!index_->intact()) {
+            if (index_ && !index_->intact()) {
                 log::warn("search index damaged: building it anew");
                 if (auto rb = index_->rebuild(); !rb) log::warn("search index: rebuild: ", rb.error().message);
                 counters_.rebuilds++;
@@ -94,6 +105,7 @@ void Indexer::compact_if_needed() {
     // Removed messages leave their trigrams behind (a contentless table): once they outnumber the
     // live rows (and are many), the file starts again and is refilled from the store. Meanwhile
     // the index answers nothing (every message a candidate), so SEARCH stays right.
+    if (!index_) return;
     auto s = index_->stats();
     if (!s || s->garbage < options_.compact_garbage || s->garbage < s->docs) return;
     auto accounts = index_->accounts();
@@ -111,23 +123,116 @@ void Indexer::compact_if_needed() {
 Result<void> Indexer::index_account(const std::string& account) {
     auto boxes = store_.list_mailboxes(account);
     if (!boxes) {
-        if (boxes.error().code == ENOENT) return index_->drop_mailboxes_except(account, {});  // account deleted
+        if (boxes.error().code == ENOENT) {  // account deleted
+            {
+                std::lock_guard lock(mu_);
+                summary_marks_.erase(account);
+            }
+            return index_ ? index_->drop_mailboxes_except(account, {}) : Result<void>{};
+        }
         return std::unexpected(boxes.error());
     }
     std::vector<std::int64_t> live;
     for (const auto& b : *boxes) {
         if (b.noselect) continue;
+        if (!index_) {  // summaries only: nothing to do for a mailbox with no UID past its mark
+            std::lock_guard lock(mu_);
+            auto& marks = summary_marks_[account];
+            if (auto m = marks.find(b.id); m != marks.end() && m->second.uidvalidity == b.uidvalidity &&
+                                           m->second.through + 1 >= b.uidnext) {
+                live.push_back(b.id);
+                continue;
+            }
+        }
         auto h = store_.open_mailbox(account, b.name);
         if (!h) continue;  // deleted or renamed meanwhile: the next notice finds it
         live.push_back(h->id);
-        if (auto r = index_mailbox(account, *h); !r) {
+        const std::uint32_t uidnext = h->id == b.id && h->uidvalidity == b.uidvalidity ? b.uidnext : 0;
+        if (auto r = index_ ? index_mailbox(account, *h) : summarize_mailbox(account, *h, uidnext); !r) {
             if (r.error().code == ENOENT) continue;  // the mailbox went meanwhile
             return r;
         }
         std::lock_guard lock(mu_);
         if (stopping_) return {};
     }
+    if (!index_) {  // the marks of mailboxes deleted (or renamed away from INBOX) go
+        std::sort(live.begin(), live.end());
+        std::lock_guard lock(mu_);
+        std::erase_if(summary_marks_[account],
+                      [&](const auto& m) { return !std::binary_search(live.begin(), live.end(), m.first); });
+        return {};
+    }
     return index_->drop_mailboxes_except(account, live);
+}
+
+Result<void> Indexer::summaries_from_now(const std::string& account) {
+    auto boxes = store_.list_mailboxes(account);
+    if (!boxes) return std::unexpected(boxes.error());
+    std::lock_guard lock(mu_);
+    auto& marks = summary_marks_[account];
+    for (const auto& b : *boxes)
+        if (!b.noselect) marks[b.id] = SummaryMark{b.uidvalidity, b.uidnext - 1};
+    return {};
+}
+
+bool Indexer::wants_summary(const store::MailboxHandle& box, std::uint32_t uid) {
+    if (!summarize_) return false;
+    auto kept = store_.summary(box, uid);
+    return kept && !*kept;  // (a damaged or old blob is replaced by FETCH, as before)
+}
+
+void Indexer::summarize_into(const base::ByteSource& message, std::uint32_t uid,
+                             std::vector<std::pair<std::uint32_t, std::string>>& out) {
+    // Unreadable, unparsable or too large: none kept, FETCH deals with it as before.
+    if (auto blob = summarize_(message); blob && *blob) out.emplace_back(uid, std::move(**blob));
+}
+
+void Indexer::keep_summaries(const store::MailboxHandle& box, std::vector<std::pair<std::uint32_t, std::string>>& items) {
+    if (items.empty()) return;
+    // A cache fill: on failure the first FETCH computes them, as before (never a reason to stop).
+    if (auto r = store_.set_summaries(box, items); !r)
+        log::warn("message summaries: ", box.account, ": ", r.error().message);
+    else
+        counters_.summarized += items.size();
+    items.clear();
+}
+
+// Without an index: the messages past the mark that have no summary are read and summarized.
+// `uidnext`: as listed before; every UID below it was stored then, so the mark may go up to it even
+// when the last messages were expunged (no look at the mailbox on the next notice).
+Result<void> Indexer::summarize_mailbox(const std::string& account, const store::MailboxHandle& box,
+                                        std::uint32_t uidnext) {
+    std::uint32_t through = 0;
+    {
+        std::lock_guard lock(mu_);
+        auto& marks = summary_marks_[account];
+        // A mailbox not seen before (made since the start, or a re-created one) is new mail.
+        if (auto m = marks.find(box.id); m != marks.end() && m->second.uidvalidity == box.uidvalidity)
+            through = m->second.through;
+    }
+    if (through == UINT32_MAX) return {};
+    auto msgs = store_.list_messages(box, through + 1);
+    if (!msgs) return std::unexpected(msgs.error());
+    std::vector<std::pair<std::uint32_t, std::string>> items;
+    for (std::size_t i = 0; i < msgs->size(); i += options_.batch) {
+        std::size_t end = std::min(msgs->size(), i + options_.batch);
+        for (std::size_t k = i; k < end; ++k) {
+            const std::uint32_t uid = (*msgs)[k].uid;
+            if (!wants_summary(box, uid)) continue;  // kept at APPEND, shared with a copy, or gone
+            if (auto src = store_.open_message(box, uid)) summarize_into(**src, uid, items);
+        }
+        keep_summaries(box, items);
+        std::lock_guard lock(mu_);
+        summary_marks_[account][box.id] = SummaryMark{box.uidvalidity, (*msgs)[end - 1].uid};
+        if (stopping_) return {};
+    }
+    if (uidnext > through + 1) {
+        std::lock_guard lock(mu_);
+        auto& mark = summary_marks_[account][box.id];
+        if (mark.uidvalidity == box.uidvalidity) mark.through = std::max(mark.through, uidnext - 1);
+        else mark = SummaryMark{box.uidvalidity, uidnext - 1};
+    }
+    return {};
 }
 
 Result<void> Indexer::index_mailbox(const std::string& account, const store::MailboxHandle& box) {
@@ -151,6 +256,7 @@ Result<void> Indexer::index_mailbox(const std::string& account, const store::Mai
     auto msgs = store_.list_messages(box, mark->indexed_through + 1);
     if (!msgs) return std::unexpected(msgs.error());
     std::vector<Doc> docs;
+    std::vector<std::pair<std::uint32_t, std::string>> summaries;
     for (std::size_t i = 0; i < msgs->size(); i += options_.batch) {
         docs.clear();
         std::size_t end = std::min(msgs->size(), i + options_.batch);
@@ -161,14 +267,21 @@ Result<void> Indexer::index_mailbox(const std::string& account, const store::Mai
             if (!src) {
                 if (src.error().code == ENOENT) continue;  // expunged since the listing
                 d.complete = false;
-            } else if (auto t = extract_(**src, options_.max_text)) {
-                d.text = std::move(t->text);
-                d.complete = t->complete;
             } else {
-                d.complete = false;  // unreadable or unparsable: a candidate for every needle
+                // The message is open for its text: its summary, if it has none, costs a parse.
+                if (wants_summary(box, d.uid)) summarize_into(**src, d.uid, summaries);
+                if (auto t = extract_(**src, options_.max_text)) {
+                    d.text = std::move(t->text);
+                    d.complete = t->complete;
+                } else {
+                    d.complete = false;  // unreadable or unparsable: a candidate for every needle
+                }
             }
             docs.push_back(std::move(d));
         }
+        // Summaries first: should the index's write fail, the batch is read again, and what
+        // was kept is not computed twice.
+        keep_summaries(box, summaries);
         if (auto r = index_->add(account, box.id, docs, (*msgs)[end - 1].uid); !r) return r;
         counters_.indexed += docs.size();
         std::lock_guard lock(mu_);
@@ -178,6 +291,7 @@ Result<void> Indexer::index_mailbox(const std::string& account, const store::Mai
 }
 
 std::optional<Candidates> Indexer::candidates(const store::MailboxHandle& box, std::span<const std::string> needles) {
+    if (!index_) return std::nullopt;
     auto c = index_->candidates(box.account, box.id, box.uidvalidity, needles);
     if (!c) {
         log::warn("search index: query: ", c.error().message);

@@ -25,6 +25,7 @@
 #include "search/indexer.hpp"
 #include "server/imap_host.hpp"
 #include "session/imap/search_match.hpp"
+#include "session/imap/summary.hpp"
 #include "server/pop3_host.hpp"
 #include "server/pickup.hpp"
 #include "server/privileges.hpp"
@@ -261,28 +262,38 @@ int serve(const config::Config& cfg) {
     // Every committed change to an account's mail wakes its IMAP sessions waiting in IDLE. Set
     // before anything writes to the store (the scheduler and the pickup start below); the server
     // outlives both.
-    // Issue 9: the search index (<data>/search.db) follows the same notices on its own thread.
+    // Issue 9: the search index (<data>/search.db) follows the same notices on its own thread,
+    // which also keeps the IMAP summaries of new mail (delivered by SMTP: the session makes them
+    // only at APPEND), so that its first FETCH ENVELOPE reads no message; without an index, it
+    // runs for the summaries alone.
     std::unique_ptr<search::Indexer> indexer;
+    std::unique_ptr<search::Index> index;
     if (cfg.search_index) {
-        if (auto ix = search::Index::open(data / "search.db")) {
-            search::Extract extract = [](const base::ByteSource& m, std::size_t max) -> Result<search::ExtractedText> {
-                auto t = imap::index_text(m, max);
-                if (!t) return std::unexpected(t.error());
-                return search::ExtractedText{std::move(t->text), t->complete};
-            };
-            indexer = std::make_unique<search::Indexer>(**store, std::move(*ix), std::move(extract));
-            imap_host.set_indexer(indexer.get());
-        } else {
-            log::warn("search index: ", ix.error().message, " (SEARCH reads every message)");
-        }
+        if (auto ix = search::Index::open(data / "search.db")) index = std::move(*ix);
+        else log::warn("search index: ", ix.error().message, " (SEARCH reads every message)");
+    }
+    search::Summarize summarize;
+    if (cfg.imap_summaries)
+        summarize = [](const base::ByteSource& m) { return imap::summary_blob(m); };
+    if (index || summarize) {
+        search::Extract extract = [](const base::ByteSource& m, std::size_t max) -> Result<search::ExtractedText> {
+            auto t = imap::index_text(m, max);
+            if (!t) return std::unexpected(t.error());
+            return search::ExtractedText{std::move(t->text), t->complete};
+        };
+        indexer = std::make_unique<search::Indexer>(**store, std::move(index), std::move(extract), std::move(summarize));
+        if (indexer->has_index()) imap_host.set_indexer(indexer.get());
     }
     (*store)->set_change_listener([&server, idx = indexer.get()](std::string_view account) {
         server.mail_changed(account);
         if (idx) idx->notify(account);
     });
     if (indexer) {
+        auto users = (*dir)->list_users();
+        if (!indexer->has_index() && users)  // summaries only: what is stored now is left to FETCH
+            for (const auto& u : *users) (void)indexer->summaries_from_now(u);
         indexer->start();
-        if (auto users = (*dir)->list_users())  // mail stored before the index existed
+        if (indexer->has_index() && users)  // mail stored before the index existed
             for (const auto& u : *users) indexer->notify(u);
     }
     server.configure(options, services, &maildrop, net::ImapServices{store->get(), &imap_host});

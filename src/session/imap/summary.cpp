@@ -202,4 +202,14 @@ MessageSummary make_summary(std::string_view message) {
     return build(tree, std::string(message.substr(begin, header_bytes(tree))));
 }
 
+Result<std::optional<std::string>> summary_blob(const base::ByteSource& message) {
+    auto tree = mime::parse_message(message);
+    if (!tree) return std::unexpected(tree.error());
+    auto made = make_summary(*tree, message);
+    if (!made) return std::unexpected(made.error());
+    auto blob = encode_summary(*made);
+    if (blob.size() > kMaxSummaryBytes) return std::nullopt;
+    return blob;
+}
+
 }  // namespace tern::imap

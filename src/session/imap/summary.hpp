@@ -57,4 +57,10 @@ Result<MessageSummary> make_summary(const mime::PartTree& tree, const base::Byte
 // The same for a message in memory (APPEND), parsed here without a copy.
 MessageSummary make_summary(std::string_view message);
 
+// What to keep for a stored message (the search indexer's thread, for mail that came by SMTP or
+// import): parsed, summarized and encoded as FETCH does on first use; nullopt when the blob is
+// larger than kMaxSummaryBytes (not kept: FETCH parses that message). Errors when the source
+// fails to read or the message does not parse.
+Result<std::optional<std::string>> summary_blob(const base::ByteSource& message);
+
 }  // namespace tern::imap
