@@ -582,6 +582,7 @@ Draft reply_draft(std::string_view original, std::string_view rendered_text, std
     std::vector<Addr> to;
     merge(to, addrs(o.env.reply_to), own);
     if (to.empty()) merge(to, addrs(o.env.to), own);  // a reply to one's own message: its recipients
+    if (to.empty()) merge(to, addrs(o.env.reply_to), {});  // ... and when that was oneself: oneself
     std::vector<Addr> cc;
     if (all) {
         std::vector<std::string> skip = own;

@@ -597,6 +597,13 @@ TEST(Reply, ToOwnMessageGoesToItsRecipients) {
     EXPECT_EQ(d.to, std::vector<std::string>{"bob@example.net"});
 }
 
+TEST(Reply, ToOwnMessageToOneselfGoesToOneself) {
+    std::string orig = "From: Alice <alice@example.org>\r\nTo: ALICE@example.org\r\nSubject: s\r\n\r\n";
+    Draft d = reply_draft(orig, "", "alice@example.org", true);
+    EXPECT_EQ(d.to, std::vector<std::string>{"Alice <alice@example.org>"});
+    EXPECT_TRUE(d.cc.empty());
+}
+
 TEST(Reply, LongReferencesAreTrimmedKeepingTheRoot) {
     std::string orig = "From: b@example.net\r\nMessage-ID: <last@x>\r\nReferences:";
     for (int i = 0; i < 50; ++i) orig += " <r" + std::to_string(i) + "@x>\r\n";
