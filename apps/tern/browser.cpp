@@ -1,7 +1,8 @@
 // `tern` on a terminal (no subcommand) and `tern browse`: the full-screen browser, a curses driver
 // over mua::BrowserModel (which holds every decision): keys in, lines drawn, actions carried out
-// ($EDITOR for reply/compose, the attachment hook). Must never leave the terminal in curses mode,
-// on exit, error or signal, and never keep mail in a file others can read.
+// ($EDITOR, then sending as `tern send` does, for reply/compose; saving attachments). Must never
+// leave the terminal in curses mode, on exit, error or signal, and never keep mail in a file others
+// can read.
 #ifndef NCURSES_WIDECHAR
 #define NCURSES_WIDECHAR 1
 #endif
@@ -22,6 +23,7 @@
 #include <stdexcept>
 
 #include "cli.hpp"
+#include "mua/attachments.hpp"
 #include "mua/browser_model.hpp"
 
 namespace tern::cli {
@@ -209,9 +211,6 @@ std::string as_message(const std::string& text) {
 
 // Keeps an edited draft in the local "Drafts" folder; what to tell the user.
 std::string keep_draft(mua::Cache& cache, const std::string& text) {
-    // TODO(send): once `tern send` / mua::compose exist, build the message with compose's
-    // build_message here and offer "y: send now, n: keep as draft" (send_or_queue); until then
-    // every reply or new message is kept as a draft.
     auto drafts = cache.folder("Drafts", true);
     if (!drafts) return "cannot open Drafts: " + drafts.error().message;
     if (drafts->special.empty()) (void)cache.set_special(drafts->id, "\\Drafts");  // RFC 6154
@@ -219,13 +218,40 @@ std::string keep_draft(mua::Cache& cache, const std::string& text) {
     meta.flags = "\\Draft \\Seen";
     auto id = cache.add(*drafts, as_message(text), meta);
     if (!id) return "cannot save the draft: " + id.error().message;
-    return "Draft saved in Drafts (message " + std::to_string(*id) + "); sending is not wired yet.";
+    return "kept in Drafts as message " + std::to_string(*id);
 }
 
-// TODO(attachments): the hook for src/mua/attachments (written with render): save every
-// attachment of message `id` into `directory` and say how many were saved where.
-std::string save_attachments(mua::Cache& /*cache*/, std::int64_t id, const std::string& directory) {
-    return "Saving attachments is not available yet (message " + std::to_string(id) + " -> " + directory + ").";
+// The edited draft sent as `tern send` sends (send_draft_quietly); what to tell the user. What
+// could not be sent nor queued is kept in Drafts. `original`: the message replied to (\Answered).
+std::string send_edited(Opened& opened, const mua::Draft& base, const std::string& text, std::int64_t original) {
+    auto draft = mua::parse_draft_text(text, base);
+    if (!draft) return draft.error().message + ": " + keep_draft(*opened.cache, text);
+    SendReport r = send_draft_quietly(opened, std::move(*draft), {});  // no --trace: curses owns the screen
+    if (!r.error.empty()) return r.kept ? r.error : r.error + ": " + keep_draft(*opened.cache, text);
+    if (original) add_flag(*opened.cache, original, "\\Answered");  // RFC 9051 §2.3.2
+    std::string out = r.summary;
+    if (!r.refused.empty()) out += "; refused: " + r.refused.front() + (r.refused.size() > 1 ? " (and more)" : "");
+    return out;
+}
+
+// Saves every attachment of message `id` into `directory` (src/mua/attachments: safe names, no
+// overwriting); says how many were saved where.
+std::string save_attachments(mua::Cache& cache, std::int64_t id, const std::string& directory) {
+    auto bytes = cache.read(id);
+    if (!bytes) return "cannot read message " + std::to_string(id) + ": " + bytes.error().message;
+    auto saved = mua::save_attachments(*bytes, {}, directory);
+    if (!saved) return saved.error().message;
+    if (saved->empty()) return "Message " + std::to_string(id) + " has no attachments.";
+    std::size_t ok = 0;
+    std::string first_error;
+    for (const mua::Saved& s : *saved) {
+        if (!s.error) ++ok;
+        else if (first_error.empty()) first_error = (s.path.empty() ? "" : s.path.filename().string() + ": ") + *s.error;
+    }
+    std::string out = "Saved " + std::to_string(ok) + " of " + std::to_string(saved->size()) + " attachment" +
+                      (saved->size() == 1 ? "" : "s") + " in " + directory;
+    if (!first_error.empty()) out += " (" + first_error + ")";
+    return out;
 }
 
 std::string from_header(const mua::Account& a) {
@@ -264,21 +290,20 @@ void run_browser(Context& ctx, const std::string& folder) {
             using Kind = mua::BrowserAction::Kind;
             if (action.kind == Kind::Quit) break;
             if (action.kind == Kind::Reply || action.kind == Kind::Compose) {
-                std::string initial;
-                if (action.kind == Kind::Compose) {
-                    initial = mua::compose_template(from_header(opened->account));
-                } else {
-                    auto row = cache.get(action.message_id);
-                    auto bytes = row ? cache.read(action.message_id) : Result<std::string>(std::unexpected(row.error()));
+                mua::Draft draft;
+                if (action.kind == Kind::Reply) {
+                    auto bytes = cache.read(action.message_id);
                     if (!bytes) {
                         model.set_message("cannot read the message: " + bytes.error().message);
                         continue;
                     }
-                    initial = mua::reply_template(*row, *bytes, from_header(opened->account));
+                    draft = mua::reply_draft(*bytes, mua::quotable_text(*bytes), from_header(opened->account), false);
                 }
-                std::string why;
+                std::string initial = mua::draft_text(draft), why;
                 auto text = edit(initial, &why);
-                model.set_message(text ? keep_draft(cache, *text) : why);
+                model.set_message(text ? send_edited(*opened, draft, *text,
+                                                     action.kind == Kind::Reply ? action.message_id : 0)
+                                       : why);
                 model.reload();
             } else if (action.kind == Kind::SaveAttachments) {
                 model.set_message(save_attachments(cache, action.message_id, action.directory));

@@ -49,6 +49,17 @@ void stamp(mua::Draft& draft);
 // Builds `draft` (From = the account), sends it or queues it in the outbox, prints the outcome;
 // the id of the copy in Sent/Outbox, or 0 after printing why not (cmd_send.cpp).
 std::int64_t send_draft(Context& ctx, Opened& opened, mua::Draft draft);
+// The same without printing (the browser shows it on its message line): the Sent/Outbox id
+// (0: neither), what happened in one line, or why it failed.
+struct SendReport {
+    std::int64_t id = 0;
+    bool sent = false, queued = false;
+    std::string summary;               // "sent <id> to 2 recipients (copy 7 in Sent)" / "not sent now ..."
+    std::vector<std::string> refused;  // recipients the server refused (the others got it)
+    std::string error;                 // non-empty: not sent nor queued, and why
+    std::int64_t kept = 0;             // refused for good: the copy kept in Drafts (0: none)
+};
+SendReport send_draft_quietly(Opened& opened, mua::Draft draft, const mua::TraceSink& trace);
 
 // One per cmd_*.cpp.
 void add_account_commands(CLI::App& app, Context& ctx);
@@ -64,5 +75,15 @@ void add_browse_commands(CLI::App& app, Context& ctx);
 void run_browser(Context& ctx, const std::string& folder);
 void add_read_commands(CLI::App& app, Context& ctx);         // cmd_read.cpp
 void add_attachments_commands(CLI::App& app, Context& ctx);  // cmd_attachments.cpp
+void add_reply_commands(CLI::App& app, Context& ctx);        // cmd_reply.cpp
+
+// Message `id` of the account's cache (the ID `tern list` shows), or the message file when `file`
+// is given; prints why not and sets ctx.exit_code on failure. From the cache, `*opened_out` keeps
+// the account open for flags to set afterwards (cmd_read.cpp).
+std::optional<std::string> message_bytes(Context& ctx, std::int64_t id, const std::string& file,
+                                         std::optional<Opened>* opened_out);
+// Adds `flag` to message `id`'s flags in the cache (the next sync pushes it); says so if it cannot.
+void add_flag(mua::Cache& cache, std::int64_t id, std::string_view flag);
+void add_search_commands(CLI::App& app, Context& ctx);       // cmd_search.cpp
 
 }  // namespace tern::cli

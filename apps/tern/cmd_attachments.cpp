@@ -1,19 +1,20 @@
-// `tern attachments --file PATH [--save DIR] [--force] [--json] [N...]`: the attachments of one
+// `tern attachments ID | --file PATH [--save DIR] [--force] [--json] [N...]`: the attachments of one
 // message listed, or saved into DIR (src/mua/attachments: names made safe, never outside DIR,
-// no overwrite without --force). The message comes from a file for now; the cache lookup by ID
-// plugs in beside --file and hands its bytes to attachments_of().
+// no overwrite without --force). ID is the number `tern list` shows (the message is read from the
+// account's cache and marked \Seen); --file reads a message file instead.
 #include <algorithm>
 #include <iostream>
 #include <memory>
 
 #include "cli.hpp"
 #include "mua/attachments.hpp"
+#include "mua/json.hpp"
 
 namespace tern::cli {
 
-std::optional<std::string> read_message_file(const std::string& path, std::ostream& err);  // cmd_read.cpp
 
 struct AttachmentsArgs {
+    std::optional<std::int64_t> id;
     std::string file;
     std::string save_dir;  // "" = list
     bool force = false;
@@ -57,9 +58,9 @@ int attachments_of(std::string_view message, const AttachmentsArgs& args, bool j
         if (s.error) rc = 1;
         if (json) {
             if (js.size() > 1) js += ',';
-            js += "{\"index\":" + std::to_string(s.index) + ",\"path\":" + mua::json_quote(s.path.string()) +
+            js += "{\"index\":" + std::to_string(s.index) + ",\"path\":" + mua::json_string(s.path.string()) +
                   ",\"size\":" + std::to_string(s.size) + ",\"replaced\":" + (s.replaced ? "true" : "false") +
-                  ",\"error\":" + (s.error ? mua::json_quote(*s.error) : std::string("null")) + "}";
+                  ",\"error\":" + (s.error ? mua::json_string(*s.error) : std::string("null")) + "}";
         } else if (s.error) {
             err << "tern: attachment " << s.index << (s.path.empty() ? "" : " (" + s.path.string() + ")") << ": "
                 << *s.error << "\n";
@@ -75,18 +76,27 @@ int attachments_of(std::string_view message, const AttachmentsArgs& args, bool j
 void add_attachments_commands(CLI::App& app, Context& ctx) {
     auto args = std::make_shared<AttachmentsArgs>();
     auto* cmd = app.add_subcommand("attachments", "list a message's attachments, or save them into a directory");
-    cmd->add_option("--file", args->file, "the message file (e.g. one from a Maildir)")->required();
+    // With --file there is no ID: the first number is then an attachment number.
+    cmd->add_option("ID", args->id, "the message's number as `tern list` shows it");
+    cmd->add_option("--file", args->file, "a message file instead (e.g. one from a Maildir)");
     cmd->add_option("--save", args->save_dir, "save into this directory (it must exist)");
     cmd->add_flag("--force", args->force, "replace files that already exist (atomically)");
     cmd->add_flag("--json", ctx.json, "output as JSON");
     cmd->add_option("N", args->indices, "attachment numbers as listed (default: all)");
     cmd->callback([&ctx, args] {
-        auto bytes = read_message_file(args->file, std::cerr);
-        if (!bytes) {
-            ctx.exit_code = 1;
-            return;
+        if (!args->file.empty() && args->id) {
+            if (*args->id < 0) return error(ctx, "attachments: no attachment " + std::to_string(*args->id));
+            args->indices.insert(args->indices.begin(), static_cast<std::size_t>(*args->id));
+            args->id.reset();
         }
+        if (args->file.empty() && (!args->id || *args->id <= 0))
+            return error(ctx, "attachments: give a message ID or --file PATH");
+        std::int64_t id = args->id.value_or(0);
+        std::optional<Opened> opened;
+        auto bytes = message_bytes(ctx, id, args->file, &opened);
+        if (!bytes) return;
         ctx.exit_code = attachments_of(*bytes, *args, ctx.json, std::cout, std::cerr);
+        if (opened) add_flag(*opened->cache, id, "\\Seen");
     });
 }
 

@@ -19,34 +19,38 @@ std::string from_of(const mua::Account& a) { return a.address; }
 
 }  // namespace
 
-// Builds and sends `draft` for the account; prints what happened. Returns the Sent/Outbox id (0 on failure).
-std::int64_t send_draft(Context& ctx, Opened& opened, mua::Draft draft) {
+// Builds and sends (or queues) `draft` for the account without printing: what happened, as text.
+SendReport send_draft_quietly(Opened& opened, mua::Draft draft, const mua::TraceSink& trace) {
+    SendReport out;
     draft.from = from_of(opened.account);
     draft.from_name = opened.account.display_name;
     stamp(draft);
     auto built = mua::build_message(draft);
     if (!built) {
-        error(ctx, built.error().message);
-        return 0;
+        out.error = built.error().message;
+        return out;
     }
     auto r = mua::send_or_queue(opened.account, *opened.cache, {built->sender, built->recipients}, built->message,
-                                trace_sink(ctx));
+                                trace);
     if (!r) {
-        error(ctx, r.error().message);
-        return 0;
+        out.error = r.error().message;
+        return out;
     }
     if (r->outcome.accepted) {
-        std::cout << "sent " << built->message_id << " to " << built->recipients.size() - r->outcome.refused.size()
-                  << " recipient" << (built->recipients.size() - r->outcome.refused.size() == 1 ? "" : "s")
-                  << " (copy " << r->id << " in Sent)\n";
-        for (auto& x : r->outcome.refused) std::cerr << "tern: refused: " << x << "\n";
-        if (!r->outcome.refused.empty()) ctx.exit_code = 2;
-        return r->id;
+        std::size_t n = built->recipients.size() - r->outcome.refused.size();
+        out.id = r->id;
+        out.sent = true;
+        out.summary = "sent " + built->message_id + " to " + std::to_string(n) + " recipient" + (n == 1 ? "" : "s") +
+                      " (copy " + std::to_string(r->id) + " in Sent)";
+        out.refused = r->outcome.refused;
+        return out;
     }
     if (r->queued) {
-        std::cout << "not sent now (" << r->outcome.reason << "): message " << r->id
-                  << " waits in the outbox; `tern sync` sends it\n";
-        return r->id;
+        out.id = r->id;
+        out.queued = true;
+        out.summary = "not sent now (" + r->outcome.reason + "): message " + std::to_string(r->id) +
+                      " waits in the outbox; `tern sync` sends it";
+        return out;
     }
     // Refused for good: keep what the user wrote.
     auto drafts = opened.cache->folder_by_special("\\Drafts");
@@ -57,8 +61,22 @@ std::int64_t send_draft(Context& ctx, Opened& opened, mua::Draft draft) {
         meta.flags = "\\Draft \\Seen";
         if (auto id = opened.cache->add(*folder, built->message, meta)) kept = *id;
     }
-    error(ctx, r->outcome.reason + (kept ? " (the message was kept in Drafts as " + std::to_string(kept) + ")" : ""));
-    return 0;
+    out.kept = kept;
+    out.error = r->outcome.reason + (kept ? " (the message was kept in Drafts as " + std::to_string(kept) + ")" : "");
+    return out;
+}
+
+// Builds and sends `draft` for the account; prints what happened. Returns the Sent/Outbox id (0 on failure).
+std::int64_t send_draft(Context& ctx, Opened& opened, mua::Draft draft) {
+    SendReport r = send_draft_quietly(opened, std::move(draft), trace_sink(ctx));
+    if (!r.error.empty()) {
+        error(ctx, r.error);
+        return 0;
+    }
+    std::cout << r.summary << "\n";
+    for (auto& x : r.refused) std::cerr << "tern: refused: " << x << "\n";
+    if (!r.refused.empty()) ctx.exit_code = 2;
+    return r.id;
 }
 
 void add_send_commands(CLI::App& app, Context& ctx) {

@@ -1,11 +1,11 @@
 // Helpers every command uses (see cli.hpp): opening the account and its cache, errors, --trace,
 // reading a secret, sizes for humans.
 #include <sys/ioctl.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <iostream>
 
+#include "base/terminal.hpp"
 #include "cli.hpp"
 
 namespace tern::cli {
@@ -34,25 +34,7 @@ mua::TraceSink trace_sink(const Context& ctx) {
     return [](std::string_view line) { std::cerr << line << "\n"; };
 }
 
-std::string read_secret(const std::string& prompt) {
-    bool tty = ::isatty(STDIN_FILENO);
-    termios old{};
-    if (tty) {
-        std::cerr << prompt << std::flush;
-        ::tcgetattr(STDIN_FILENO, &old);
-        termios quiet = old;
-        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-        ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
-    }
-    std::string line;
-    std::getline(std::cin, line);
-    if (tty) {
-        ::tcsetattr(STDIN_FILENO, TCSANOW, &old);
-        std::cerr << "\n";
-    }
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    return line;
-}
+std::string read_secret(const std::string& prompt) { return base::read_secret_line(prompt); }
 
 std::size_t terminal_width() {
     if (const char* c = std::getenv("COLUMNS")) {

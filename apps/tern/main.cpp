@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
     tern::cli::add_browse_commands(app, ctx);
     tern::cli::add_read_commands(app, ctx);
     tern::cli::add_attachments_commands(app, ctx);
+    tern::cli::add_reply_commands(app, ctx);
+    tern::cli::add_search_commands(app, ctx);
 
     auto paths = tern::mua::Paths::from_environment();
     if (!paths) {

@@ -2,13 +2,13 @@
 // and hands over to src/server; no mail logic here. Must never take a password from argv: it is
 // read from standard input.
 #include <sys/stat.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <iostream>
 
+#include "base/terminal.hpp"
 #include "config/config.hpp"
 #include "server/privileges.hpp"
 #include "server/sendmail.hpp"
@@ -16,26 +16,7 @@
 
 namespace {
 
-// One line from stdin; echo is turned off when stdin is a terminal.
-std::string read_password() {
-    bool tty = ::isatty(STDIN_FILENO);
-    termios old{};
-    if (tty) {
-        std::cerr << "Password: " << std::flush;
-        ::tcgetattr(STDIN_FILENO, &old);
-        termios quiet = old;
-        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-        ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
-    }
-    std::string line;
-    std::getline(std::cin, line);
-    if (tty) {
-        ::tcsetattr(STDIN_FILENO, TCSANOW, &old);
-        std::cerr << "\n";
-    }
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    return line;
-}
+std::string read_password() { return tern::base::read_secret_line("Password: "); }
 
 }  // namespace
 

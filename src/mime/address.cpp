@@ -34,6 +34,8 @@ struct Token {
     Kind kind = Kind::End;
     char special = 0;          // for Kind::Special: one of < > : ; @ , .
     bool space_before = false; // CFWS (white space or a comment) preceded it
+    bool comment_before = false;  // a comment was in that CFWS; `comment` is the last one's text
+    std::string comment;
     std::size_t offset = 0;
     std::string text;          // Atom as written; Quoted unquoted; Literal with its brackets
 };
@@ -58,22 +60,29 @@ struct Lexer {
         return false;
     }
 
-    // A comment (RFC 5322 §3.2.2), nesting counted, not recursed; i is at "(".
-    std::expected<void, AddressError> comment() {
+    // A comment (RFC 5322 §3.2.2), nesting counted, not recursed; i is at "(". `text` gets its
+    // content: outer parentheses off, quoted-pairs resolved, a fold's CRLF dropped.
+    std::expected<void, AddressError> comment(std::string& text) {
         std::size_t start = i;
         std::size_t depth = 0;
+        text.clear();
         while (i < in.size()) {
             auto c = static_cast<unsigned char>(in[i]);
             if (c == '\\') {  // quoted-pair (RFC 5322 §3.2.1)
                 if (i + 1 >= in.size()) break;
                 if (is_bad_control(static_cast<unsigned char>(in[i + 1])))
                     return std::unexpected(error(i + 1, "control character in comment"));
+                text += in[i + 1];
                 i += 2;
                 continue;
             }
             if (c == '(') {
                 if (++depth > kMaxCommentDepth)
                     return std::unexpected(error(i, "comments nested too deeply"));
+                if (depth == 1) {
+                    ++i;
+                    continue;
+                }
             } else if (c == ')') {
                 if (--depth == 0) {
                     ++i;
@@ -85,6 +94,7 @@ struct Lexer {
             } else if (is_bad_control(c)) {
                 return std::unexpected(error(i, "control character in comment"));
             }
+            text += static_cast<char>(c);
             ++i;
         }
         return std::unexpected(error(start, "unterminated comment: '(' without ')'"));
@@ -154,6 +164,8 @@ struct Lexer {
     std::expected<std::vector<Token>, AddressError> run() {
         std::vector<Token> out;
         bool space = false;
+        bool had_comment = false;
+        std::string last_comment;
         while (i < in.size()) {
             auto c = static_cast<unsigned char>(in[i]);
             if (is_wsp(static_cast<char>(c))) {
@@ -167,14 +179,18 @@ struct Lexer {
                 continue;
             }
             if (c == '(') {
-                if (auto r = comment(); !r) return std::unexpected(r.error());
+                if (auto r = comment(last_comment); !r) return std::unexpected(r.error());
                 space = true;
+                had_comment = true;
                 continue;
             }
             Token t;
             t.offset = i;
             t.space_before = space;
+            t.comment_before = had_comment;
+            if (had_comment) t.comment = std::move(last_comment);
             space = false;
+            had_comment = false;
             if (c == '"') {
                 auto q = quoted();
                 if (!q) return std::unexpected(q.error());
@@ -209,6 +225,8 @@ struct Lexer {
         end.kind = Kind::End;
         end.offset = in.size();
         end.space_before = space;
+        end.comment_before = had_comment;
+        if (had_comment) end.comment = std::move(last_comment);
         out.push_back(std::move(end));
         return out;
     }
@@ -290,8 +308,11 @@ struct Parser {
         return out;
     }
 
-    // addr-spec after its local part's words; at "@".
+    // addr-spec after its local part's words; at "@". `comment` is the text of the last
+    // comment between the local part's first word and the token after the domain (Dovecot's
+    // parse_addr_spec keeps the last comment it skipped there and makes it the name).
     std::expected<Mailbox, AddressError> addr_spec_rest(const std::vector<const Token*>& ws) {
+        const std::size_t first = p - ws.size();
         auto local = local_part(ws);
         if (!local) return std::unexpected(local.error());
         ++p;  // "@"
@@ -300,6 +321,11 @@ struct Parser {
         Mailbox m;
         m.local_part = std::move(*local);
         m.domain = std::move(*dom);
+        for (std::size_t k = p; k > first; --k)
+            if (toks[k].comment_before) {
+                m.comment = toks[k].comment;
+                break;
+            }
         return m;
     }
 
@@ -308,14 +334,18 @@ struct Parser {
     std::expected<Mailbox, AddressError> angle_addr() {
         const Token& open = peek();
         ++p;
-        if (at_special('@')) {  // obs-route: 1*("@" domain) separated by "," then ":"; dropped
+        std::string route;
+        if (at_special('@')) {  // obs-route: 1*("@" domain) separated by "," then ":"
             while (at_special('@') || at_special(',')) {
                 if (at_special(',')) {
                     ++p;
                     continue;
                 }
                 ++p;
-                if (auto d = domain(); !d) return std::unexpected(d.error());
+                auto d = domain();
+                if (!d) return std::unexpected(d.error());
+                if (!route.empty()) route += ',';
+                route += '@' + *d;
             }
             if (!at_special(':')) return error("malformed source route: ':' expected");
             ++p;
@@ -328,6 +358,7 @@ struct Parser {
         }
         auto m = addr_spec_rest(ws);
         if (!m) return m;
+        m->route = std::move(route);
         if (!at_special('>')) {
             if (at_end()) return error_at(open, "unterminated '<': no '>'");
             return error("'>' expected after the address");
@@ -344,6 +375,7 @@ struct Parser {
             auto m = angle_addr();
             if (!m) return std::unexpected(m.error());
             m->display_name = phrase_text(ws);
+            if (!m->display_name.empty()) m->comment.clear();  // the phrase is the name
             return Address{std::move(*m)};
         }
         if (at_special('@')) {

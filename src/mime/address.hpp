@@ -18,6 +18,14 @@ struct Mailbox {
                                // RFC 2047 encoded-words left encoded; empty if none
     std::string local_part;    // unquoted (quoted-pairs resolved), "." between the words
     std::string domain;        // dot-atom as written, or a domain literal with its brackets
+    // An addr-spec with no display name ("user@domain (Real Name)", or "<user@domain (x)>"):
+    // the text of its last comment, as Dovecot reads it (outer parentheses off, quoted-pairs
+    // resolved, folds' CRLF removed, nested parentheses kept). Dovecot, and so clients, show it
+    // as the name in IMAP ENVELOPE; nothing else should. Empty otherwise.
+    std::string comment;
+    // RFC 5322 §4.4 obs-route ("<@a.example,@b.example:user@domain>"): its domains as
+    // "@a.example,@b.example" (Dovecot's form; IMAP ENVELOPE's adl). Empty if none.
+    std::string route;
     // local@domain, the local part quoted again when it is not a dot-atom (RFC 5322 §3.4.1).
     std::string addr_spec() const;
     bool operator==(const Mailbox&) const = default;

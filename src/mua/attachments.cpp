@@ -22,6 +22,7 @@
 #include "mime/section.hpp"
 #include "mime/uuencode.hpp"
 #include "mua/html_text.hpp"
+#include "mua/json.hpp"
 
 namespace tern::mua {
 namespace {
@@ -345,47 +346,13 @@ Result<std::vector<Saved>> save_attachments(std::string_view message, const std:
     return out;
 }
 
-std::string json_quote(std::string_view s) {
-    std::string out = "\"";
-    std::string clean;
-    for (std::size_t i = 0; i < s.size();) {  // invalid UTF-8 becomes U+FFFD: JSON must be UTF-8
-        std::size_t n = mime::utf8_len(s, i);
-        if (n == 0) {
-            clean += "\xEF\xBF\xBD";
-            ++i;
-        } else {
-            clean.append(s.substr(i, n));
-            i += n;
-        }
-    }
-    for (char c : clean) {
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default:
-                if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(c));
-                    out += buf;
-                } else {
-                    out += c;
-                }
-        }
-    }
-    out += '"';
-    return out;
-}
-
 std::string attachments_json(const std::vector<Attachment>& list) {
     std::string out = "[";
     for (const Attachment& a : list) {
         if (out.size() > 1) out += ',';
-        out += "{\"index\":" + std::to_string(a.index) + ",\"name\":" + json_quote(a.name) +
-               ",\"save_name\":" + json_quote(a.save_name) + ",\"type\":" + json_quote(a.content_type) +
-               ",\"size\":" + std::to_string(a.size) + ",\"section\":" + json_quote(a.section) +
+        out += "{\"index\":" + std::to_string(a.index) + ",\"name\":" + json_string(a.name) +
+               ",\"save_name\":" + json_string(a.save_name) + ",\"type\":" + json_string(a.content_type) +
+               ",\"size\":" + std::to_string(a.size) + ",\"section\":" + json_string(a.section) +
                ",\"uuencoded\":" + (a.uuencoded ? "true" : "false") +
                ",\"inline\":" + (a.inline_part ? "true" : "false") +
                ",\"damaged\":" + (a.damaged ? "true" : "false") + "}";

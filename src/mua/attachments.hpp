@@ -77,8 +77,6 @@ struct Saved {
 Result<std::vector<Saved>> save_attachments(std::string_view message, const std::vector<std::size_t>& indices,
                                             const std::filesystem::path& dir, const SaveOptions& options = {});
 
-// JSON helpers shared with render: a JSON string literal, and the attachment list as an array.
-std::string json_quote(std::string_view utf8);
 std::string attachments_json(const std::vector<Attachment>& list);
 
 // "12.3 KiB"

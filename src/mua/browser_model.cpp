@@ -12,6 +12,7 @@
 #include "mime/filename.hpp"
 #include "mime/part_reader.hpp"
 #include "mime/part_tree.hpp"
+#include "mua/render.hpp"
 
 namespace tern::mua {
 
@@ -111,6 +112,12 @@ std::vector<Cell> cells(std::string_view s) {
     return out;
 }
 
+std::string_view trim_ws(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
 std::string lower_ascii(std::string_view s) {
     std::string out(s);
     for (auto& c : out)
@@ -118,7 +125,7 @@ std::string lower_ascii(std::string_view s) {
     return out;
 }
 
-std::string human_size(std::uint64_t bytes) {
+std::string short_size(std::uint64_t bytes) {
     if (bytes < 1024) return std::to_string(bytes);
     const char* units = "KMGT";
     double v = static_cast<double>(bytes) / 1024;
@@ -158,15 +165,6 @@ std::string right(std::string s, std::size_t width) {
     return s.size() < width ? std::string(width - s.size(), ' ') + s : s;
 }
 
-// A message made readable: header fields, body lines (unwrapped) and attachment notes.
-struct Readable {
-    std::vector<std::pair<std::string, std::string>> fields;  // name, decoded value
-    std::vector<std::string> body;
-    std::vector<std::string> notes;  // "[-- attachment ... --]"
-};
-
-constexpr std::size_t kMaxBodyText = 8u << 20;  // the reader shows at most 8 MiB of text
-
 std::string expand_tabs(std::string_view line) {
     std::string out;
     std::size_t col = 0;
@@ -184,74 +182,6 @@ std::string expand_tabs(std::string_view line) {
         i += g.len;
     }
     return out;
-}
-
-Readable readable(std::string_view message) {
-    Readable r;
-    mime::PartTree tree = mime::parse_message(message);
-    const mime::MimePart& root = tree.root();
-    if (root.envelope) {
-        const mime::Envelope& e = *root.envelope;
-        auto field = [&](const char* name, const std::optional<std::string>& v) {
-            if (v && !v->empty()) r.fields.emplace_back(name, mime::decode_words(*v));
-        };
-        auto addresses = [&](const char* name, const mime::EnvelopeAddresses& a) {
-            if (a.present && !a.defaulted && !a.raw.empty()) r.fields.emplace_back(name, mime::decode_words(a.raw));
-        };
-        addresses("From", e.from);
-        addresses("To", e.to);
-        addresses("Cc", e.cc);
-        field("Date", e.date);
-        field("Subject", e.subject);
-    }
-    auto attachment = [](const mime::MimePart& p) { return p.disposition && p.disposition->type == "attachment"; };
-    const mime::MimePart* body = nullptr;
-    for (auto& p : tree.parts)
-        if (p.kind == mime::PartKind::Leaf && p.content_type.is("text", "plain") && !attachment(p)) {
-            body = &p;
-            break;
-        }
-    bool html = false;
-    if (!body)
-        for (auto& p : tree.parts)
-            if (p.kind == mime::PartKind::Leaf && p.content_type.is("text", "html") && !attachment(p)) {
-                body = &p;
-                html = true;
-                break;
-            }
-    if (body) {
-        std::string text;
-        auto source = base::bytes_from_string(std::string(message));
-        mime::DecodeOptions opts;
-        opts.to_utf8 = true;
-        auto summary = mime::read_decoded(*source, *body, [&](std::string_view piece) {
-            text.append(piece.substr(0, kMaxBodyText - text.size()));
-            return text.size() < kMaxBodyText;
-        }, opts);
-        if (html) r.body.push_back("[-- text/html shown as source --]");
-        std::size_t start = 0;
-        while (start < text.size()) {
-            std::size_t nl = text.find('\n', start);
-            std::string_view line = std::string_view(text).substr(start, nl == std::string::npos ? std::string::npos : nl - start);
-            if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-            r.body.push_back(expand_tabs(line));
-            if (nl == std::string::npos) break;
-            start = nl + 1;
-        }
-        if (!summary) r.body.push_back("[-- the body could not be read: " + summary.error().message + " --]");
-        else if (summary->stopped) r.body.push_back("[-- the rest of the text is not shown (over 8 MiB) --]");
-    } else {
-        r.body.push_back("[-- no text part in this message --]");
-    }
-    for (auto& p : tree.parts) {
-        if (&p == body || p.kind != mime::PartKind::Leaf) continue;
-        auto name = mime::part_filename(p);
-        if (!name && !attachment(p) && p.content_type.is("text", "*")) continue;
-        r.notes.push_back("[-- attachment: " + mime::safe_filename(name.value_or(""), "(no name)") + " (" +
-                          p.content_type.type + "/" + p.content_type.subtype + ", " + human_size(p.body_size()) +
-                          ") --]");
-    }
-    return r;
 }
 
 // Moves a selection within `n` entries showing `rows` at a time.
@@ -351,52 +281,117 @@ std::vector<std::string> wrap(std::string_view s, std::size_t width) {
 }
 
 std::vector<std::string> pager_lines(std::string_view message, std::size_t width) {
-    // TODO(render): replace the body below with src/mua/render (MIME/HTML rendering for `tern read`)
-    // once it is merged; the signature stays: message bytes and a width in, lines out.
-    Readable r = readable(message);
+    RenderOptions o;
+    o.width = width;
+    Rendered r = render_message(message, o);
     std::vector<std::string> out;
-    for (auto& [name, value] : r.fields)
-        for (auto& l : wrap(name + ": " + value, width)) out.push_back(std::move(l));
-    out.emplace_back();
-    for (auto& line : r.body)
-        for (auto& l : wrap(line, width)) out.push_back(std::move(l));
-    if (!r.notes.empty()) out.emplace_back();
-    for (auto& note : r.notes)
-        for (auto& l : wrap(note, width)) out.push_back(std::move(l));
+    std::string_view text = r.text;
+    while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+    for (std::size_t s = 0; s <= text.size();) {
+        std::size_t e = text.find('\n', s);
+        if (e == std::string_view::npos) e = text.size();
+        for (auto& l : wrap(expand_tabs(text.substr(s, e - s)), width)) out.push_back(std::move(l));
+        s = e + 1;
+    }
     return out;
 }
 
-std::string reply_template(const MessageRow& row, std::string_view message, std::string_view from) {
-    Readable r = readable(message);
-    mime::PartTree tree = mime::parse_message(message);
-    std::string to, cc;
-    if (tree.root().envelope) {
-        const mime::Envelope& e = *tree.root().envelope;
-        // RFC 5322 §3.6.3: replies go to Reply-To when there is one, else From.
-        const mime::EnvelopeAddresses& dest = e.reply_to.present && !e.reply_to.defaulted ? e.reply_to : e.from;
-        to = mime::decode_words(dest.raw);
+std::string quotable_text(std::string_view message, std::size_t width) {
+    RenderOptions o;
+    o.width = width;
+    Rendered r = render_message(message, o);
+    std::string out;
+    bool first = true;
+    for (const BodyBlock& b : r.blocks) {
+        std::string prefix;
+        for (unsigned k = 0; k < b.quote_depth; ++k) prefix += "> ";
+        std::string bare = prefix;
+        while (!bare.empty() && bare.back() == ' ') bare.pop_back();
+        if (!first) out += bare + "\n";
+        first = false;
+        if (b.kind == BodyBlock::Kind::Forwarded) {
+            out += prefix + "----- Forwarded message -----\n";
+            auto field = [&](const char* name, const std::string& v) {
+                if (!v.empty()) out += prefix + "> " + name + ": " + v + "\n";
+            };
+            field("From", b.header.from);
+            field("To", b.header.to);
+            field("Cc", b.header.cc);
+            field("Date", b.header.date);
+            field("Subject", b.header.subject);
+            continue;
+        }
+        for (std::size_t s = 0; s < b.text.size();) {
+            std::size_t e = b.text.find('\n', s);
+            if (e == std::string::npos) e = b.text.size();
+            std::string_view ln(b.text.data() + s, e - s);
+            out += ln.empty() ? bare : prefix;
+            out += ln;
+            out += '\n';
+            s = e + 1;
+        }
     }
-    if (to.empty()) to = row.from_name.empty() ? row.from_addr : row.from_name + " <" + row.from_addr + ">";
-    std::string subject = row.subject;
-    if (lower_ascii(subject.substr(0, 3)) != "re:") subject = "Re: " + subject;
-    std::string out = "From: " + std::string(from) + "\nTo: " + to + "\nCc: " + cc + "\nSubject: " + subject + "\n";
-    // RFC 5322 §3.6.4: In-Reply-To is the parent's Message-ID; References its References plus it.
-    if (!row.message_id.empty()) {
-        out += "In-Reply-To: " + row.message_id + "\n";
-        out += "References: " + (row.references.empty() ? "" : row.references + " ") + row.message_id + "\n";
-    }
-    out += "\n";
-    std::string who = row.from_name.empty() ? row.from_addr : row.from_name;
-    std::string date;
-    for (auto& [name, value] : r.fields)
-        if (name == "Date") date = value;
-    out += (date.empty() ? "" : "On " + date + ", ") + who + " wrote:\n";
-    for (auto& line : r.body) out += (line.empty() || line[0] == '>' ? ">" : "> ") + line + "\n";
     return out;
 }
 
-std::string compose_template(std::string_view from) {
-    return "From: " + std::string(from) + "\nTo: \nCc: \nSubject: \n\n";
+namespace {
+
+std::string joined(const std::vector<std::string>& list) {
+    std::string out;
+    for (const std::string& a : list) {
+        if (a.find_first_not_of(" \t") == std::string::npos) continue;
+        if (!out.empty()) out += ", ";
+        out += a;
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string draft_text(const Draft& draft) {
+    return "To: " + joined(draft.to) + "\nCc: " + joined(draft.cc) + "\nBcc: " + joined(draft.bcc) +
+           "\nSubject: " + draft.subject + "\n\n" + draft.body;
+}
+
+Result<Draft> parse_draft_text(std::string_view text, Draft base) {
+    std::vector<std::pair<std::string, std::string>> fields;
+    std::size_t pos = 0;
+    bool ended = false;
+    while (pos < text.size()) {
+        std::size_t nl = text.find('\n', pos);
+        std::string_view line = text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+        pos = nl == std::string_view::npos ? text.size() : nl + 1;
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (line.empty()) {
+            ended = true;
+            break;
+        }
+        if (line[0] == ' ' || line[0] == '\t') {  // RFC 5322 §2.2.3: a folded line continues the field
+            if (fields.empty()) return fail("the draft starts with an indented line, not a header field");
+            std::string_view more = trim_ws(line);
+            if (!more.empty()) fields.back().second += (fields.back().second.empty() ? "" : " ") + std::string(more);
+            continue;
+        }
+        std::size_t colon = line.find(':');
+        if (colon == std::string_view::npos)
+            return fail("not a header field in the draft: \"" + fit(line, 60) + "\" (keep an empty line before the text)");
+        fields.emplace_back(lower_ascii(std::string(trim_ws(line.substr(0, colon)))),
+                            std::string(trim_ws(line.substr(colon + 1))));
+    }
+    if (!ended) return fail("the draft has no empty line between its header fields and its text");
+    for (auto& [name, value] : fields) {
+        auto list = [&](std::vector<std::string>& into) {
+            into.clear();
+            if (!value.empty()) into.push_back(value);
+        };
+        if (name == "to") list(base.to);
+        else if (name == "cc") list(base.cc);
+        else if (name == "bcc") list(base.bcc);
+        else if (name == "subject") base.subject = value;
+        else return fail("the draft may only have To, Cc, Bcc and Subject fields, not \"" + fit(name, 60) + "\"");
+    }
+    base.body = std::string(text.substr(pos));
+    return base;
 }
 
 // ---- The model ----
@@ -737,7 +732,7 @@ std::string BrowserModel::index_line(const MessageRow& m, std::size_t width) con
     line += fit(short_date(m.date, now), 10, true) + " ";
     line += fit(m.from_name.empty() ? m.from_addr : m.from_name, from_w, true) + " ";
     line += fit(m.subject, subject_w, true) + " ";
-    line += right(human_size(m.size), 6);
+    line += right(short_size(m.size), 6);
     return fit(line, width);
 }
 

@@ -13,7 +13,9 @@
 #include <string_view>
 #include <vector>
 
+#include "base/result.hpp"
 #include "mua/cache.hpp"
+#include "mua/compose.hpp"
 #include "mua/html_text.hpp"  // display_width
 
 namespace tern::mua {
@@ -28,17 +30,22 @@ std::vector<std::string> wrap(std::string_view s, std::size_t width);
 
 // ---- The reader's text ----
 
-// The message's bytes as lines for the pager, each at most `width` columns: From/To/Cc/Date/
-// Subject (RFC 2047-decoded), an empty line, then the first text/plain part (transfer encoding
-// undone, charset converted) wrapped at `width`, and one line per attachment.
-// This is the one place the reader's text is made: swap in src/mua/render here.
+// The message's bytes as lines for the pager, each at most `width` columns: what `tern read`
+// prints (src/mua/render: header block, text or HTML rendered as text, attachment list), each
+// line wrapped at `width`.
 std::vector<std::string> pager_lines(std::string_view message, std::size_t width);
 
-// The text a reply starts from (before $EDITOR): To/Cc/Subject/In-Reply-To/References and the
-// original body quoted with "> ". `from` is the account's address. Replace with compose's
-// reply_draft once it exists.
-std::string reply_template(const MessageRow& row, std::string_view message, std::string_view from);
-std::string compose_template(std::string_view from);
+// The text a reply quotes or a forward carries: the rendered body blocks as the reader shows them
+// (HTML wrapped at `width`; a forwarded message inside as its header and "> " quoted text),
+// without the header block, notes or attachment list.
+std::string quotable_text(std::string_view message, std::size_t width = 72);
+
+// What the editor is given for a draft: "To:", "Cc:", "Bcc:" and "Subject:" lines, an empty line,
+// the body. parse_draft_text() reads the edited text back over `base` (which keeps what the text
+// does not show: In-Reply-To, References, parts): the four fields (case-insensitive, folded lines
+// joined; an empty one clears it) and the body. Errors for another field name or a missing empty line.
+std::string draft_text(const Draft& draft);
+Result<Draft> parse_draft_text(std::string_view text, Draft base);
 
 // ---- The state machine ----
 
@@ -56,8 +63,8 @@ struct BrowserAction {
     enum class Kind {
         None,             // just redraw
         Quit,             // leave the browser (pending deletions already purged)
-        Reply,            // run $EDITOR on reply_template(message) and keep the result (Drafts)
-        Compose,          // run $EDITOR on compose_template() and keep the result
+        Reply,            // run $EDITOR on draft_text(reply_draft(message)), then send it
+        Compose,          // run $EDITOR on draft_text() of an empty draft, then send it
         SaveAttachments,  // save message_id's attachments into `directory`
     };
     Kind kind = Kind::None;

@@ -7,6 +7,7 @@
 #include "mua/cache.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -232,7 +233,53 @@ Cache::~Cache() {
         ::close(p.fd);
         ::unlink(p.tmp.c_str());
     }
+    if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
 }
+
+Result<void> Cache::lock_for_writing() {
+    if (lock_fd_ >= 0) return {};
+    auto path = root_ / "lock";
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) return fail("cannot open " + path.string() + ": " + std::strerror(errno), errno);
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        ::close(fd);
+        return fail("another tern is syncing this account (" + path.string() + " is locked)", e);
+    }
+    lock_fd_ = fd;
+    return {};
+}
+
+Result<std::size_t> Cache::remove_orphans(const Folder& folder) {
+    if (lock_fd_ < 0) return fail("remove_orphans without the account's lock");
+    // A batch's messages wait in tmp/ until it ends (finish_pending): never orphans.
+    if (!impl_->pending.empty()) return fail("remove_orphans inside an unfinished batch");
+    std::set<std::string> listed;
+    {
+        auto q = sqlite::Query::make(impl_->db, "SELECT file FROM messages WHERE folder_id = ?1");
+        if (!q) return std::unexpected(q.error());
+        q->bind(1, folder.id);
+        while (true) {
+            auto row = q->step();
+            if (!row) return std::unexpected(row.error());
+            if (!*row) break;
+            listed.insert(q->text(0));
+        }
+    }
+    std::size_t removed = 0;
+    fs::path maildir = root_ / "mail" / folder.dir;
+    for (const char* sub : {"tmp", "new", "cur"}) {
+        std::error_code ec;
+        for (auto& e : fs::directory_iterator(maildir / sub, ec)) {
+            std::string rel = std::string(sub) + "/" + e.path().filename().string();
+            if (!e.is_regular_file(ec) || listed.count(rel)) continue;
+            if (::unlink(e.path().c_str()) == 0) ++removed;
+        }
+    }
+    return removed;
+}
+
+
 
 Result<std::unique_ptr<Cache>> Cache::open(const fs::path& account_dir) {
     if (auto r = make_private_dir(account_dir / "mail"); !r) return std::unexpected(r.error());

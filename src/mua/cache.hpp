@@ -164,6 +164,13 @@ public:
     Result<void> remove_folder(std::int64_t folder_id);
     // Finishes the batch's pending messages (see Writer::commit), then fsyncs the folder's cur/.
     Result<void> sync_folder_dir(const Folder& folder);
+    // For `tern sync` and `tern pop`: one writer per account at a time (flock on <account>/lock,
+    // held until the Cache is destroyed); fails at once when another tern holds it.
+    Result<void> lock_for_writing();
+    // After a crash: files in the folder's Maildir that the index does not list (written, not yet
+    // indexed when the process died) and leftovers in tmp/ are removed, so the Maildir holds each
+    // message once. Needs lock_for_writing(). Returns how many files went.
+    Result<std::size_t> remove_orphans(const Folder& folder);
     // Groups many index writes in one transaction (the sync's batches); nestable.
     Result<void> begin_batch();
     Result<void> end_batch();
@@ -185,6 +192,7 @@ private:
     Result<void> finish_pending();
     std::filesystem::path root_;
     std::unique_ptr<Impl> impl_;
+    int lock_fd_ = -1;
 };
 
 }  // namespace tern::mua

@@ -3,6 +3,8 @@
 
 #include <cstdio>
 
+#include "mime/charset.hpp"
+
 namespace tern::mua {
 
 std::string json_string(std::string_view s) {
@@ -30,18 +32,7 @@ std::string json_string(std::string_view s) {
             continue;
         }
         // A well-formed UTF-8 sequence is copied; anything else becomes U+FFFD.
-        std::size_t len = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c <= 0xDF ? 2 : 0;
-        bool ok = len > 0 && i + len <= s.size();
-        for (std::size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
-        if (ok && len == 3) {
-            unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
-            ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0);  // overlong, surrogates
-        }
-        if (ok && len == 4) {
-            unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
-            ok = !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 >= 0x90);
-        }
-        if (ok) {
+        if (std::size_t len = mime::utf8_len(s, i)) {
             out.append(s.substr(i, len));
             i += len;
         } else {

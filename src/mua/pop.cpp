@@ -46,8 +46,10 @@ Result<PopReport> pop_download(const Account& account, Cache& cache, const PopOp
     const Endpoint& ep = *account.pop3;
     auto password = account_password(account);
     if (!password) return std::unexpected(password.error());
+    if (auto l = cache.lock_for_writing(); !l) return std::unexpected(l.error());
     auto folder = cache.folder(options.folder);
     if (!folder) return std::unexpected(folder.error());
+    if (auto o = cache.remove_orphans(*folder); !o) return std::unexpected(o.error());
 
     pop3::Options so;
     so.user = account.user();

@@ -13,6 +13,7 @@
 #include "mime/section.hpp"
 #include "mime/uuencode.hpp"
 #include "mua/html_text.hpp"
+#include "mua/json.hpp"
 
 namespace tern::mua {
 namespace {
@@ -464,13 +465,13 @@ std::string header_json(const RenderedHeader& h) {
         std::string s = "[";
         for (const RenderedAddress& a : l) {
             if (s.size() > 1) s += ',';
-            s += "{\"name\":" + json_quote(a.name) + ",\"address\":" + json_quote(a.address) + "}";
+            s += "{\"name\":" + json_string(a.name) + ",\"address\":" + json_string(a.address) + "}";
         }
         return s + "]";
     };
-    return "{\"from\":" + json_quote(h.from) + ",\"to\":" + json_quote(h.to) + ",\"cc\":" + json_quote(h.cc) +
-           ",\"date\":" + json_quote(h.date) + ",\"subject\":" + json_quote(h.subject) +
-           ",\"message_id\":" + json_quote(h.message_id) + ",\"from_list\":" + list(h.from_list) +
+    return "{\"from\":" + json_string(h.from) + ",\"to\":" + json_string(h.to) + ",\"cc\":" + json_string(h.cc) +
+           ",\"date\":" + json_string(h.date) + ",\"subject\":" + json_string(h.subject) +
+           ",\"message_id\":" + json_string(h.message_id) + ",\"from_list\":" + list(h.from_list) +
            ",\"to_list\":" + list(h.to_list) + ",\"cc_list\":" + list(h.cc_list) + "}";
 }
 
@@ -490,20 +491,20 @@ std::string render_json(const Rendered& r) {
         if (!first) out += ',';
         first = false;
         out += "{\"kind\":\"" + std::string(b.kind == BodyBlock::Kind::Text ? "text" : "forwarded") +
-               "\",\"quote_depth\":" + std::to_string(b.quote_depth) + ",\"section\":" + json_quote(b.section);
+               "\",\"quote_depth\":" + std::to_string(b.quote_depth) + ",\"section\":" + json_string(b.section);
         if (b.kind == BodyBlock::Kind::Forwarded) {
             out += ",\"header\":" + header_json(b.header) + "}";
             continue;
         }
-        out += ",\"type\":" + json_quote(b.content_type) + ",\"charset\":" + json_quote(b.charset) +
-               ",\"html\":" + flag(b.from_html) + ",\"text\":" + json_quote(b.text) + ",\"links\":[";
-        for (std::size_t i = 0; i < b.links.size(); ++i) out += (i ? "," : "") + json_quote(b.links[i]);
+        out += ",\"type\":" + json_string(b.content_type) + ",\"charset\":" + json_string(b.charset) +
+               ",\"html\":" + flag(b.from_html) + ",\"text\":" + json_string(b.text) + ",\"links\":[";
+        for (std::size_t i = 0; i < b.links.size(); ++i) out += (i ? "," : "") + json_string(b.links[i]);
         out += "],\"charset_fallback\":" + flag(b.charset_fallback) + ",\"charset_replaced\":" +
                flag(b.charset_replaced) + ",\"damaged\":" + flag(b.damaged) + ",\"truncated\":" + flag(b.truncated) + "}";
     }
     out += "],\"attachments\":" + attachments_json(r.attachments) + ",\"notes\":[";
-    for (std::size_t i = 0; i < r.notes.size(); ++i) out += (i ? "," : "") + json_quote(r.notes[i]);
-    out += "],\"text\":" + json_quote(r.text) + "}";
+    for (std::size_t i = 0; i < r.notes.size(); ++i) out += (i ? "," : "") + json_string(r.notes[i]);
+    out += "],\"text\":" + json_string(r.text) + "}";
     return out;
 }
 

@@ -103,6 +103,7 @@ public:
     Result<SyncReport> run() {
         if (!account_.imap)
             return fail("account '" + account_.name + "' has no IMAP server (tern account add --imap HOST:PORT)");
+        if (auto l = cache_.lock_for_writing(); !l) return std::unexpected(l.error());
         if (opt_.send_outbox && account_.smtp) {
             auto out = flush_outbox(account_, cache_, opt_.trace);
             if (!out) return std::unexpected(out.error());
@@ -307,6 +308,7 @@ private:
         progress_ = {local.name, index, count, 0, 0};
         if (opt_.progress) opt_.progress(progress_);
 
+        if (auto o = cache_.remove_orphans(local); !o) return std::unexpected(o.error());
         auto rows = cache_.sync_rows(local.id);
         if (!rows) return std::unexpected(rows.error());
         std::uint32_t max_local = 0;
@@ -467,13 +469,11 @@ private:
     }
 
     Result<void> download(const Folder& local, std::uint32_t start, FolderReport& fr) {
-        auto listed = answer(s_->fetch(std::to_string(start) + ":*", "(UID FLAGS INTERNALDATE MODSEQ)"));
+        // MODSEQ only where the server has CONDSTORE (RFC 7162 §3.1.5); elsewhere it is a BAD.
+        auto listed = answer(s_->fetch(std::to_string(start) + ":*", report_.condstore ? "(UID FLAGS INTERNALDATE MODSEQ)"
+                                                                                       : "(UID FLAGS INTERNALDATE)"));
         if (!listed) return std::unexpected(listed.error());
-        if (!listed->ok) {  // a server without CONDSTORE refuses MODSEQ: ask again without it
-            listed = answer(s_->fetch(std::to_string(start) + ":*", "(UID FLAGS INTERNALDATE)"));
-            if (!listed) return std::unexpected(listed.error());
-            if (!listed->ok) return fail("UID FETCH failed in " + local.name + ": " + listed->text);
-        }
+        if (!listed->ok) return fail("UID FETCH failed in " + local.name + ": " + listed->text);
         auto rows = cache_.sync_rows(local.id);
         if (!rows) return std::unexpected(rows.error());
         std::unordered_set<std::uint32_t> have;

@@ -402,6 +402,18 @@ public:
         return out;
     }
 
+    Result<std::pair<std::uint32_t, std::uint32_t>> claim_recent(const MailboxHandle& handle,
+                                                                 std::uint32_t upto) override {
+        std::lock_guard lock(mu_);
+        auto box = box_of(handle);
+        if (!box) return std::unexpected(box.error());
+        MailboxInfo& info = (*box)->info;
+        const std::uint32_t first = info.first_recent_uid;
+        const std::uint32_t last = std::max(first, std::min(upto, info.uidnext));
+        info.first_recent_uid = last;
+        return std::pair{first, last};
+    }
+
     Result<std::optional<std::string>> summary(const MailboxHandle& handle, std::uint32_t uid) override {
         std::lock_guard lock(mu_);
         auto box = box_of(handle);
@@ -478,6 +490,7 @@ public:
                 Box& inbox = boxes.at("INBOX");
                 Box& moved = add_box(**acc, *nt, SpecialUse::None);
                 moved.info.uidnext = inbox.info.uidnext;
+                moved.info.first_recent_uid = inbox.info.first_recent_uid;  // \Recent goes with the messages
                 moved.info.highest_modseq = inbox.info.highest_modseq;
                 moved.info.messages = inbox.info.messages;
                 if (!inbox.messages.empty()) {
@@ -568,6 +581,7 @@ private:
         box.info.special_use = use;
         box.info.uidvalidity = last_uidvalidity_ = next_uidvalidity(last_uidvalidity_, now_seconds());
         box.info.uidnext = 1;
+        box.info.first_recent_uid = 1;
         box.info.highest_modseq = kInitialModseq;
         return acc.boxes.insert_or_assign(name, std::move(box)).first->second;
     }

@@ -24,7 +24,7 @@ namespace {
 using namespace detail;
 using namespace tern::sqlite;
 
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 
 // Version 2: a body is shared by every message row that names it (one delivery to a 1,000-member
 // alias stores the body once); the last message row to go deletes it (also when the rows go by
@@ -41,6 +41,8 @@ constexpr int kSchemaVersion = 4;
 // summary). A side table, not a column of `bodies`: a column stored after a large `data` value
 // lives at the end of its overflow chain, and reading it would walk the whole chain. A body's
 // summary goes with it (trigger), so a body id reused later never finds a stale one.
+// Version 5 (issue 9): `first_recent_uid` per mailbox, the RFC 3501 §2.3.2 \Recent mark: UIDs at
+// or above it have not been claimed by any session (claim_recent moves it to uidnext).
 constexpr const char* kSchema = R"sql(
 CREATE TABLE meta(
     key   TEXT PRIMARY KEY,
@@ -60,6 +62,7 @@ CREATE TABLE mailboxes(
     highest_modseq INTEGER NOT NULL,
     message_count  INTEGER NOT NULL,
     noselect       INTEGER NOT NULL DEFAULT 0,
+    first_recent_uid INTEGER NOT NULL DEFAULT 1,
     UNIQUE(account_id, name)
 );
 CREATE TABLE bodies(
@@ -110,7 +113,7 @@ CREATE TRIGGER bodies_drop_summary AFTER DELETE ON bodies BEGIN
 END;
 INSERT INTO meta(key, value) VALUES('last_uidvalidity', 0);
 INSERT INTO meta(key, value) VALUES('last_mailbox_id', 0);
-PRAGMA user_version = 4;
+PRAGMA user_version = 5;
 )sql";
 
 // Version 1 -> 2, in place: every version-1 body has exactly one message, so the rows stay as
@@ -160,11 +163,19 @@ END;
 PRAGMA user_version = 4;
 )sql";
 
+// Version 4 -> 5, in place: the \Recent mark starts at uidnext, so the messages stored before
+// the upgrade are old (no client is shown a whole mailbox as \Recent after an upgrade).
+constexpr const char* kMigrate4To5 = R"sql(
+ALTER TABLE mailboxes ADD COLUMN first_recent_uid INTEGER NOT NULL DEFAULT 1;
+UPDATE mailboxes SET first_recent_uid = uidnext;
+PRAGMA user_version = 5;
+)sql";
+
 // The mailbox columns every lookup reads, in box_info()'s order (`m` is the mailboxes row).
 #define TERN_BOX_COLUMNS                                                                          \
     "m.id, m.name, m.special_use, m.uidvalidity, m.uidnext, m.highest_modseq, m.message_count, " \
     "m.noselect, EXISTS(SELECT 1 FROM subscriptions s WHERE s.account_id = m.account_id AND s.name = m.name), " \
-    "m.account_id"
+    "m.account_id, m.first_recent_uid"
 
 // The message columns read_info() reads.
 #define TERN_MESSAGE_COLUMNS "uid, modseq, flags, internal_date, size, envelope_from"
@@ -234,11 +245,16 @@ public:
             TRY(db_.exec(kMigrate1To2));
             TRY(db_.exec(kMigrate2To3));
             TRY(db_.exec(kMigrate3To4));
+            TRY(db_.exec(kMigrate4To5));
         } else if (version == 2) {
             TRY(db_.exec(kMigrate2To3));
             TRY(db_.exec(kMigrate3To4));
+            TRY(db_.exec(kMigrate4To5));
         } else if (version == 3) {
             TRY(db_.exec(kMigrate3To4));
+            TRY(db_.exec(kMigrate4To5));
+        } else if (version == 4) {
+            TRY(db_.exec(kMigrate4To5));
         } else if (version != kSchemaVersion) {
             return newer_schema(version);
         }
@@ -837,6 +853,35 @@ public:
         return not_found("no such message: UID " + std::to_string(uid));
     }
 
+    Result<std::pair<std::uint32_t, std::uint32_t>> claim_recent(const MailboxHandle& handle,
+                                                                 std::uint32_t upto) override {
+        {
+            // Most SELECTs find nothing to claim: answer those with a read, no write lock.
+            auto r = reader();
+            auto box = handle_box(r.db, handle);
+            if (!box) return std::unexpected(box.error());
+            const std::uint32_t first = box->info.first_recent_uid;
+            if (std::min(upto, box->info.uidnext) <= first) return std::pair{first, first};
+        }
+        std::lock_guard lock(mu_);
+        // Read and move the mark in one write transaction (IMMEDIATE: the write lock is held from
+        // the read on), so two sessions, in this process or another, never claim the same UID.
+        auto tx = Tx::begin(db_, true);
+        if (!tx) return std::unexpected(tx.error());
+        auto box = handle_box(db_, handle);
+        if (!box) return std::unexpected(box.error());
+        const std::uint32_t first = box->info.first_recent_uid;
+        const std::uint32_t last = std::max(first, std::min(upto, box->info.uidnext));
+        if (last == first) return std::pair{first, last};  // nothing to claim: no write
+        {
+            auto q = Query::make(db_, "UPDATE mailboxes SET first_recent_uid = ?2 WHERE id = ?1");
+            if (!q) return std::unexpected(q.error());
+            TRY(q->bind(1, box->id).bind(2, std::int64_t{last}).run());
+        }
+        TRY(tx->commit());
+        return std::pair{first, last};
+    }
+
     Result<void> set_summaries(const MailboxHandle& handle,
                                std::span<const std::pair<std::uint32_t, std::string>> items) override {
         if (items.empty()) return {};
@@ -1121,13 +1166,15 @@ private:
                 TRY(q->bind(1, inbox.id).bind(2, *id).run());
             }
             {
-                auto q = Query::make(db_, "UPDATE mailboxes SET uidnext = ?2, highest_modseq = ?3, message_count = ?4 "
-                                          "WHERE id = ?1");
+                // \Recent goes with the messages: the new mailbox keeps INBOX's mark.
+                auto q = Query::make(db_, "UPDATE mailboxes SET uidnext = ?2, highest_modseq = ?3, message_count = ?4, "
+                                          "first_recent_uid = ?5 WHERE id = ?1");
                 if (!q) return std::unexpected(q.error());
                 TRY(q->bind(1, *id)
                         .bind(2, std::int64_t{inbox.info.uidnext})
                         .bind(3, static_cast<std::int64_t>(inbox.info.highest_modseq))
                         .bind(4, std::int64_t{inbox.info.messages})
+                        .bind(5, std::int64_t{inbox.info.first_recent_uid})
                         .run());
             }
             if (inbox.info.messages > 0) {
@@ -1213,6 +1260,7 @@ private:
         mi.messages = static_cast<std::uint32_t>(q.int64(6));
         mi.noselect = q.int64(7) != 0;
         mi.subscribed = q.int64(8) != 0;
+        mi.first_recent_uid = static_cast<std::uint32_t>(q.int64(10));
         return mi;
     }
     static BoxRow box_row(const Query& q) { return BoxRow{q.int64(0), q.int64(9), box_info(q)}; }

@@ -34,6 +34,9 @@ struct MailboxInfo {
     std::uint32_t messages = 0;
     bool subscribed = false;         // RFC 9051 §6.3.7 SUBSCRIBE
     bool noselect = false;           // kept only as the superior of others (RFC 9051 §6.3.5 DELETE)
+    // RFC 3501 §2.3.2 \Recent: messages with a UID at or above this mark have not been claimed
+    // by any session yet (claim_recent moves it; it never goes down). uidnext: none pending.
+    std::uint32_t first_recent_uid = 1;
 };
 
 struct MessageInfo {
@@ -211,6 +214,13 @@ public:
     virtual Result<std::pair<CopyResult, ExpungeResult>> move_messages(const MailboxHandle& from,
                                                                        std::span<const std::uint32_t> uids,
                                                                        std::string_view to) = 0;
+    // RFC 3501 §2.3.2 \Recent: claims for the caller every message below `upto` (clamped to
+    // uidnext) that no session has claimed yet, atomically (one transaction): returns the UID
+    // range [first, last) it claimed, and the mailbox's first_recent_uid becomes `last`, so no
+    // two callers ever claim the same UID. first == last: nothing was left to claim. Not a
+    // change of the mailbox (no modseq, no change listener).
+    virtual Result<std::pair<std::uint32_t, std::uint32_t>> claim_recent(const MailboxHandle& box,
+                                                                         std::uint32_t upto) = 0;
     // Per-message summaries (issue 9): one opaque blob per stored body, so COPY, MOVE and every
     // account one delivery reached share it, and it goes with the body. The blob of the message's
     // body, or nullopt when none is kept yet. ENOENT: no such message (or mailbox).

@@ -140,6 +140,8 @@ class Imap(unittest.TestCase):
         m.append(box, None, None, msg("flow three", "third\r\n").encode())
         typ, data = m.select(box)
         self.assertEqual(data, [b"3"])
+        # RFC 3501 §2.3.2: this rev1 session is the first to see them, so they are \Recent here.
+        self.assertEqual(m.response("RECENT")[1], [b"3"])
         typ, data = m.fetch("1", "(FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])")
         self.assertIn(b"\\Flagged", data[0][0])
         self.assertIn(b"RFC822.SIZE %d" % len(raw), data[0][0])
@@ -155,7 +157,7 @@ class Imap(unittest.TestCase):
         self.assertEqual(m.search(None, '(OR SUBJECT "flow one" BODY third)')[1], [b"1 3"])
         self.assertEqual(m.uid("SEARCH", None, "FLAGGED")[1], [b"1"])
         self.assertEqual(m.store("3", "+FLAGS", "(\\Answered $Label1)")[0], "OK")
-        self.assertEqual(m.fetch("3", "(FLAGS)")[1], [b"3 (FLAGS ($Label1 \\Answered))"])
+        self.assertEqual(m.fetch("3", "(FLAGS)")[1], [b"3 (FLAGS (\\Recent $Label1 \\Answered))"])
         typ, data = m.copy("1:2", "Archive")
         self.assertRegex(data[0], rb"^\[COPYUID \d+ 1:2 \d+:\d+\]")
         typ, data = m.uid("MOVE", "3", "Trash")

@@ -3,8 +3,11 @@
 # size (issue 10): mail fetched from a real ternd with `tern pop`, then keys sent to the pane and
 # the screen read back with capture-pane: the header list shows the subjects, j moves the
 # selection, Enter opens the reader (and marks the message read), q goes back, the folder list
-# shows INBOX, q quits with status 0 and the terminal is given back. Waits poll the pane (bounded).
+# shows INBOX, q quits with status 0 and the terminal is given back; r replies through $EDITOR and
+# sends over submission (the reply arrives, the original is \Answered), an HTML-only message is
+# shown rendered as text, v saves an attachment byte for byte. Waits poll the pane (bounded).
 import os
+import random
 import re
 import shutil
 import smtplib
@@ -13,6 +16,7 @@ import sys
 import tempfile
 import time
 import unittest
+from email.message import EmailMessage
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ternlib  # noqa: E402
@@ -21,12 +25,13 @@ from ternlib import DOMAIN  # noqa: E402
 
 PASSWORD = "browser-pw"
 USER = "carol@" + DOMAIN
+BOB = "bob@" + DOMAIN  # the originals' sender: a local user, so replies can be checked where they arrive
 KEYS = "q:Folders  Ret:Open  d:Del  u:Undel  N:New  F:Flag  /:Find  n:Next  r:Reply  m:Mail  v:Save  Q:Quit"  # the header list's bottom line
 SUBJECTS = ["first lunch plan", "second Grüße aus Köln", "third quarterly report"]
 
 
 def message(i, subject):
-    return ("From: Bob Sender <bob@remote.example>\r\nTo: " + USER + "\r\nSubject: " + subject +
+    return ("From: Bob Sender <" + BOB + ">\r\nTo: " + USER + "\r\nSubject: " + subject +
             "\r\nDate: Mon, 0" + str(i + 1) + " Dec 2025 10:00:00 +0000\r\nMessage-ID: <b" + str(i) +
             "@remote.example>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" +
             "body of message " + str(i + 1) + "\r\nsecond line\r\n").encode()
@@ -111,18 +116,20 @@ def selected_line(tmux):
 class TernBrowser(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.server = ternlib.Server(protos=("smtp", "pop3s"))
+        cls.server = ternlib.Server(protos=("smtp", "pop3s", "submissions"))
         cls.server.start()
         cls.server.add_domain()
         cls.server.add_user(USER, PASSWORD)
+        cls.server.add_user(BOB, PASSWORD)
         fp = fingerprint(cls.server)
         with smtplib.SMTP("127.0.0.1", cls.server.port("smtp")) as s:
             for i, subject in enumerate(SUBJECTS):
-                s.sendmail("bob@remote.example", [USER], message(i, subject))
+                s.sendmail(BOB, [USER], message(i, subject))
         cls.server.wait_count(USER, len(SUBJECTS))
         cls.client = Client()
         cls.client.run("account", "add", "home", "--address", USER, "--pop3",
-                       f"127.0.0.1:{cls.server.port('pop3s')}", "--fingerprint", fp, input=PASSWORD + "\n")
+                       f"127.0.0.1:{cls.server.port('pop3s')}", "--smtp",
+                       f"127.0.0.1:{cls.server.port('submissions')}", "--fingerprint", fp, input=PASSWORD + "\n")
         out = cls.client.run("pop").stdout.decode()
         assert "3 new messages downloaded" in out, out
 
@@ -155,7 +162,7 @@ class TernBrowser(unittest.TestCase):
         t.keys("Enter")
         screen = t.wait_text("body of message 2")
         self.assertIn("Subject: second Grüße aus Köln", screen)
-        self.assertIn("From: Bob Sender <bob@remote.example>", screen)
+        self.assertIn("From: Bob Sender <" + BOB + ">", screen)
         self.assertIn("q:Back", screen)
         # q goes back to the header list, where it is no longer new.
         t.keys("q")
@@ -190,39 +197,71 @@ class TernBrowser(unittest.TestCase):
         t.keys("Q")
         self.assertEqual(t.exit_status()[0], 0)
 
-    def test_reply_through_the_editor_keeps_a_draft(self):
+    def editor(self, script):
+        path = os.path.join(self.tmux.dir, "editor.sh")
+        with open(path, "w") as f:
+            f.write("#!/bin/sh\n" + script)
+        os.chmod(path, 0o700)
+        self.tmux.env["EDITOR"] = path
+
+    def test_reply_through_the_editor_is_sent(self):
         t = self.tmux
-        editor = os.path.join(t.dir, "editor.sh")
         mode_file = os.path.join(t.dir, "mode")
-        with open(editor, "w") as f:
-            f.write("#!/bin/sh\nstat -c %a \"$1\" > " + mode_file + "\nprintf 'Thanks, see you there.\\n' >> \"$1\"\n")
-        os.chmod(editor, 0o700)
-        t.env["EDITOR"] = editor
+        self.editor("stat -c %a \"$1\" > " + mode_file + "\nprintf 'Thanks, see you there.\\n' >> \"$1\"\n")
         t.start_tern()
         t.wait_text("third quarterly report")
         t.keys("j")
         t.wait_for(lambda s: "[2/3]" in s, "position 2/3")
         t.keys("r")
-        t.wait_text("Draft saved in Drafts")
+        t.wait_text("sent <")
         with open(mode_file) as f:
             self.assertEqual(f.read().strip(), "600")  # the temporary file is private
-        drafts = self.client.json("list", "--folder", "Drafts")
-        self.assertEqual([d["subject"] for d in drafts], ["Re: second Grüße aus Köln"])
-        self.assertIn("\\Draft", drafts[0]["flags"])
-        files = self.client.maildir_files("home", "Drafts")
-        self.assertEqual(len(files), 1)
-        with open(files[0], "rb") as f:
-            draft = f.read()
-        self.assertIn(b"\r\nIn-Reply-To: <b1@remote.example>\r\n", draft)
-        self.assertIn(b"To: Bob Sender <bob@remote.example>\r\n", draft)
-        self.assertIn(b"\r\n> body of message 2\r\n", draft)
-        self.assertIn(b"Thanks, see you there.\r\n", draft)
-        self.assertNotIn(b"Cc:", draft)  # left empty: dropped
+        # It arrives at the original's sender, threaded and quoting it.
+        reply = self.server.wait_message_with(BOB, "Thanks, see you there.").replace(b"\r\n", b"\n")  # mbox: LF
+        self.assertIn(b"\nSubject: Re: second =?UTF-8?", reply)  # "Grüße" travels RFC 2047-encoded
+        self.assertIn(b"\nIn-Reply-To: <b1@remote.example>\n", reply)
+        self.assertIn(b"\nTo: Bob Sender <" + BOB.encode() + b">\n", reply)
+        self.assertIn(b"\n> body of message 2\n", reply)
+        self.assertNotIn(b"\nCc:", reply)  # left empty: none
+        # The original is \Answered; the copy is in Sent.
+        flags = {m["subject"]: m["flags"] for m in self.client.json("list")}
+        self.assertIn("\\Answered", flags["second Grüße aus Köln"])
+        self.assertIn("Re: second Grüße aus Köln", [m["subject"] for m in self.client.json("list", "--folder", "Sent")])
         # The browser is still running and drawn after the editor.
         t.keys("c")
         screen = t.wait_text("tern: folders")
-        self.assertIn("Drafts", screen)
+        self.assertIn("Sent", screen)
         t.keys("q")
+        self.assertEqual(t.exit_status()[0], 0)
+
+    def test_compose_through_the_editor_is_sent(self):
+        t = self.tmux
+        self.editor("printf 'To: " + BOB + "\\nCc: \\nBcc: \\nSubject: composed in the browser\\n\\nnew words here\\n' > \"$1\"\n")
+        t.start_tern()
+        t.wait_text("third quarterly report")
+        t.keys("m")
+        t.wait_text("sent <")
+        got = self.server.wait_message_with(BOB, "new words here").replace(b"\r\n", b"\n")
+        self.assertIn(b"\nSubject: composed in the browser\n", got)
+        self.assertIn(b"\nFrom: " + USER.encode() + b"\n", got)
+        t.keys("Q")
+        self.assertEqual(t.exit_status()[0], 0)
+
+    def test_unsendable_draft_is_kept(self):
+        # The editor empties To: the message cannot be built, so what was written is kept in Drafts.
+        t = self.tmux
+        self.editor("sed -i 's/^To: .*/To:/' \"$1\"\nprintf 'no recipient here\\n' >> \"$1\"\n")
+        t.start_tern()
+        t.wait_text("third quarterly report")
+        t.keys("r")
+        t.wait_text("kept in Drafts as message")
+        drafts = self.client.json("list", "--folder", "Drafts")
+        self.assertEqual(len(drafts), 1)
+        self.assertIn("\\Draft", drafts[0]["flags"])
+        with open(self.client.maildir_files("home", "Drafts")[0], "rb") as f:
+            self.assertIn(b"no recipient here\r\n", f.read())
+        self.assertNotIn("\\Answered", {m["subject"]: m["flags"] for m in self.client.json("list")}["first lunch plan"])
+        t.keys("Q")
         self.assertEqual(t.exit_status()[0], 0)
 
     def test_no_terminal_prints_help(self):
@@ -230,6 +269,93 @@ class TernBrowser(unittest.TestCase):
         self.assertEqual(p.returncode, 1)
         self.assertIn(b"browse", p.stdout)
         self.assertIn(b"Subcommands", p.stdout)
+
+
+class TernBrowserReader(unittest.TestCase):
+    """The reader shows what `tern read` shows (src/mua/render), and v saves attachments."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = ternlib.Server(protos=("smtp", "pop3s"))
+        cls.server.start()
+        cls.server.add_domain()
+        cls.server.add_user(USER, PASSWORD)
+        fp = fingerprint(cls.server)
+        cls.blob = random.Random(3).randbytes(50000)
+        html = EmailMessage()
+        html["From"] = "Hal <hal@remote.example>"
+        html["To"] = USER
+        html["Subject"] = "html only"
+        html.set_content("<html><head><style>p {color: red}</style></head><body><h1>Big News</h1>"
+                         "<p>Please <b>read</b> <a href=\"https://news.example/x\">the article</a>.</p></body></html>",
+                         subtype="html")
+        att = EmailMessage()
+        att["From"] = "Ann <ann@remote.example>"
+        att["To"] = USER
+        att["Subject"] = "with attachment"
+        att.set_content("see the file\n")
+        att.add_attachment(cls.blob, maintype="application", subtype="octet-stream", filename="report.bin")
+        with smtplib.SMTP("127.0.0.1", cls.server.port("smtp")) as s:
+            s.send_message(html)
+            s.send_message(att)
+        cls.server.wait_count(USER, 2)
+        cls.client = Client()
+        cls.client.run("account", "add", "home", "--address", USER, "--pop3",
+                       f"127.0.0.1:{cls.server.port('pop3s')}", "--fingerprint", fp, input=PASSWORD + "\n")
+        out = cls.client.run("pop").stdout.decode()
+        assert "2 new messages downloaded" in out, out
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.client.cleanup()
+        cls.server.cleanup()
+
+    def setUp(self):
+        self.tmux = Tmux(self.client.env)
+        self.addCleanup(self.tmux.cleanup)
+
+    def test_html_is_rendered_as_text(self):
+        t = self.tmux
+        t.start_tern()
+        t.wait_text("with attachment")
+        t.keys("Home")
+        t.wait_for(lambda s: "[1/2]" in s, "position 1/2")
+        t.keys("Enter")
+        screen = t.wait_text("Big News")
+        self.assertIn("Please read the article [1].", screen)
+        self.assertIn("[1] https://news.example/x", screen)
+        self.assertNotIn("<h1>", screen)
+        self.assertNotIn("color", screen)
+        t.keys("Q")
+        self.assertEqual(t.exit_status()[0], 0)
+
+    def test_save_attachment(self):
+        t = self.tmux
+        out = os.path.join(t.dir, "saved")
+        os.mkdir(out)
+        t.start_tern()
+        t.wait_text("with attachment")
+        t.keys("End")
+        t.wait_for(lambda s: "[2/2]" in s, "position 2/2")
+        t.keys("Enter")
+        t.wait_text("see the file")
+        t.keys("v")
+        t.wait_text("Save attachments to:")
+        t.keys("C-u")
+        t.keys("-l", out)
+        t.keys("Enter")
+        t.wait_text("Saved 1 of 1 attachment")
+        with open(os.path.join(out, "report.bin"), "rb") as f:
+            self.assertEqual(f.read(), self.blob)
+        # Again: the file exists and is not overwritten; the screen says so.
+        t.keys("v")
+        t.wait_text("Save attachments to:")
+        t.keys("C-u")
+        t.keys("-l", out)
+        t.keys("Enter")
+        t.wait_text("Saved 0 of 1 attachment")
+        t.keys("Q")
+        self.assertEqual(t.exit_status()[0], 0)
 
 
 if __name__ == "__main__":

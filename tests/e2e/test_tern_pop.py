@@ -153,5 +153,43 @@ class TernPop(unittest.TestCase):
         self.assertIn("login failed", p.stderr.decode())
 
 
+class AccountProbe(unittest.TestCase):
+    """`tern account add NAME --address A` alone finds the servers on the usual ports (implicit TLS
+    first, RFC 8314 §5.1). The usual ports need root to bind; 127.0.0.9 stands for the mail host."""
+
+    def test_only_the_address(self):
+        if os.geteuid() != 0:
+            self.skipTest("binding ports 993/995/465 needs root")
+        host = "127.0.0.9"
+        busy = [p for p in (993, 995, 465, 143, 110, 587) if ternlib.port_accepts(p, host)]
+        if busy:
+            self.skipTest(f"ports {busy} already in use on {host}")
+        server = ternlib.Server(protos=("imaps", "pop3s", "submissions"), host=host,
+                                ports={"imaps": 993, "pop3s": 995, "submissions": 465})
+        self.addCleanup(server.cleanup)
+        server.start()
+        server.add_domain()
+        server.add_user(USER, PASSWORD)
+        client = Client()
+        self.addCleanup(client.cleanup)
+        p = client.run("account", "add", "auto", "--address", USER, "--host", host, "--fingerprint",
+                       fingerprint(server), input=PASSWORD + "\n")
+        out = p.stdout.decode()
+        self.assertIn(f"IMAP  {host}:993 (implicit)", out)
+        self.assertIn(f"POP3  {host}:995 (implicit)", out)
+        self.assertIn(f"SMTP  {host}:465 (implicit)", out)
+        self.assertIn("looking for the servers", p.stderr.decode())
+        # What it found works.
+        self.assertIn("0 new messages downloaded", client.run("pop").stdout.decode())
+        # Nothing listening: says so, adds nothing.
+        other = Client()
+        self.addCleanup(other.cleanup)
+        p = other.run("account", "add", "none", "--address", USER, "--host", "127.0.0.10", input=PASSWORD + "\n",
+                      check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("no IMAP, POP3 or SMTP server answered", p.stderr.decode())
+        self.assertEqual(other.json("account", "list"), [])
+
+
 if __name__ == "__main__":
     ternlib.main()

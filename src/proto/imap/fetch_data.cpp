@@ -69,14 +69,19 @@ void nstr(std::string& out, const std::optional<std::string>& s, bool utf8) {
     else str(out, *s, utf8);
 }
 
-// RFC 9051 §9 address = "(" addr-name SP addr-adl SP addr-mailbox SP addr-host ")"; the source
-// route (adl) is dropped by the address parser (RFC 5322 §4.4 obs-route), so always NIL.
+// RFC 9051 §9 address = "(" addr-name SP addr-adl SP addr-mailbox SP addr-host ")"; the adl is
+// an RFC 5322 §4.4 obs-route ("@a,@b"), as Dovecot sends it, else NIL.
 void append_mailbox(std::string& out, const mime::Mailbox& m, bool utf8) {
     out += '(';
-    std::string name = for_humans(m.display_name);
+    // No display name: the addr-spec's comment ("user@domain (Real Name)") names it, as in
+    // Dovecot (message_address_parse), which clients and imaptest expect.
+    std::string name = for_humans(m.display_name.empty() ? m.comment : m.display_name);
     if (name.empty()) out += "NIL";
     else append_string(out, name, utf8);
-    out += " NIL ";
+    out += ' ';
+    if (m.route.empty()) out += "NIL";
+    else str(out, m.route, utf8);
+    out += ' ';
     str(out, m.local_part, utf8);
     out += ' ';
     str(out, m.domain, utf8);

@@ -79,8 +79,9 @@ void append_numbers(std::string& out, std::span<const std::uint32_t> numbers) {
     }
 }
 
-void append_flag_list(std::string& out, std::span<const std::string> flags) {
+void append_flag_list(std::string& out, std::span<const std::string> flags, bool recent) {
     out += '(';
+    if (recent) out += flags.empty() ? "\\Recent" : "\\Recent ";
     for (std::size_t i = 0; i < flags.size(); ++i) {
         if (i) out += ' ';
         out += flags[i];

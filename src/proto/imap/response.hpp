@@ -29,7 +29,8 @@ void append_literal8(std::string& out, std::string_view s);  // RFC 3516 "~{n}" 
 // "1 2 3" (SEARCH, RFC 9051 §7.2.5 of rev1 SEARCH responses) — no surrounding parentheses.
 void append_numbers(std::string& out, std::span<const std::uint32_t> numbers);
 // "(\Seen $Junk)" — flags are atoms already checked by the grammar or the store.
-void append_flag_list(std::string& out, std::span<const std::string> flags);
+// `recent`: \Recent first (RFC 3501 §2.3.2; a session flag, never stored).
+void append_flag_list(std::string& out, std::span<const std::string> flags, bool recent = false);
 // Sorted UIDs as ranges: "1:3,7" (RFC 9051 §9 sequence-set; UIDPLUS, ESEARCH ALL, VANISHED).
 inline std::string uid_set(std::span<const std::uint32_t> uids) { return compress_numbers(uids); }
 

@@ -79,6 +79,7 @@ void Session::cmd_enable(const ParsedCommand& c, std::string& out) {
         // RFC 5161 §3.1: only newly enabled extensions are listed in the ENABLED response.
         if (cap == "IMAP4REV2" && !rev2_) {
             rev2_ = true;
+            if (view_) view_->recent.clear();  // RFC 9051 has no \Recent
             enabled += " IMAP4rev2";
         } else if (cap == "CONDSTORE" && !condstore_) {
             condstore_ = true;  // RFC 7162 §3.1

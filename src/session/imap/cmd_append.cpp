@@ -7,6 +7,7 @@
 
 #include "base/ascii.hpp"
 #include "proto/imap/response.hpp"
+#include "session/imap/binary_append.hpp"
 #include "session/imap/pending.hpp"
 #include "session/imap/session.hpp"
 #include "session/imap/summary.hpp"
@@ -52,7 +53,10 @@ void Session::cmd_append(ParsedCommand& c, std::string& out) {
         store::NewMessage n;
         n.account = account_;
         n.mailbox = *name;
-        n.data = crlf(std::move(m.data));
+        // RFC 3516 §4.4: binary parts of a literal8 message are kept base64-encoded (BODY[] may
+        // not carry NULs; BINARY[] decodes them back), before line ends are made CRLF, which
+        // would otherwise change the binary octets.
+        n.data = crlf(m.binary ? encode_binary_parts(m.data) : std::move(m.data));
         n.flags = m.flags;
         n.internal_date = m.date ? m.date->unix_seconds() : now;  // RFC 9051 §6.3.12
         if (config_.summaries) {

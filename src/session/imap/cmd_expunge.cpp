@@ -21,8 +21,7 @@ void Session::cmd_expunge(const ParsedCommand& c, std::string& out) {
     }
     std::vector<std::uint32_t> uids;
     for (auto i : within) {
-        const auto& f = v.msgs[i].flags;
-        if (std::find(f.begin(), f.end(), "\\Deleted") != f.end()) uids.push_back(v.msgs[i].uid);
+        if (v.has_flag(v.msgs[i], "\\Deleted")) uids.push_back(v.msgs[i].uid);
     }
     if (!uids.empty()) {
         auto r = store_.expunge_deleted(v.box, uids);

@@ -130,8 +130,7 @@ void Session::cmd_fetch(const ParsedCommand& c, std::string& out) {
     if (!v.read_only && std::any_of(f.items.begin(), f.items.end(), sets_seen)) {
         std::vector<std::uint32_t> unseen;
         for (auto u : f.uids) {
-            const auto& fl = v.msgs[v.seq_of(u) - 1].flags;
-            if (std::find(fl.begin(), fl.end(), "\\Seen") == fl.end()) unseen.push_back(u);
+            if (!v.has_flag(v.msgs[v.seq_of(u) - 1], "\\Seen")) unseen.push_back(u);
         }
         if (!unseen.empty()) {
             const std::string seen = "\\Seen";
@@ -141,7 +140,7 @@ void Session::cmd_fetch(const ParsedCommand& c, std::string& out) {
             } else {
                 for (auto& m : r->updated)
                     if (auto s = v.seq_of(m.uid)) {
-                        v.msgs[s - 1].flags = m.flags;
+                        v.set_flags(v.msgs[s - 1], m.flags);
                         v.msgs[s - 1].modseq = m.modseq;
                     }
                 // RFC 9051 §6.4.5: the changed FLAGS are reported with the data.
@@ -297,7 +296,7 @@ void Session::pump_fetch(std::string& out) {
                 case Kind::Uid: text += "UID " + std::to_string(m.uid); break;
                 case Kind::Flags:
                     text += "FLAGS ";
-                    append_flag_list(text, m.flags);
+                    append_flag_list(text, v.flags(m), shows_recent(m.uid));
                     break;
                 case Kind::InternalDate: text += "INTERNALDATE \"" + format_date_time(m.internal_date) + "\""; break;
                 case Kind::Rfc822Size: text += "RFC822.SIZE " + std::to_string(m.size); break;

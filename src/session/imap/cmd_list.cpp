@@ -197,7 +197,8 @@ void Session::cmd_list(const ParsedCommand& c, std::string& out) {
                     case StatusItem::UidNext: k = "UIDNEXT"; v = e.info->uidnext; break;
                     case StatusItem::UidValidity: k = "UIDVALIDITY"; v = e.info->uidvalidity; break;
                     case StatusItem::HighestModSeq: k = "HIGHESTMODSEQ"; v = e.info->highest_modseq; break;
-                    case StatusItem::Recent: k = "RECENT"; v = 0; break;
+                    // RFC 3501 §6.3.10: not yet claimed by any session
+                    case StatusItem::Recent: k = "RECENT"; v = unclaimed_recent(*e.info); break;
                     default: break;
                 }
                 if (!k) continue;

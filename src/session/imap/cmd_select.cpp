@@ -35,29 +35,34 @@ void Session::cmd_select(const ParsedCommand& c, std::string& out) {
     auto info = store_.mailbox_info(*handle);
     if (!info) return say(out, store_error(c.tag, info.error(), command_name(c.cmd)));
     if (info->noselect) return say(out, tagged(c.tag, "NO", "CANNOT", "That name holds no messages (\\Noselect)"));
-    auto list = store_.list_messages(*handle, 1, 0);
-    if (!list) return say(out, store_error(c.tag, list.error(), command_name(c.cmd)));
-    if (a.condstore) condstore_ = true;  // RFC 7162 §3.1.8: SELECT (CONDSTORE) enables it
     // RFC 7162 §3.2.5: QRESYNC parameters only after ENABLE QRESYNC.
     if (a.qresync && !qresync_) return bad(out, c.tag, "QRESYNC needs ENABLE QRESYNC first");
     View v;
     v.box = *handle;
     v.name = info->name;
     v.read_only = examine;
-    v.msgs = std::move(*list);
+    // RFC 3501 §6.3.1: SELECT makes the messages no session has seen yet \Recent in this one
+    // (claimed before the listing, so that the listing shows every message claimed).
+    take_recent(v, 1, info->uidnext, info->first_recent_uid);
+    auto list = store_.list_messages(*handle, 1, 0);
+    if (!list) return say(out, store_error(c.tag, list.error(), command_name(c.cmd)));
+    if (a.condstore) condstore_ = true;  // RFC 7162 §3.1.8: SELECT (CONDSTORE) enables it
     v.known_modseq = info->highest_modseq;
     v.uidnext = info->uidnext;
     std::uint32_t first_unseen = 0;
-    for (std::size_t i = 0; i < v.msgs.size(); ++i) {
-        const auto& m = v.msgs[i];
+    v.msgs.reserve(list->size());
+    for (auto& m : *list) {
         v.uidnext = std::max(v.uidnext, m.uid + 1);
         for (const auto& f : m.flags)
             if (!f.starts_with("\\")) v.keywords.insert(f);
-        if (!first_unseen && !has_flag(m, "\\Seen")) first_unseen = static_cast<std::uint32_t>(i + 1);
+        if (!first_unseen && !has_flag(m, "\\Seen")) first_unseen = static_cast<std::uint32_t>(v.msgs.size() + 1);
+        v.msgs.push_back(v.make(std::move(m)));
     }
+    list->clear();
+    list->shrink_to_fit();
     say(out, untagged(std::to_string(v.msgs.size()) + " EXISTS"));
     if (!rev2_) {
-        say(out, untagged("0 RECENT"));  // RFC 3501 §6.3.1; RFC 9051 dropped \Recent
+        say(out, untagged(std::to_string(v.recent_count()) + " RECENT"));  // RFC 3501 §6.3.1; not in RFC 9051
         if (first_unseen) say(out, untagged("OK [UNSEEN " + std::to_string(first_unseen) + "] First unseen"));
     }
     say_flags(out, v);
@@ -87,7 +92,7 @@ void Session::cmd_select(const ParsedCommand& c, std::string& out) {
             const auto& m = v.msgs[i];
             if (m.modseq <= q.modseq) continue;
             std::string line = std::to_string(i + 1) + " FETCH (UID " + std::to_string(m.uid) + " FLAGS ";
-            append_flag_list(line, m.flags);
+            append_flag_list(line, v.flags(m), !rev2_ && v.is_recent(m.uid));
             line += " MODSEQ (" + std::to_string(m.modseq) + "))";
             say(out, untagged(line));
         }
@@ -111,7 +116,7 @@ void Session::cmd_close(const ParsedCommand& c, std::string& out) {
         // RFC 9051 §6.4.1: CLOSE removes \Deleted messages silently (no EXPUNGE responses).
         std::vector<std::uint32_t> uids;
         for (const auto& m : v.msgs)
-            if (has_flag(m, "\\Deleted")) uids.push_back(m.uid);
+            if (v.has_flag(m, "\\Deleted")) uids.push_back(m.uid);
         if (!uids.empty()) {
             auto r = store_.expunge_deleted(v.box, uids);
             if (!r) log::warn("imap[", id_, "] CLOSE could not expunge: ", r.error().message);
@@ -133,6 +138,7 @@ void Session::cmd_status(const ParsedCommand& c, std::string& out) {
     bool need_list = false;
     for (auto item : a.items)
         if (item == StatusItem::Unseen || item == StatusItem::Deleted || item == StatusItem::Size) need_list = true;
+    std::uint64_t recent = 0;  // counted from the mailbox's listing when that is made anyway
     std::uint64_t unseen = 0, deleted = 0, size = 0;
     if (need_list) {
         auto list = store_.list_messages(*handle, 1, 0);
@@ -140,6 +146,7 @@ void Session::cmd_status(const ParsedCommand& c, std::string& out) {
         for (const auto& m : *list) {
             if (!has_flag(m, "\\Seen")) ++unseen;
             if (has_flag(m, "\\Deleted")) ++deleted;
+            if (m.uid >= info->first_recent_uid) ++recent;
             size += m.size;
         }
     }
@@ -158,7 +165,8 @@ void Session::cmd_status(const ParsedCommand& c, std::string& out) {
             case StatusItem::Unseen: add("UNSEEN", unseen); break;
             case StatusItem::Deleted: add("DELETED", deleted); break;
             case StatusItem::Size: add("SIZE", size); break;
-            case StatusItem::Recent: add("RECENT", 0); break;
+            // RFC 3501 §6.3.10: messages with \Recent, i.e. not yet claimed by any session.
+            case StatusItem::Recent: add("RECENT", need_list ? recent : unclaimed_recent(*info)); break;
             case StatusItem::HighestModSeq: add("HIGHESTMODSEQ", info->highest_modseq); break;
             case StatusItem::AppendLimit: break;
         }

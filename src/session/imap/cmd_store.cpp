@@ -41,7 +41,7 @@ void Session::cmd_store(const ParsedCommand& c, std::string& out) {
         if (!seq) continue;
         auto& known = v.msgs[seq - 1];
         const bool changed = known.modseq != m.modseq;
-        known.flags = m.flags;
+        v.set_flags(known, m.flags);
         known.modseq = m.modseq;
         // RFC 9051 §6.4.6: the new flags, unless .SILENT; RFC 7162 §3.1.3: with CONDSTORE a
         // silent STORE still reports the new MODSEQ of changed messages.
@@ -50,7 +50,7 @@ void Session::cmd_store(const ParsedCommand& c, std::string& out) {
         if (c.uid) line += "UID " + std::to_string(m.uid) + " ";
         if (!a.silent) {
             line += "FLAGS ";
-            append_flag_list(line, known.flags);
+            append_flag_list(line, v.flags(known), shows_recent(known.uid));
             if (condstore_) line += " ";
         }
         if (condstore_) line += "MODSEQ (" + std::to_string(known.modseq) + ")";

@@ -24,7 +24,8 @@ struct SearchMessage {
     std::uint32_t seq = 0, uid = 0;
     std::uint64_t modseq = 0, size = 0;      // size: RFC822.SIZE (LARGER, SMALLER)
     std::int64_t internal_date = 0;          // unix seconds (BEFORE, ON, SINCE)
-    std::span<const std::string> flags = {};  // "\\Seen", "$Forwarded", ... (no \Recent in our store)
+    std::span<const std::string> flags = {};  // "\\Seen", "$Forwarded", ... (never \Recent: see `recent`)
+    bool recent = false;                      // RFC 3501 §2.3.2: \Recent in the searching session
     const base::ByteSource* source = nullptr;  // the message; may be null when !needs_content(key)
 };
 

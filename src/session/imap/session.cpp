@@ -14,11 +14,72 @@
 
 namespace tern::imap {
 
+std::uint32_t Session::FlagSets::intern(std::vector<std::string> flags) {
+    if (flags.empty()) return 0;
+    if (auto it = index_.find(flags); it != index_.end()) return it->second;
+    const auto i = static_cast<std::uint32_t>(sets_.size());
+    sets_.push_back(flags);
+    index_.emplace(std::move(flags), i);
+    return i;
+}
+
+bool Session::View::has_flag(const ViewMessage& m, std::string_view flag) const {
+    const auto& f = flags(m);
+    return std::find(f.begin(), f.end(), flag) != f.end();
+}
+
+Session::ViewMessage Session::View::make(store::MessageInfo m) {
+    ViewMessage v;
+    v.uid = m.uid;
+    v.modseq = m.modseq;
+    v.size = m.size;
+    v.internal_date = m.internal_date;
+    v.flags = flag_sets.intern(std::move(m.flags));
+    return v;
+}
+
+void Session::View::set_flags(ViewMessage& m, std::vector<std::string> flags) {
+    m.flags = flag_sets.intern(std::move(flags));
+    if (flag_sets.size() > 2 * msgs.size() + 64) compact_flags();
+}
+
+void Session::View::compact_flags() {
+    FlagSets fresh;
+    for (auto& m : msgs) m.flags = fresh.intern(flag_sets[m.flags]);
+    flag_sets = std::move(fresh);
+}
+
 std::uint32_t Session::View::seq_of(std::uint32_t uid) const {
     auto it = std::lower_bound(msgs.begin(), msgs.end(), uid,
-                               [](const store::MessageInfo& m, std::uint32_t u) { return m.uid < u; });
+                               [](const ViewMessage& m, std::uint32_t u) { return m.uid < u; });
     if (it == msgs.end() || it->uid != uid) return 0;
     return static_cast<std::uint32_t>(it - msgs.begin()) + 1;
+}
+
+bool Session::View::is_recent(std::uint32_t uid) const {
+    auto it = std::upper_bound(recent.begin(), recent.end(), uid,
+                               [](std::uint32_t u, const auto& r) { return u < r.first; });
+    return it != recent.begin() && uid < std::prev(it)->second;
+}
+
+std::uint32_t Session::View::recent_count() const {
+    std::uint32_t n = 0;
+    auto by_uid = [](const ViewMessage& m, std::uint32_t u) { return m.uid < u; };
+    for (const auto& [first, last] : recent) {
+        auto a = std::lower_bound(msgs.begin(), msgs.end(), first, by_uid);
+        auto b = std::lower_bound(a, msgs.end(), last, by_uid);
+        n += static_cast<std::uint32_t>(b - a);
+    }
+    return n;
+}
+
+void Session::View::add_recent(std::uint32_t first, std::uint32_t last) {
+    if (first >= last) return;
+    if (!recent.empty() && first <= recent.back().second) {  // claims ascend; join neighbours
+        recent.back().second = std::max(recent.back().second, last);
+        return;
+    }
+    recent.emplace_back(first, last);
 }
 
 Session::Session(SessionConfig config, store::MailStore& store, ImapHost& host, std::string id)
@@ -336,6 +397,25 @@ void Session::enter_selected(View view) {
     state_ = State::Selected;
 }
 
+void Session::take_recent(View& v, std::uint32_t from, std::uint32_t upto, std::uint32_t first_unclaimed) {
+    if (rev2_ || upto <= from) return;  // RFC 9051 dropped \Recent: a rev2 session claims nothing
+    if (v.read_only) {
+        // RFC 3501 §6.3.2: EXAMINE leaves \Recent for the next session that selects read-write.
+        v.add_recent(std::max(from, first_unclaimed), upto);
+        return;
+    }
+    auto claimed = store_.claim_recent(v.box, upto);
+    if (!claimed) return log::warn("imap[", id_, "] could not claim \\Recent: ", claimed.error().message);
+    v.add_recent(std::max(from, claimed->first), claimed->second);
+}
+
+std::uint64_t Session::unclaimed_recent(const store::MailboxInfo& info) {
+    if (info.first_recent_uid >= info.uidnext) return 0;
+    auto list = store_.list_messages(store::MailboxHandle{account_, info.id, info.uidvalidity}, info.first_recent_uid, 0);
+    if (!list) return 0;
+    return list->size();
+}
+
 void Session::leave_selected() {
     view_.reset();
     saved_search_.clear();
@@ -394,6 +474,8 @@ void Session::sync(std::string& out, bool allow_expunge) {
         for (auto u : *gone)
             if (v.seq_of(u) && std::find(v.pending_expunge.begin(), v.pending_expunge.end(), u) == v.pending_expunge.end())
                 v.pending_expunge.push_back(u);
+        // RFC 3501 §7.3.2: new messages are \Recent for the first session told about them.
+        take_recent(v, v.uidnext, info->uidnext, info->first_recent_uid);
         // Expunges first (when allowed): the sequence numbers below are then the final ones.
         if (allow_expunge) announce_expunges(out);
         const std::size_t before = v.msgs.size();
@@ -404,15 +486,15 @@ void Session::sync(std::string& out, bool allow_expunge) {
             for (auto& f : m.flags)
                 if (!f.starts_with("\\")) v.keywords.insert(f);
             if (m.uid > last_uid) {
-                if (v.msgs.empty() || m.uid > v.msgs.back().uid) v.msgs.push_back(std::move(m));
+                if (v.msgs.empty() || m.uid > v.msgs.back().uid) v.msgs.push_back(v.make(std::move(m)));
                 continue;
             }
             auto seq = v.seq_of(m.uid);
             if (!seq) continue;
             auto& known = v.msgs[seq - 1];
             if (known.modseq >= m.modseq) continue;  // our own STORE, already answered
-            bool flags_differ = known.flags != m.flags;
-            known.flags = std::move(m.flags);
+            bool flags_differ = v.flags(known) != m.flags;
+            v.set_flags(known, std::move(m.flags));
             known.modseq = m.modseq;
             if (flags_differ || condstore_) flag_changes.push_back(known.uid);
         }
@@ -427,14 +509,15 @@ void Session::sync(std::string& out, bool allow_expunge) {
             auto seq = v.seq_of(uid);
             const auto& m = v.msgs[seq - 1];
             std::string line = std::to_string(seq) + " FETCH (UID " + std::to_string(uid) + " FLAGS ";
-            append_flag_list(line, m.flags);
+            append_flag_list(line, v.flags(m), shows_recent(uid));
             if (condstore_) line += " MODSEQ (" + std::to_string(m.modseq) + ")";
             line += ")";
             say(out, untagged(line));
         }
         if (v.msgs.size() != before) {
             say(out, untagged(std::to_string(v.msgs.size()) + " EXISTS"));
-            if (!rev2_) say(out, untagged("0 RECENT"));  // RFC 3501 §7.3.2; Tern keeps no \Recent
+            // RFC 3501 §7.3.2 (RFC 9051 dropped RECENT)
+            if (!rev2_) say(out, untagged(std::to_string(v.recent_count()) + " RECENT"));
         }
     }
     if (allow_expunge) announce_expunges(out);

@@ -6,6 +6,7 @@
 #pragma once
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -131,17 +132,56 @@ public:
     std::size_t buffered() const { return input_.size() - input_pos_; }
     std::chrono::seconds idle_timeout() const;
 
+    // Distinct flag lists, each kept once: a message refers to its list by index (most messages
+    // of a mailbox share a handful of lists). Lists are sorted, as the store gives them.
+    class FlagSets {
+    public:
+        FlagSets() : sets_(1) {}  // index 0: no flags
+        std::uint32_t intern(std::vector<std::string> flags);
+        const std::vector<std::string>& operator[](std::uint32_t i) const { return sets_[i]; }
+        std::size_t size() const { return sets_.size(); }
+
+    private:
+        std::vector<std::vector<std::string>> sets_;
+        std::map<std::vector<std::string>, std::uint32_t, std::less<>> index_;
+    };
+
+    // One message of the view: 32 bytes, no heap (sizes and dates are here so that FETCH and
+    // SEARCH of them need no store call).
+    struct ViewMessage {
+        std::uint32_t uid = 0;
+        std::uint32_t flags = 0;         // index into View::flag_sets
+        std::uint64_t modseq = 0;
+        std::uint64_t size = 0;          // RFC822.SIZE
+        std::int64_t internal_date = 0;  // unix seconds
+    };
+
     // One selected mailbox as this session knows it (RFC 9051 §2.3.1.2 message sequence numbers).
     struct View {
         store::MailboxHandle box;
         std::string name;                        // UTF-8, as stored
         bool read_only = false;                  // EXAMINE, or SELECT of a mailbox we cannot write
-        std::vector<store::MessageInfo> msgs;    // seq - 1 -> message, ascending UIDs
+        std::vector<ViewMessage> msgs;           // seq - 1 -> message, ascending UIDs
+        FlagSets flag_sets;                      // what ViewMessage::flags refers to
         std::vector<std::uint32_t> pending_expunge;  // expunged elsewhere, not announced yet
         std::uint64_t known_modseq = 0;
         std::uint32_t uidnext = 1;
         std::set<std::string> keywords;          // for the FLAGS response
+        // RFC 3501 §2.3.2 \Recent in this session: UID ranges [first, last), ascending and
+        // disjoint: what a read-write rev1 session claimed (store::MailStore::claim_recent), or
+        // what was unclaimed when a read-only one saw it arrive. Empty for IMAP4rev2.
+        std::vector<std::pair<std::uint32_t, std::uint32_t>> recent;
         std::uint32_t seq_of(std::uint32_t uid) const;  // 0 when absent
+        const std::vector<std::string>& flags(const ViewMessage& m) const { return flag_sets[m.flags]; }
+        bool has_flag(const ViewMessage& m, std::string_view flag) const;
+        ViewMessage make(store::MessageInfo m);   // a store listing's message, its flags interned
+        void set_flags(ViewMessage& m, std::vector<std::string> flags);
+        // Forgets flag lists no message uses any more, when they have come to outnumber the
+        // messages (a client cycling through keywords must not grow the table for ever).
+        void compact_flags();
+        bool is_recent(std::uint32_t uid) const;
+        std::uint32_t recent_count() const;      // messages in msgs that are \Recent
+        void add_recent(std::uint32_t first, std::uint32_t last);
     };
 
 private:
@@ -169,6 +209,14 @@ private:
     // client learns its HIGHESTMODSEQ right away (an untagged OK before the command's data).
     void enable_condstore(std::string& out);
     void enter_selected(View view);
+    // RFC 3501 §2.3.2: the messages below `upto` (a uidnext read before the listing that shows
+    // them) become \Recent in this session: claimed in the store when read-write; when
+    // read-only, those nobody claimed (at or above `first_unclaimed`), claiming nothing. Nothing
+    // for IMAP4rev2 (RFC 9051 dropped \Recent).
+    void take_recent(View& v, std::uint32_t from, std::uint32_t upto, std::uint32_t first_unclaimed);
+    bool shows_recent(std::uint32_t uid) const { return !rev2_ && view_ && view_->is_recent(uid); }
+    // RFC 3501 §6.3.10 STATUS RECENT: the mailbox's messages no session has claimed yet.
+    std::uint64_t unclaimed_recent(const store::MailboxInfo& info);
     void leave_selected();
 
     // cmd_any.cpp

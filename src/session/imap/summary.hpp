@@ -42,7 +42,9 @@ struct MessageSummary {
 // Version byte first; a change of format (or of what the texts hold: any change to
 // proto/imap/fetch_data's ENVELOPE or BODYSTRUCTURE output) takes a new version, so old blobs
 // decode to nothing and are recomputed (imap_summary_test's VersionTripwire fails until then).
-inline constexpr std::uint8_t kSummaryVersion = 1;
+// Version 2: ENVELOPE names an addr-spec by its comment ("u@d (Name)") and sends an obs-route
+// as the adl, as Dovecot does.
+inline constexpr std::uint8_t kSummaryVersion = 2;
 // A summary larger than this is not kept (a header built to be huge): FETCH parses that message.
 inline constexpr std::size_t kMaxSummaryBytes = 1u << 20;
 

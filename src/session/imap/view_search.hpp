@@ -29,7 +29,8 @@ inline SearchMessage search_message(const Session::View& v, std::size_t i) {
     sm.modseq = m.modseq;
     sm.size = m.size;
     sm.internal_date = m.internal_date;
-    sm.flags = m.flags;
+    sm.flags = v.flags(m);
+    sm.recent = v.is_recent(m.uid);  // the ranges are empty in an IMAP4rev2 session
     return sm;
 }
 

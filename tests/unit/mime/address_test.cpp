@@ -85,6 +85,28 @@ TEST(Address, Comments) {
     EXPECT_EQ(one("(alice@example.org) bob@example.org").addr_spec(), "bob@example.org");
 }
 
+// An addr-spec with no display name keeps its last comment, read as Dovecot reads it (the IMAP
+// ENVELOPE name); the display name never comes from a comment, and a phrase wins.
+TEST(Address, CommentOfABareAddrSpec) {
+    Mailbox m = one("user@domain (Real Name)");
+    EXPECT_EQ(m.display_name, "");
+    EXPECT_EQ(m.comment, "Real Name");
+    EXPECT_EQ(one("(lead) alice (mid) @ (x) example.org (trail)").comment, "trail") << "the last one";
+    EXPECT_EQ(one("(lead) alice@example.org").comment, "") << "before the address: not its comment";
+    EXPECT_EQ(one("a@b.example (one (two) \\) x)").comment, "one (two) ) x") << "nesting kept, quoted-pair resolved";
+    EXPECT_EQ(one("a@b.example (fol\r\n ded)").comment, "fol ded") << "a fold's CRLF dropped";
+    EXPECT_EQ(one("a@b.example (x) ()").comment, "") << "the last comment is empty";
+    EXPECT_EQ(one("<a@b.example (inside)> (outside)").comment, "inside") << "in the angle brackets only";
+    Mailbox named = one("Alice <alice@example.org (c)>");
+    EXPECT_EQ(named.display_name, "Alice");
+    EXPECT_EQ(named.comment, "") << "a phrase is the name";
+    auto l = list_ok("a@b.example (A), c@d.example, e@f.example (E)");
+    ASSERT_EQ(l.size(), 3u);
+    EXPECT_EQ(std::get<Mailbox>(l[0]).comment, "A");
+    EXPECT_EQ(std::get<Mailbox>(l[1]).comment, "");
+    EXPECT_EQ(std::get<Mailbox>(l[2]).comment, "E");
+}
+
 TEST(Address, CommentNestingIsBounded) {
     std::string ok = std::string(kMaxCommentDepth, '(') + std::string(kMaxCommentDepth, ')') + " a@b.example";
     EXPECT_EQ(one(ok).addr_spec(), "a@b.example");
@@ -145,8 +167,10 @@ TEST(Address, ObsoleteForms) {
     EXPECT_EQ(one("\"john\".doe@example.org").addr_spec(), "john.doe@example.org");
     // obs-phrase: a "." in an unquoted display name.
     EXPECT_EQ(one("John Q. Public <jqp@example.org>").display_name, "John Q. Public");
-    // obs-angle-addr with a route (dropped).
+    // obs-angle-addr with a route: not part of the address, kept aside (IMAP ENVELOPE's adl).
     EXPECT_EQ(one("<@relay.example,@other.example:user@example.org>").addr_spec(), "user@example.org");
+    EXPECT_EQ(one("<@relay.example, ,@[10.0.0.1]:user@example.org>").route, "@relay.example,@[10.0.0.1]");
+    EXPECT_EQ(one("<user@example.org>").route, "");
     // obs-addr-list: empty elements.
     EXPECT_EQ(mailboxes(list_ok(", a@b.example,, c@d.example ,")).size(), 2u);
     // Dots that real mobile carriers emit.

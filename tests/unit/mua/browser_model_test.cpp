@@ -106,7 +106,7 @@ TEST(BrowserText, WrapsAtSpacesAndBreaksLongWords) {
         for (auto& l : wrap("Grüße aus Köln, 日本語 and a verylongwordthatdoesnotfit", w)) EXPECT_LE(display_width(l), w);
 }
 
-TEST(BrowserText, PagerLinesDecodeHeadersAndTakeTheTextPart) {
+TEST(BrowserText, PagerLinesAreTheRenderedText) {
     std::string m =
         "From: =?utf-8?q?J=C3=BCrgen?= <j@example.org>\r\nTo: a@example.org\r\n"
         "Subject: =?utf-8?b?R3LDvMOfZQ==?=\r\nDate: Mon, 07 Dec 2026 10:00:00 +0100\r\n"
@@ -125,27 +125,66 @@ TEST(BrowserText, PagerLinesDecodeHeadersAndTakeTheTextPart) {
     EXPECT_EQ(lines[5], "Köln ist schön");
     EXPECT_EQ(lines[6], "        indented");
     bool note = false;
-    for (auto& l : lines) note |= l.find("attachment: report.pdf (application/pdf") != std::string::npos;
+    for (auto& l : lines) note |= l.find("[1] report.pdf  application/pdf") != std::string::npos;
     EXPECT_TRUE(note);
     for (auto& l : pager_lines(m, 7)) EXPECT_LE(display_width(l), 7u);
 }
 
-TEST(BrowserText, ReplyTemplateQuotesAndThreads) {
-    MessageRow row;
-    row.from_name = "Bob";
-    row.from_addr = "bob@example.org";
-    row.subject = "plans";
-    row.message_id = "<1@x>";
-    row.references = "<0@x>";
-    std::string t = reply_template(row, msg("plans", 1, "Bob <bob@example.org>", "line one\r\n> older\r\n"), "Me <me@example.org>");
-    EXPECT_NE(t.find("From: Me <me@example.org>\n"), std::string::npos);
-    EXPECT_NE(t.find("To: Bob <bob@example.org>\n"), std::string::npos);
-    EXPECT_NE(t.find("Subject: Re: plans\n"), std::string::npos);
-    EXPECT_NE(t.find("In-Reply-To: <1@x>\n"), std::string::npos);
-    EXPECT_NE(t.find("References: <0@x> <1@x>\n"), std::string::npos);
-    EXPECT_NE(t.find("\n> line one\n>> older\n"), std::string::npos);
-    row.subject = "Re: plans";
-    EXPECT_NE(reply_template(row, msg("Re: plans"), "me@example.org").find("Subject: Re: plans\n"), std::string::npos);
+TEST(BrowserText, PagerRendersHtmlAsText) {
+    std::string m =
+        "From: Bob <bob@example.org>\r\nTo: a@example.org\r\nSubject: news\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: text/html; charset=utf-8\r\n\r\n"
+        "<html><body><h1>Headline</h1><p>Read <a href=\"https://x.example/a\">this</a> now.</p>"
+        "<script>alert(1)</script></body></html>\r\n";
+    auto lines = pager_lines(m, 60);
+    std::string all;
+    for (auto& l : lines) all += l + "\n";
+    EXPECT_NE(all.find("\nHeadline\n"), std::string::npos) << all;
+    EXPECT_NE(all.find("Read this [1] now."), std::string::npos) << all;
+    EXPECT_NE(all.find("[1] https://x.example/a"), std::string::npos) << all;
+    EXPECT_EQ(all.find("<h1>"), std::string::npos) << all;
+    EXPECT_EQ(all.find("alert"), std::string::npos) << all;
+}
+
+TEST(BrowserText, QuotableTextIsTheBodyWithoutHeaderOrAttachments) {
+    std::string m =
+        "From: Bob <bob@example.org>\r\nTo: a@example.org\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/mixed; boundary=XX\r\n\r\n"
+        "--XX\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nline one\r\n> older\r\n"
+        "--XX\r\nContent-Type: message/rfc822\r\n\r\nFrom: Carol <c@example.org>\r\nSubject: inner\r\n\r\ninner text\r\n"
+        "--XX\r\nContent-Type: application/pdf; name=r.pdf\r\nContent-Disposition: attachment; filename=r.pdf\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--XX--\r\n";
+    std::string t = quotable_text(m);
+    EXPECT_EQ(t.find("From: Bob"), std::string::npos) << t;
+    EXPECT_EQ(t.find("r.pdf"), std::string::npos) << t;
+    EXPECT_EQ(t.rfind("line one\n> older\n", 0), 0u) << t;
+    EXPECT_NE(t.find("> From: Carol <c@example.org>\n"), std::string::npos) << t;
+    EXPECT_NE(t.find("> inner text\n"), std::string::npos) << t;
+}
+
+TEST(BrowserText, DraftTextRoundTrips) {
+    Draft d = reply_draft(msg("plans", 1, "Bob <bob@example.org>", "line one\r\n"), "line one\n", "me@example.org", false);
+    std::string t = draft_text(d);
+    EXPECT_EQ(t.rfind("To: Bob <bob@example.org>\nCc: \nBcc: \nSubject: Re: plans\n\n", 0), 0u) << t;
+    EXPECT_NE(t.find("\n> line one\n"), std::string::npos) << t;
+    // The user edits: a Cc added, the subject changed over a folded line, text above the quote.
+    std::string edited = "To: Bob <bob@example.org>\nCC: carol@example.org,\n dave@example.org\nBcc:\n"
+                         "Subject: Re: plans\n\nThanks!\n\n" + t.substr(t.find("\n\n") + 2);
+    auto back = parse_draft_text(edited, d);
+    ASSERT_TRUE(back.has_value()) << back.error().message;
+    EXPECT_EQ(back->to, std::vector<std::string>{"Bob <bob@example.org>"});
+    EXPECT_EQ(back->cc, std::vector<std::string>{"carol@example.org, dave@example.org"});
+    EXPECT_TRUE(back->bcc.empty());
+    EXPECT_EQ(back->in_reply_to, "<1@x>");  // kept from the base: the text does not show it
+    EXPECT_EQ(back->references, std::vector<std::string>{"<1@x>"});
+    EXPECT_EQ(back->body.rfind("Thanks!\n\n", 0), 0u);
+    // Cleared To; unknown fields and a missing separator are errors.
+    auto cleared = parse_draft_text("To:\nSubject: x\n\nbody\n", d);
+    ASSERT_TRUE(cleared.has_value());
+    EXPECT_TRUE(cleared->to.empty());
+    EXPECT_FALSE(parse_draft_text("To: a@x\nX-Mailer: me\n\nbody\n", d).has_value());
+    EXPECT_FALSE(parse_draft_text("To: a@x\nSubject: no empty line", d).has_value());
+    EXPECT_FALSE(parse_draft_text("just text\n\n", d).has_value());
 }
 
 TEST(BrowserModel, NavigationStopsAtTheEdges) {

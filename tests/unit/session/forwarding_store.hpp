@@ -50,6 +50,9 @@ public:
     Result<std::vector<std::uint32_t>> expunged_since(const Handle& h, std::uint64_t m) override {
         return inner_->expunged_since(h, m);
     }
+    Result<std::pair<std::uint32_t, std::uint32_t>> claim_recent(const Handle& h, std::uint32_t upto) override {
+        return inner_->claim_recent(h, upto);
+    }
     Result<base::ByteSourceRef> open_message(const Handle& h, std::uint32_t u) override {
         return inner_->open_message(h, u);
     }

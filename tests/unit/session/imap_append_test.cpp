@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "imap_transcript.hpp"
+#include "session/imap/binary_append.hpp"
 
 namespace tern::imap::testing {
 namespace {
@@ -14,7 +15,7 @@ TEST(ImapAppend, SynchronizingLiteralAndAppendUid) {
     EXPECT_EQ(normalize(t.send(msg + "\r\n")), "a OK [APPENDUID V 4] APPEND completed\r\n");
     t.send("s SELECT INBOX\r\n");
     EXPECT_EQ(t.send("f FETCH 4 (FLAGS BODY.PEEK[TEXT])\r\n"),
-              "* 4 FETCH (FLAGS (\\Seen) BODY[TEXT] {10}\r\nappended\r\n)\r\nf OK FETCH completed\r\n");
+              "* 4 FETCH (FLAGS (\\Recent \\Seen) BODY[TEXT] {10}\r\nappended\r\n)\r\nf OK FETCH completed\r\n");
 }
 
 TEST(ImapAppend, LiteralPlusMultiappendAndBareLf) {
@@ -28,7 +29,7 @@ TEST(ImapAppend, LiteralPlusMultiappendAndBareLf) {
     // The bare LFs became CRLF (25 octets); the given date and flags were kept.
     EXPECT_EQ(t.send("b FETCH 1 RFC822.SIZE\r\nc FETCH 2 (INTERNALDATE FLAGS)\r\n"),
               "* 1 FETCH (RFC822.SIZE 25)\r\nb OK FETCH completed\r\n"
-              "* 2 FETCH (INTERNALDATE \"07-Dec-2026 11:00:00 +0000\" FLAGS (\\Draft))\r\nc OK FETCH completed\r\n");
+              "* 2 FETCH (INTERNALDATE \"07-Dec-2026 11:00:00 +0000\" FLAGS (\\Recent \\Draft))\r\nc OK FETCH completed\r\n");
 }
 
 TEST(ImapAppend, RefusalsAndTryCreate) {
@@ -41,6 +42,49 @@ TEST(ImapAppend, RefusalsAndTryCreate) {
     auto out = t.send("d APPEND INBOX {999999999}\r\n");
     EXPECT_EQ(out, "d BAD [TOOBIG] Literal too large\r\n");
     EXPECT_EQ(t.send("e NOOP\r\n"), "e OK NOOP completed\r\n") << "the session carries on";
+}
+
+// RFC 3516 §4.4 (imaptest append-binary): a literal8 message whose part is Content-Transfer-Encoding
+// binary, with NULs and bare LFs, is kept base64-encoded as Dovecot keeps it: BODY[1] carries no
+// NUL, BINARY[1] and BINARY.SIZE[1] give back exactly the 7 octets sent (no CRLF added to them).
+TEST(ImapAppend, Literal8BinaryPartIsKeptAsBase64) {
+    Transcript t;
+    t.login();
+    const std::string body("\0-\xe4\n\r\n\n", 7);
+    const std::string msg = "From: user@domain.org\r\nMime-Version: 1.0\r\nContent-Type: application/octet-stream\r\n"
+                            "Content-Transfer-Encoding: binary\r\n\r\n" + body;
+    EXPECT_EQ(normalize(t.send("a APPEND INBOX ~{" + std::to_string(msg.size()) + "+}\r\n" + msg + "\r\n")),
+              "a OK [APPENDUID V 4] APPEND completed\r\n");
+    t.send("s SELECT INBOX\r\n");
+    EXPECT_EQ(t.send("f FETCH 4 (BODY.PEEK[1] BINARY.SIZE[1] BINARY.PEEK[1])\r\n"),
+              "* 4 FETCH (BODY[1] {14}\r\nAC3kCg0KCg==\r\n BINARY.SIZE[1] 7 BINARY[1] ~{7}\r\n" + body +
+                  ")\r\nf OK FETCH completed\r\n");
+    auto out = t.send("g FETCH 4 (BODY.PEEK[HEADER.FIELDS (Content-Transfer-Encoding)] BODYSTRUCTURE)\r\n");
+    EXPECT_NE(out.find("Content-Transfer-Encoding: base64\r\n"), std::string::npos) << out;
+    EXPECT_NE(out.find("\"base64\" 14"), std::string::npos) << out;
+    // A plain literal is stored as sent (bare LFs to CRLF only).
+    const std::string plain = "Subject: x\r\nContent-Transfer-Encoding: binary\r\n\r\nab\n";
+    t.send("p APPEND INBOX {" + std::to_string(plain.size()) + "+}\r\n" + plain + "\r\n");
+    EXPECT_NE(t.send("n NOOP\r\nh FETCH 5 BODY.PEEK[TEXT]\r\n").find("BODY[TEXT] {4}\r\nab\r\n)"), std::string::npos);
+}
+
+// Only binary leaves change: a multipart keeps its other parts and delimiters octet for octet.
+TEST(ImapAppend, EncodeBinaryPartsTouchesOnlyBinaryLeaves) {
+    const std::string text = "--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n";
+    const std::string bin = "--b\r\nContent-Type: application/x\r\ncontent-transfer-encoding:  Binary\r\n"
+                            "X-Other: 1\r\n\r\n" + std::string("\0\x01\n", 3) + "\r\n--b--\r\n";
+    const std::string head = "Content-Type: multipart/mixed; boundary=b\r\nContent-Transfer-Encoding: binary\r\n\r\n";
+    const std::string out = encode_binary_parts(head + text + bin);
+    EXPECT_EQ(out, head + text +
+                       "--b\r\nContent-Type: application/x\r\nContent-Transfer-Encoding: base64\r\n"
+                       "X-Other: 1\r\n\r\nAAEK\r\n--b--\r\n");
+    const std::string none = "Subject: x\r\n\r\nno binary here\r\n";
+    EXPECT_EQ(encode_binary_parts(none), none);
+    // A long binary body: 76-column lines.
+    const std::string big = "Content-Transfer-Encoding: binary\r\n\r\n" + std::string(100, '\0');
+    const std::string enc = encode_binary_parts(big);
+    EXPECT_NE(enc.find(std::string(76, 'A') + "\r\n"), std::string::npos) << enc;
+    EXPECT_EQ(enc.find('\0'), std::string::npos);
 }
 
 }  // namespace

@@ -26,6 +26,23 @@ TEST(ImapFetch, InvalidSequenceNumbers) {
     EXPECT_EQ(t.send("b FETCH 2:* FLAGS\r\n"), "* 2 FETCH (FLAGS ())\r\n* 3 FETCH (FLAGS ())\r\nb OK FETCH completed\r\n");
 }
 
+// As Dovecot (and imaptest's fetch-envelope): an addr-spec's trailing comment names it when
+// there is no display name; a phrase stays the name; an obs-route is the adl.
+TEST(ImapFetch, EnvelopeNamesAnAddrSpecByItsComment) {
+    Transcript t;
+    store::NewMessage m;
+    m.account = "alice@example.org";
+    m.data = "From: user@domain (Real Name)\r\nTo: Bob <bob@example.org>, carol@example.org (Carol\r\n C.)\r\n"
+             "Cc: <@route:user@domain>\r\n\r\nx\r\n";
+    ASSERT_TRUE(t.store().append(std::span<const store::NewMessage>(&m, 1)));
+    t.select();
+    EXPECT_EQ(t.send("a FETCH 4 (ENVELOPE)\r\n"),
+              "* 4 FETCH (ENVELOPE (NIL NIL ((\"Real Name\" NIL \"user\" \"domain\")) ((\"Real Name\" NIL \"user\" "
+              "\"domain\")) ((\"Real Name\" NIL \"user\" \"domain\")) ((\"Bob\" NIL \"bob\" \"example.org\")"
+              "(\"Carol C.\" NIL \"carol\" \"example.org\")) ((NIL \"@route\" \"user\" \"domain\")) NIL NIL NIL))\r\n"
+              "a OK FETCH completed\r\n");
+}
+
 TEST(ImapFetch, EnvelopeAndBodystructure) {
     Transcript t;
     t.select();

@@ -21,12 +21,12 @@ TEST(ImapUpdates, OtherSessionChangesArriveAtAllowedMoments) {
     EXPECT_TRUE(has_line(out, "* 3 FETCH (UID 3 FLAGS (\\Flagged))")) << out;
     out = a.send("n NOOP\r\n");
     EXPECT_EQ(out, "* 1 EXPUNGE\r\nn OK NOOP completed\r\n");
-    // New mail: EXISTS (and rev1's RECENT).
+    // New mail: EXISTS (and rev1's RECENT: a, read-write, is the first to see it).
     store::NewMessage m;
     m.account = "alice@example.org";
     m.data = "Subject: late\r\n\r\nx\r\n";
     ASSERT_TRUE(a.store().append(std::span<const store::NewMessage>(&m, 1)));
-    EXPECT_EQ(a.send("o NOOP\r\n"), "* 3 EXISTS\r\n* 0 RECENT\r\no OK NOOP completed\r\n");
+    EXPECT_EQ(a.send("o NOOP\r\n"), "* 3 EXISTS\r\n* 1 RECENT\r\no OK NOOP completed\r\n");
 }
 
 TEST(ImapUpdates, IdleSendsUpdatesUntilDone) {
@@ -39,7 +39,7 @@ TEST(ImapUpdates, IdleSendsUpdatesUntilDone) {
     m.data = "Subject: pushed\r\n\r\nx\r\n";
     ASSERT_TRUE(a.store().append(std::span<const store::NewMessage>(&m, 1)));
     // The network layer calls advance() on a change notice.
-    EXPECT_EQ(a.drain(), "* 4 EXISTS\r\n* 0 RECENT\r\n");
+    EXPECT_EQ(a.drain(), "* 4 EXISTS\r\n* 1 RECENT\r\n");
     EXPECT_EQ(a.last_next, Session::Next::Idle);
     EXPECT_EQ(a.send("DONE\r\n"), "i OK IDLE terminated\r\n");
     EXPECT_EQ(a.last_next, Session::Next::Read);

@@ -57,11 +57,11 @@ TEST(ImapSummary, DamagedBlobsDecodeToNothing) {
     other[0] = static_cast<char>(kSummaryVersion + 1);
     EXPECT_FALSE(decode_summary(other)) << "another version";
     // A string length larger than what is left, and a number over 64 bits.
-    EXPECT_FALSE(decode_summary(std::string("\x01\x00\xff\xff\xff\xff\x0f", 7)));
-    EXPECT_FALSE(decode_summary(std::string("\x01\x00\x00\x00\x00", 5) + std::string(10, '\xff') + '\x01'));
-    EXPECT_FALSE(decode_summary(std::string("\x01\x00\x00\x00\x00", 5) + std::string(9, '\xff') + '\x02'));
-    EXPECT_TRUE(decode_summary(std::string("\x01\x00\x00\x00\x00", 5) + std::string(9, '\xff') + '\x01'));
-    EXPECT_FALSE(decode_summary(std::string("\x01\x00\x80\x00\x00\x00\x00", 7))) << "a length not in its shortest form";
+    EXPECT_FALSE(decode_summary(std::string("\x02\x00\xff\xff\xff\xff\x0f", 7)));
+    EXPECT_FALSE(decode_summary(std::string("\x02\x00\x00\x00\x00", 5) + std::string(10, '\xff') + '\x01'));
+    EXPECT_FALSE(decode_summary(std::string("\x02\x00\x00\x00\x00", 5) + std::string(9, '\xff') + '\x02'));
+    EXPECT_TRUE(decode_summary(std::string("\x02\x00\x00\x00\x00", 5) + std::string(9, '\xff') + '\x01'));
+    EXPECT_FALSE(decode_summary(std::string("\x02\x00\x80\x00\x00\x00\x00", 7))) << "a length not in its shortest form";
 }
 
 TEST(ImapSummary, SortAndThreadFields) {
@@ -103,7 +103,11 @@ TEST(ImapSummary, SortAndThreadFields) {
 // Summaries kept by earlier builds are served as they are: when fetch_data's output changes,
 // this test fails until kSummaryVersion is raised (and these texts updated).
 TEST(ImapSummary, VersionTripwire) {
-    ASSERT_EQ(kSummaryVersion, 1) << "update the texts below for the new version";
+    ASSERT_EQ(kSummaryVersion, 2) << "update the texts below for the new version";
+    // Version 2: an addr-spec's comment is its ENVELOPE name.
+    EXPECT_EQ(make_summary("From: user@domain (Real Name)\n\n").envelope,
+              "(NIL NIL ((\"Real Name\" NIL \"user\" \"domain\")) ((\"Real Name\" NIL \"user\" \"domain\")) "
+              "((\"Real Name\" NIL \"user\" \"domain\")) NIL NIL NIL NIL NIL)");
     const auto s = make_summary(
         "Subject: y\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=xx\n\n--xx\nContent-Type: text/html\n\n"
         "<p>\n--xx\nContent-Type: message/rfc822\n\nFrom: c@d\nSubject: in\n\nbody\n--xx\n"
@@ -174,6 +178,9 @@ std::unique_ptr<store::MailStore> corpus_store() {
         batch.push_back(std::move(n));
     }
     EXPECT_TRUE(s->append(batch));
+    // Seen before (not \Recent), so every session's listing is the same.
+    auto inbox = s->open_mailbox("alice@example.org", "INBOX");
+    EXPECT_TRUE(inbox && s->claim_recent(*inbox, 1000));
     return s;
 }
 

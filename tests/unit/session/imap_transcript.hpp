@@ -53,6 +53,10 @@ inline std::unique_ptr<store::MailStore> make_store() {
         batch.push_back(std::move(n));
     }
     EXPECT_TRUE(s->append(batch));
+    // An earlier session has seen them: no longer \Recent (RFC 3501 §2.3.2), so transcripts show
+    // \Recent only where a test makes new mail (imap_recent_test.cpp).
+    auto inbox = s->open_mailbox("alice@example.org", "INBOX");
+    EXPECT_TRUE(inbox && s->claim_recent(*inbox, 4));
     return s;
 }
 

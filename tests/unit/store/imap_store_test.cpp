@@ -843,6 +843,70 @@ TEST_P(ImapStoreTest, ChangeListenerOncePerCommittedOperation) {
     EXPECT_THAT(seen, IsEmpty());
 }
 
+// RFC 3501 §2.3.2 \Recent: each message is claimed by exactly one caller; a claim stops at
+// `upto` (and at uidnext), never goes back, changes no modseq and calls no listener.
+TEST_P(ImapStoreTest, ClaimRecentHandsEachMessageToOneCaller) {
+    auto h = open();
+    EXPECT_EQ(info(h).first_recent_uid, 1u);
+    append({msg("1"), msg("2"), msg("3")});
+    const auto before = info(h);
+    const int notices = calls();
+    using Range = std::pair<std::uint32_t, std::uint32_t>;
+    EXPECT_EQ(*store_->claim_recent(h, 3), (Range{1, 3})) << "up to, not including, 3";
+    EXPECT_EQ(*store_->claim_recent(h, 2), (Range{3, 3})) << "below the mark: nothing";
+    EXPECT_EQ(*store_->claim_recent(h, 100), (Range{3, 4})) << "clamped to uidnext";
+    EXPECT_EQ(*store_->claim_recent(h, 100), (Range{4, 4})) << "claimed once";
+    EXPECT_EQ(info(h).first_recent_uid, 4u);
+    EXPECT_EQ(info(h).highest_modseq, before.highest_modseq);
+    EXPECT_EQ(calls(), notices);
+    append({msg("4")});
+    EXPECT_EQ(info(h).first_recent_uid, 4u) << "new mail is unclaimed";
+    // A stale handle claims nothing.
+    ASSERT_TRUE(store_->create_mailbox(kUser, "Gone", SpecialUse::None));
+    auto gone = open("Gone");
+    ASSERT_TRUE(store_->delete_mailbox(kUser, "Gone"));
+    auto r = store_->claim_recent(gone, 10);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, ENOENT);
+}
+
+// Many racing claimers (SQLite: separate connections' worth of threads) never share a UID.
+TEST_P(ImapStoreTest, ConcurrentClaimsNeverOverlap) {
+    auto h = open();
+    std::vector<std::future<std::vector<std::uint32_t>>> workers;
+    for (int t = 0; t < 4; ++t)
+        workers.push_back(std::async(std::launch::async, [&] {
+            std::vector<std::uint32_t> mine;
+            for (int i = 0; i < 20; ++i) {
+                auto r = store_->claim_recent(h, 1000);
+                EXPECT_TRUE(r);
+                if (r)
+                    for (auto u = r->first; u < r->second; ++u) mine.push_back(u);
+            }
+            return mine;
+        }));
+    for (int i = 0; i < 20; ++i) append({msg("m" + std::to_string(i))});
+    std::vector<std::uint32_t> all;
+    for (auto& w : workers) {
+        auto mine = w.get();
+        all.insert(all.end(), mine.begin(), mine.end());
+    }
+    auto last = store_->claim_recent(h, 1000);
+    for (auto u = last->first; u < last->second; ++u) all.push_back(u);
+    std::sort(all.begin(), all.end());
+    std::vector<std::uint32_t> expected(20);
+    for (std::uint32_t i = 0; i < 20; ++i) expected[i] = i + 1;
+    EXPECT_EQ(all, expected) << "every UID claimed exactly once";
+}
+
+// RENAME INBOX: the new mailbox takes INBOX's messages and their \Recent state.
+TEST_P(ImapStoreTest, RenameInboxKeepsTheRecentMark) {
+    append({msg("1"), msg("2"), msg("3")});
+    ASSERT_TRUE(store_->claim_recent(open(), 2));
+    ASSERT_TRUE(store_->rename_mailbox(kUser, "INBOX", "Old"));
+    EXPECT_EQ(info(open("Old")).first_recent_uid, 2u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ImapStoreTest, ::testing::Values("memory", "sqlite"),
                          [](const auto& info) { return info.param; });
 

@@ -85,7 +85,7 @@ TEST(SqliteStore, UsesWalSchemaVersionAndDropsBodiesWithMessages) {
     ASSERT_TRUE((*s)->create_account(kUser));
     ASSERT_TRUE((*s)->append(std::vector{msg("a"), msg("b"), msg("c")}));
     EXPECT_EQ(query(dir.path(), "PRAGMA journal_mode"), "wal");
-    EXPECT_EQ(query(dir.path(), "PRAGMA user_version"), "4");
+    EXPECT_EQ(query(dir.path(), "PRAGMA user_version"), "5");
     EXPECT_EQ(query(dir.path(), "SELECT COUNT(*) FROM bodies"), "3");
     EXPECT_EQ(query(dir.path(), "SELECT flags FROM messages WHERE uid = 1"), "");
     const std::uint32_t one[] = {1};
@@ -174,7 +174,7 @@ PRAGMA user_version = 1;
 )sql"));
     auto s = open_sqlite_store(dir.path());
     ASSERT_TRUE(s) << s.error().message;
-    EXPECT_EQ(query(dir.path(), "PRAGMA user_version"), "4");
+    EXPECT_EQ(query(dir.path(), "PRAGMA user_version"), "5");
     EXPECT_EQ(*(*s)->read_message(kUser, "INBOX", 1), "Return-Path: <x@y>\r\nold one");
     EXPECT_EQ(*(*s)->read_message(kUser, "INBOX", 2), "old two");
     auto list = (*s)->list_messages(kUser, "INBOX");
@@ -207,7 +207,7 @@ PRAGMA user_version = 1;
     EXPECT_EQ(*(*s)->read_message(kUser, "INBOX", 3), "shared");
     s->reset();
     auto reopened = open_sqlite_store(dir.path());
-    ASSERT_TRUE(reopened) << "a migrated store opens again as version 4";
+    ASSERT_TRUE(reopened) << "a migrated store opens again as version 5";
     EXPECT_EQ(*(*reopened)->read_message(kUser, "Sent", 1), "shared");
 }
 
@@ -258,8 +258,11 @@ PRAGMA user_version = 2;
 )sql"));
     auto s = open_sqlite_store(dir.path());
     ASSERT_TRUE(s) << s.error().message;
-    EXPECT_EQ(query(dir.path(), "PRAGMA user_version"), "4");
+    EXPECT_EQ(query(dir.path(), "PRAGMA user_version"), "5");
     EXPECT_EQ(query(dir.path(), "SELECT value FROM meta WHERE key = 'last_mailbox_id'"), "9");
+    // Version 5: the messages stored before the upgrade are not \Recent for anyone.
+    EXPECT_EQ((*s)->mailbox(kUser, "INBOX")->first_recent_uid, 4u);
+    EXPECT_EQ((*s)->mailbox(kUser, "Work")->first_recent_uid, 2u);
     EXPECT_EQ(query(dir.path(), "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'messages_modseq'"),
               "messages_modseq");
     // Data intact.
@@ -311,7 +314,7 @@ PRAGMA user_version = 2;
     EXPECT_EQ((*s)->mailbox(kUser, "Newer")->id, 11);
     s->reset();
     auto reopened = open_sqlite_store(dir.path());
-    ASSERT_TRUE(reopened) << "a migrated store opens again as version 4";
+    ASSERT_TRUE(reopened) << "a migrated store opens again as version 5";
     EXPECT_TRUE((*reopened)->mailbox(kUser, "Work")->subscribed);
     EXPECT_EQ((*reopened)->mailbox(kUser, "Work")->messages, 2u);
 }
@@ -330,11 +333,12 @@ TEST(SqliteStore, MigratesVersion3InPlace) {
     ASSERT_TRUE(exec(dir.path(), R"sql(
 DROP TRIGGER bodies_drop_summary;
 DROP TABLE summaries;
+ALTER TABLE mailboxes DROP COLUMN first_recent_uid;
 PRAGMA user_version = 3;
 )sql"));
     auto s = open_sqlite_store(dir.path());
     ASSERT_TRUE(s) << s.error().message;
-    EXPECT_EQ(query(dir.path(), "PRAGMA user_version"), "4");
+    EXPECT_EQ(query(dir.path(), "PRAGMA user_version"), "5");
     EXPECT_EQ(query(dir.path(), "SELECT COUNT(*) FROM summaries"), "0");
     auto inbox = (*s)->open_mailbox(kUser, "INBOX");
     ASSERT_TRUE(inbox) << inbox.error().message;
@@ -351,7 +355,41 @@ PRAGMA user_version = 3;
     EXPECT_EQ(query(dir.path(), "SELECT COUNT(*) FROM summaries"), "0") << "the summary goes with its body";
     s->reset();
     auto reopened = open_sqlite_store(dir.path());
-    ASSERT_TRUE(reopened) << "a migrated store opens again as version 4";
+    ASSERT_TRUE(reopened) << "a migrated store opens again as version 5";
+}
+
+// A version-4 store.db (this schema without the \Recent mark: made by downgrading a fresh one)
+// is migrated to version 5 in place: what it held is old (the mark at uidnext), what arrives
+// afterwards is \Recent and claimed once; a new mailbox starts with its mark at 1.
+TEST(SqliteStore, MigratesVersion4InPlace) {
+    tern::testing::TempDir dir;
+    {
+        auto s = open_sqlite_store(dir.path());
+        ASSERT_TRUE(s) << s.error().message;
+        ASSERT_TRUE((*s)->create_account(kUser));
+        ASSERT_TRUE((*s)->append(std::vector{msg("one"), msg("two")}));
+    }
+    ASSERT_TRUE(exec(dir.path(), R"sql(
+ALTER TABLE mailboxes DROP COLUMN first_recent_uid;
+PRAGMA user_version = 4;
+)sql"));
+    auto s = open_sqlite_store(dir.path());
+    ASSERT_TRUE(s) << s.error().message;
+    EXPECT_EQ(query(dir.path(), "PRAGMA user_version"), "5");
+    auto inbox = (*s)->open_mailbox(kUser, "INBOX");
+    ASSERT_TRUE(inbox) << inbox.error().message;
+    EXPECT_EQ((*s)->mailbox_info(*inbox)->first_recent_uid, 3u) << "old messages are not \\Recent";
+    EXPECT_EQ((*s)->mailbox(kUser, "Sent")->first_recent_uid, 1u) << "empty: uidnext 1";
+    ASSERT_TRUE((*s)->append(std::vector{msg("three")}));
+    auto claimed = (*s)->claim_recent(*inbox, 100);
+    ASSERT_TRUE(claimed) << claimed.error().message;
+    EXPECT_EQ(*claimed, (std::pair<std::uint32_t, std::uint32_t>{3, 4}));
+    ASSERT_TRUE((*s)->create_mailbox(kUser, "New", SpecialUse::None));
+    EXPECT_EQ((*s)->mailbox(kUser, "New")->first_recent_uid, 1u);
+    s->reset();
+    auto reopened = open_sqlite_store(dir.path());
+    ASSERT_TRUE(reopened) << "a migrated store opens again as version 5";
+    EXPECT_EQ((*reopened)->mailbox(kUser, "INBOX")->first_recent_uid, 4u) << "the claim is durable";
 }
 
 // MOVE is one transaction: a failure after the copies were inserted (here a DELETE refused by an
