@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Tern needs, and only those that are missing.
 # Usage: scripts/deps.sh [build|test|bench]   (build = compile and run ternd, plus swaks for the README's
-#        example; test = build + what the test suite uses; bench = build + bench/imap_summary_bench.py's)
+#        example; test = build + what the test suite uses; bench = build + bench/imap_summary_bench.py's
+#        and bench/client_bench.sh's)
 # Never installs anything from outside Debian's archive. Packages are installed without their
 # recommendations, so every package a script or test uses must be named here, including the ones a
 # fuller install would have pulled in (swaks needs libnet-ssleay-perl and libio-socket-ssl-perl for
@@ -14,6 +15,7 @@ test=(libgtest-dev libgmock-dev python3 swaks fetchmail clang-16 libclang-rt-16-
       openssl postfix dovecot-imapd isync offlineimap3 mutt tmux
       dovecot-pop3d dovecot-lmtpd)  # tests/e2e/dovecotlib.py: private Dovecot for tern's tests
 bench=(python3 dovecot-imapd)  # bench/imap_bench.sh, bench/imap_summary_bench.py (the others install their own)
+bench+=(isync mutt openssl)     # bench/client_bench.sh (mbsync, mutt under script(1) from bsdutils, essential)
 want=("${build[@]}")
 [ "${1:-build}" = test ] && want+=("${test[@]}")
 [ "${1:-build}" = bench ] && want+=("${bench[@]}")

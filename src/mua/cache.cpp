@@ -1,6 +1,8 @@
 // The local cache (see cache.hpp): Maildir files plus an SQLite index. Order of a new message:
 // file written in tmp/, fsynced, renamed into cur/, directory fsynced, then the index row; a crash
 // between the two leaves a file the index does not list, never an index row without its file.
+// (In a batch the row is inserted first but committed only after the batch's files went through
+// those steps: finish_pending.)
 // Must never build a path from a folder name without folder_dir_name().
 #include "mua/cache.hpp"
 
@@ -15,6 +17,9 @@
 #include <chrono>
 #include <cstring>
 #include <set>
+#include <system_error>
+#include <thread>
+#include <utility>
 
 #include "base/ascii.hpp"
 #include "base/durable.hpp"
@@ -28,6 +33,9 @@
 namespace tern::mua {
 
 namespace fs = std::filesystem;
+
+// Threads fsyncing a batch's files at once (finish_pending).
+constexpr std::size_t kSyncThreads = 8;
 
 namespace {
 
@@ -189,6 +197,16 @@ std::string folder_dir_name(std::string_view folder) {
 struct Cache::Impl {
     sqlite::Db db;
     int batch = 0;  // begin_batch() depth: an open transaction the single writes join
+    // Messages committed in a batch (commit(meta, false)) whose file is still in tmp/, not yet
+    // fsynced: finish_pending() fsyncs them together, then renames them into cur/, before the
+    // batch's transaction (holding their index rows) is committed.
+    struct Pending {
+        std::int64_t id;
+        int fd;
+        fs::path tmp, target;
+    };
+    std::vector<Pending> pending;
+    bool rollback = false;  // a pending row could not be removed: end_batch rolls back
 };
 
 namespace {
@@ -209,6 +227,12 @@ Result<MaybeTx> write_tx(sqlite::Db& db, int batch) {
 
 Cache::Cache(fs::path root) : root_(std::move(root)), impl_(std::make_unique<Impl>()) {}
 Cache::~Cache() {
+    // A batch never finished: its transaction is rolled back when the index closes, and the
+    // messages' files never left tmp/.
+    for (auto& p : impl_->pending) {
+        ::close(p.fd);
+        ::unlink(p.tmp.c_str());
+    }
     if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
 }
 
@@ -228,6 +252,8 @@ Result<void> Cache::lock_for_writing() {
 
 Result<std::size_t> Cache::remove_orphans(const Folder& folder) {
     if (lock_fd_ < 0) return fail("remove_orphans without the account's lock");
+    // A batch's messages wait in tmp/ until it ends (finish_pending): never orphans.
+    if (!impl_->pending.empty()) return fail("remove_orphans inside an unfinished batch");
     std::set<std::string> listed;
     {
         auto q = sqlite::Query::make(impl_->db, "SELECT file FROM messages WHERE folder_id = ?1");
@@ -406,11 +432,22 @@ Result<void> Cache::Writer::write(std::string_view bytes) {
 
 Result<std::int64_t> Cache::Writer::commit(const NewMessage& meta, bool sync_dir) {
     if (fd_ < 0) return fail("message already committed");
+    fs::path maildir = cache_->root_ / "mail" / folder_.dir;
+    std::string file = "cur/" + tmp_.filename().string() + ":" + maildir_info(meta.flags);
+    if (!sync_dir && cache_->impl_->batch > 0) {
+        // In a batch: the index row joins the batch's open transaction now; the file is fsynced
+        // and renamed into cur/ by finish_pending() (sync_folder_dir or end_batch), with the
+        // rest of the batch, before that transaction commits.
+        auto id = cache_->index(folder_, file, head_, size_, meta);
+        if (!id) return id;  // the destructor removes the temporary file
+        cache_->impl_->pending.push_back({*id, fd_, tmp_, maildir / file});
+        fd_ = -1;
+        tmp_.clear();
+        return id;
+    }
     if (::fsync(fd_) != 0) return fail("cannot write " + tmp_.string() + ": " + std::strerror(errno), errno);
     ::close(fd_);
     fd_ = -1;
-    fs::path maildir = cache_->root_ / "mail" / folder_.dir;
-    std::string file = "cur/" + tmp_.filename().string() + ":" + maildir_info(meta.flags);
     if (::rename(tmp_.c_str(), (maildir / file).c_str()) != 0)
         return fail("cannot move " + tmp_.string() + " into " + maildir.string() + ": " + std::strerror(errno), errno);
     tmp_.clear();
@@ -753,8 +790,55 @@ Result<void> Cache::remove_folder(std::int64_t folder_id) {
     return {};
 }
 
+Result<void> Cache::finish_pending() {
+    auto pending = std::move(impl_->pending);
+    impl_->pending.clear();
+    if (pending.empty()) return {};
+    // Each file is fsynced before it is renamed into cur/, as in commit(); here by a few threads
+    // at once, since a file system (ext4's journal) commits concurrent fsyncs together where one
+    // after another each waits for a commit of its own.
+    std::vector<int> err(pending.size(), 0);
+    std::atomic<std::size_t> next{0};
+    auto work = [&] {
+        for (std::size_t i; (i = next++) < pending.size();)
+            if (::fsync(pending[i].fd) != 0) err[i] = errno;
+    };
+    std::vector<std::thread> threads;
+    for (std::size_t t = 1; t < std::min<std::size_t>(kSyncThreads, pending.size()); ++t) {
+        try {
+            threads.emplace_back(work);
+        } catch (const std::system_error&) {
+            break;  // no more threads: the ones running (and this one) do the rest
+        }
+    }
+    work();
+    for (auto& t : threads) t.join();
+    Result<void> result;
+    std::set<fs::path> dirs;
+    for (std::size_t i = 0; i < pending.size(); ++i) {
+        auto& p = pending[i];
+        ::close(p.fd);
+        if (err[i] == 0 && ::rename(p.tmp.c_str(), p.target.c_str()) != 0) err[i] = errno;
+        if (err[i] == 0) {
+            dirs.insert(p.target.parent_path());
+            continue;
+        }
+        // Not on disk: neither its file nor its index row stays (the next sync fetches it again).
+        ::unlink(p.tmp.c_str());
+        if (result) result = fail("cannot write " + p.tmp.string() + ": " + std::strerror(err[i]), err[i]);
+        auto q = sqlite::Query::make(impl_->db, "DELETE FROM messages WHERE id = ?1");
+        if (q) q->bind(1, p.id);
+        if (!q || !q->run()) impl_->rollback = true;  // the row stays: the batch must not commit
+    }
+    for (auto& d : dirs)
+        if (auto r = base::fsync_directory(d); !r && result) result = r;
+    return result;
+}
+
 Result<void> Cache::sync_folder_dir(const Folder& folder) {
-    return base::fsync_directory(root_ / "mail" / folder.dir / "cur");
+    auto pending = finish_pending();
+    auto dir = base::fsync_directory(root_ / "mail" / folder.dir / "cur");
+    return !pending ? pending : dir;
 }
 
 Result<void> Cache::begin_batch() {
@@ -769,7 +853,12 @@ Result<void> Cache::begin_batch() {
 Result<void> Cache::end_batch() {
     if (impl_->batch == 0) return fail("end_batch without begin_batch");
     if (--impl_->batch > 0) return {};
-    return impl_->db.exec("COMMIT");
+    // Files still pending are made durable first (a failed one loses its row too), so the
+    // commit never holds a row whose file is not in cur/.
+    auto pending = finish_pending();
+    bool rollback = std::exchange(impl_->rollback, false);
+    auto commit = impl_->db.exec(rollback ? "ROLLBACK" : "COMMIT");
+    return !pending ? pending : commit;
 }
 
 Result<void> Cache::set_outbox(std::int64_t id, const std::string& sender, const std::vector<std::string>& recipients) {

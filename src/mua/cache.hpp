@@ -114,8 +114,10 @@ public:
         Writer(Writer&&) noexcept;
         Writer& operator=(Writer&&) = delete;
         Result<void> write(std::string_view bytes);
-        // `sync_dir` false: the caller fsyncs the folder's cur/ (sync_folder_dir) before it ends
-        // the batch holding the index row, so many messages share one directory fsync.
+        // `sync_dir` false inside a batch (begin_batch): the index row joins the batch, and the
+        // file waits in tmp/ until sync_folder_dir() or the outermost end_batch() fsyncs the
+        // batch's files (several at once), renames them into cur/ and fsyncs cur/ once; the id
+        // counts only after that. Outside a batch, `sync_dir` false skips the directory fsync.
         Result<std::int64_t> commit(const NewMessage& meta, bool sync_dir = true);
 
     private:
@@ -160,6 +162,7 @@ public:
     Result<void> clear_server_deletions(std::int64_t folder_id);
     // A folder gone from the server: its messages, files and Maildir.
     Result<void> remove_folder(std::int64_t folder_id);
+    // Finishes the batch's pending messages (see Writer::commit), then fsyncs the folder's cur/.
     Result<void> sync_folder_dir(const Folder& folder);
     // For `tern sync` and `tern pop`: one writer per account at a time (flock on <account>/lock,
     // held until the Cache is destroyed); fails at once when another tern holds it.
@@ -186,6 +189,7 @@ private:
     explicit Cache(std::filesystem::path root);
     Result<std::int64_t> index(const Folder& folder, const std::string& file, std::string_view head,
                                std::uint64_t size, const NewMessage& meta);
+    Result<void> finish_pending();
     std::filesystem::path root_;
     std::unique_ptr<Impl> impl_;
     int lock_fd_ = -1;

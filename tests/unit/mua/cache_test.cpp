@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "mua/cache.hpp"
 
@@ -117,6 +118,67 @@ TEST(MuaCache, UncommittedWriterLeavesNothing) {
     EXPECT_EQ(files_in(t.path / "mail/INBOX/tmp"), 0u);
     EXPECT_EQ(files_in(t.path / "mail/INBOX/cur"), 0u);
     EXPECT_EQ((*cache)->list({inbox->id, false, 0})->size(), 0u);
+}
+
+// The sync's batches: a message's file reaches cur/ only once the batch ends (its fsync done
+// together with the others'), and its row is committed with it; an abandoned batch leaves nothing.
+TEST(MuaCache, BatchedCommitsReachCurWhenTheBatchEnds) {
+    TempDir t;
+    auto cache = Cache::open(t.path);
+    ASSERT_TRUE(cache);
+    auto inbox = (*cache)->folder("INBOX");
+    ASSERT_TRUE(inbox);
+    ASSERT_TRUE((*cache)->begin_batch());
+    std::vector<std::int64_t> ids;
+    for (int i = 0; i < 20; ++i) {
+        auto w = (*cache)->begin(*inbox);
+        ASSERT_TRUE(w);
+        ASSERT_TRUE(w->write(msg("batch" + std::to_string(i))));
+        NewMessage meta;
+        meta.uid = static_cast<std::uint32_t>(i + 1);
+        meta.flags = i % 2 ? "\\Seen" : "";
+        auto id = w->commit(meta, false);
+        ASSERT_TRUE(id) << id.error().message;
+        ids.push_back(*id);
+    }
+    EXPECT_EQ(files_in(t.path / "mail/INBOX/cur"), 0u);  // not fsynced yet: not in the Maildir
+    EXPECT_EQ(files_in(t.path / "mail/INBOX/tmp"), 20u);
+    ASSERT_TRUE((*cache)->end_batch());  // without sync_folder_dir: end_batch finishes them
+    EXPECT_EQ(files_in(t.path / "mail/INBOX/cur"), 20u);
+    EXPECT_EQ(files_in(t.path / "mail/INBOX/tmp"), 0u);
+    for (int i = 0; i < 20; ++i) {
+        auto bytes = (*cache)->read(ids[static_cast<std::size_t>(i)]);
+        ASSERT_TRUE(bytes);
+        EXPECT_EQ(*bytes, msg("batch" + std::to_string(i)));
+        auto row = (*cache)->get(ids[static_cast<std::size_t>(i)]);
+        ASSERT_TRUE(row);
+        EXPECT_EQ(row->path.filename().string().ends_with(i % 2 ? ":2,S" : ":2,"), true) << row->path;
+    }
+
+    // sync_folder_dir mid-batch finishes what is pending; the batch's rows commit at its end.
+    ASSERT_TRUE((*cache)->begin_batch());
+    {
+        auto w = (*cache)->begin(*inbox);
+        ASSERT_TRUE(w && w->write(msg("mid")));
+        ASSERT_TRUE(w->commit({}, false));
+    }
+    ASSERT_TRUE((*cache)->sync_folder_dir(*inbox));
+    EXPECT_EQ(files_in(t.path / "mail/INBOX/cur"), 21u);
+    ASSERT_TRUE((*cache)->end_batch());
+
+    // A batch never ended (the process stopped): no row, no file, nothing left in tmp/.
+    ASSERT_TRUE((*cache)->begin_batch());
+    {
+        auto w = (*cache)->begin(*inbox);
+        ASSERT_TRUE(w && w->write(msg("lost")));
+        ASSERT_TRUE(w->commit({}, false));
+    }
+    cache->reset();
+    auto again = Cache::open(t.path);
+    ASSERT_TRUE(again);
+    EXPECT_EQ((*again)->list({inbox->id, false, 0})->size(), 21u);
+    EXPECT_EQ(files_in(t.path / "mail/INBOX/cur"), 21u);
+    EXPECT_EQ(files_in(t.path / "mail/INBOX/tmp"), 0u);
 }
 
 TEST(MuaCache, OutboxMoveAndPopUidlsPersist) {
