@@ -233,7 +233,10 @@ Cache::~Cache() {
         ::close(p.fd);
         ::unlink(p.tmp.c_str());
     }
-    if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
+    if (lock_fd_ >= 0) {
+        ::unlink((root_ / "writing").c_str());  // a clean end: the next writer needs no clean-up
+        ::close(lock_fd_);                      // releases the flock
+    }
 }
 
 Result<void> Cache::lock_for_writing() {
@@ -247,6 +250,21 @@ Result<void> Cache::lock_for_writing() {
         return fail("another tern is syncing this account (" + path.string() + " is locked)", e);
     }
     lock_fd_ = fd;
+    // "writing" exists while a writer runs: finding it means the last one died (kill -9, a crash)
+    // and may have left files its index never listed. Only then are the Maildirs checked.
+    auto marker = root_ / "writing";
+    std::error_code ec;
+    if (fs::exists(marker, ec)) {
+        auto all = folders();
+        if (!all) return std::unexpected(all.error());
+        for (auto& f : *all)
+            if (auto r = remove_orphans(f); !r) return std::unexpected(r.error());
+    } else {
+        int m = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (m < 0) return fail("cannot create " + marker.string() + ": " + std::strerror(errno), errno);
+        ::close(m);
+        if (auto r = base::fsync_directory(root_); !r) return r;
+    }
     return {};
 }
 

@@ -165,7 +165,8 @@ public:
     // Finishes the batch's pending messages (see Writer::commit), then fsyncs the folder's cur/.
     Result<void> sync_folder_dir(const Folder& folder);
     // For `tern sync` and `tern pop`: one writer per account at a time (flock on <account>/lock,
-    // held until the Cache is destroyed); fails at once when another tern holds it.
+    // held until the Cache is destroyed); fails at once when another tern holds it. When the last
+    // writer did not end cleanly (<account>/writing left behind), every folder's orphans go first.
     Result<void> lock_for_writing();
     // After a crash: files in the folder's Maildir that the index does not list (written, not yet
     // indexed when the process died) and leftovers in tmp/ are removed, so the Maildir holds each

@@ -49,7 +49,6 @@ Result<PopReport> pop_download(const Account& account, Cache& cache, const PopOp
     if (auto l = cache.lock_for_writing(); !l) return std::unexpected(l.error());
     auto folder = cache.folder(options.folder);
     if (!folder) return std::unexpected(folder.error());
-    if (auto o = cache.remove_orphans(*folder); !o) return std::unexpected(o.error());
 
     pop3::Options so;
     so.user = account.user();

@@ -308,7 +308,6 @@ private:
         progress_ = {local.name, index, count, 0, 0};
         if (opt_.progress) opt_.progress(progress_);
 
-        if (auto o = cache_.remove_orphans(local); !o) return std::unexpected(o.error());
         auto rows = cache_.sync_rows(local.id);
         if (!rows) return std::unexpected(rows.error());
         std::uint32_t max_local = 0;

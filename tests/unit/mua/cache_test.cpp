@@ -237,3 +237,35 @@ TEST(MuaCache, HostileFolderNamesCreateNothingOutside) {
     EXPECT_EQ(top, 1u);  // only acct/
     EXPECT_FALSE(fs::exists("/abs"));
 }
+
+TEST(MuaCache, OrphansAreRemovedOnlyAfterAnUncleanEnd) {
+    TempDir t;
+    auto write = [](const fs::path& p) { std::ofstream(p) << "From: x@y\r\n\r\nstray\r\n"; };
+    {
+        auto cache = Cache::open(t.path);
+        ASSERT_TRUE((*cache)->lock_for_writing());
+        auto inbox = (*cache)->folder("INBOX");
+        ASSERT_TRUE((*cache)->add(*inbox, msg("kept"), {}));
+        EXPECT_TRUE(fs::exists(t.path / "writing"));
+    }  // a clean end removes the marker
+    EXPECT_FALSE(fs::exists(t.path / "writing"));
+    write(t.path / "mail/INBOX/cur/stray-clean:2,");  // not ours: a clean history leaves it alone
+    {
+        auto cache = Cache::open(t.path);
+        ASSERT_TRUE((*cache)->lock_for_writing());
+    }
+    EXPECT_TRUE(fs::exists(t.path / "mail/INBOX/cur/stray-clean:2,"));
+    // A writer that died (kill -9) left its marker and files its index never listed.
+    std::ofstream(t.path / "writing");
+    write(t.path / "mail/INBOX/cur/stray-crash:2,S");
+    write(t.path / "mail/INBOX/tmp/half-written");
+    auto cache = Cache::open(t.path);
+    ASSERT_TRUE((*cache)->lock_for_writing());
+    EXPECT_FALSE(fs::exists(t.path / "mail/INBOX/cur/stray-crash:2,S"));
+    EXPECT_FALSE(fs::exists(t.path / "mail/INBOX/tmp/half-written"));
+    EXPECT_EQ(files_in(t.path / "mail/INBOX/cur"), 1u);  // the indexed message stays
+    EXPECT_EQ((*cache)->list({(*cache)->folder("INBOX")->id, false, 0})->size(), 1u);
+    // A second writer is refused while this one holds the account.
+    auto other = Cache::open(t.path);
+    EXPECT_FALSE((*other)->lock_for_writing());
+}
