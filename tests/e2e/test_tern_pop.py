@@ -5,6 +5,9 @@
 # without --keep deletes them on the server, and --trace never shows the password.
 import os
 import poplib
+import shutil
+import subprocess
+import tempfile
 import smtplib
 import stat
 import sys
@@ -151,6 +154,45 @@ class TernPop(unittest.TestCase):
         p = self.client.run("pop", check=False)
         self.assertEqual(p.returncode, 1)
         self.assertIn("login failed", p.stderr.decode())
+
+
+class CertificateAuthority(unittest.TestCase):
+    """`--ca FILE`: a server whose certificate a private CA signed (for 127.0.0.1) is trusted with
+    that CA and refused without it; the name checked is the one connected to (RFC 6125)."""
+
+    def test_ca_file(self):
+        work = tempfile.mkdtemp(prefix="tern-ca-")
+        self.addCleanup(shutil.rmtree, work, True)
+        def run(*args):
+            subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=work)
+        run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key",
+            "-out", "ca.pem", "-days", "2", "-subj", "/CN=Tern test CA")
+        run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "srv.key",
+            "-out", "srv.csr", "-subj", "/CN=mail.test")
+        with open(os.path.join(work, "ext.cnf"), "w") as f:
+            f.write("subjectAltName = IP:127.0.0.1, DNS:mail.test\n")
+        run("x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out",
+            "srv.pem", "-days", "2", "-extfile", "ext.cnf")
+        os.chmod(work, 0o755)
+        for f in ("srv.pem", "srv.key"):
+            os.chmod(os.path.join(work, f), 0o644)
+        server = ternlib.Server(protos=("pop3s",), config=f'[tls]\ncert = "{work}/srv.pem"\nkey = "{work}/srv.key"\n')
+        self.addCleanup(server.cleanup)
+        server.start()
+        server.add_domain()
+        server.add_user(USER, PASSWORD)
+        trusted = Client()
+        self.addCleanup(trusted.cleanup)
+        trusted.run("account", "add", "ca", "--address", USER, "--pop3", f"127.0.0.1:{server.port('pop3s')}",
+                    "--ca", os.path.join(work, "ca.pem"), input=PASSWORD + "\n")
+        self.assertIn("0 new messages downloaded", trusted.run("pop").stdout.decode())
+        plain = Client()
+        self.addCleanup(plain.cleanup)
+        plain.run("account", "add", "sys", "--address", USER, "--pop3", f"127.0.0.1:{server.port('pop3s')}",
+                  input=PASSWORD + "\n")
+        p = plain.run("pop", check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("not trusted", p.stderr.decode())
 
 
 class AccountProbe(unittest.TestCase):
