@@ -37,8 +37,6 @@ mua::TraceSink trace_sink(const Context& ctx);
 std::string read_secret(const std::string& prompt);
 // Terminal width (COLUMNS, the tty, else 100).
 std::size_t terminal_width();
-// "4.2K", "12M"
-std::string human_size(std::uint64_t bytes);
 
 // The body of a new message: from `body_file` ("-" = stdin), else stdin when it is not a terminal,
 // else $EDITOR on a temporary file holding `initial` (cmd_compose.cpp).

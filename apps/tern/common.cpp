@@ -46,18 +46,4 @@ std::size_t terminal_width() {
     return 100;
 }
 
-std::string human_size(std::uint64_t bytes) {
-    if (bytes < 1024) return std::to_string(bytes);
-    const char* units = "KMGT";
-    double v = static_cast<double>(bytes) / 1024;
-    int u = 0;
-    while (v >= 1024 && u < 3) {
-        v /= 1024;
-        ++u;
-    }
-    char buf[32];
-    std::snprintf(buf, sizeof buf, v < 10 ? "%.1f%c" : "%.0f%c", v, units[u]);
-    return buf;
-}
-
 }  // namespace tern::cli
